@@ -1,0 +1,143 @@
+# tlswatch — passive TLS handshake analyzer.
+#
+#   make            build build/rel/tlswatch (installs missing Debian packages first)
+#   make demo       build, then analyse a bundled capture from pcaps/
+#   make check      build with ASan+UBSan, then run every test; ends "N passed, N failed"
+#   make CC=clang   same with clang
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make pcaps      regenerate pcaps/ from real TLS stacks (root, unshare -n)
+#   make fuzz       build libFuzzer targets with clang (FUZZ_SECONDS=60 per target)
+#   make bench      speed/memory ratios against baselines measured in the same run
+#   make lint       banned functions, cppcheck
+#
+# SAN=1 selects the sanitizer build in build/san; objects never mix.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?= 0
+
+ifeq ($(SAN),1)
+BUILD    := build/san
+OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN    := -fsanitize=address,undefined
+else
+BUILD    := build/rel
+OPTFLAGS := -O2 -g -D_FORTIFY_SOURCE=2
+LDSAN    :=
+endif
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+        -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual
+HARDEN := -fstack-protector-strong -fPIE
+DEFS := -D_DEFAULT_SOURCE -D_GNU_SOURCE -DTLSWATCH_RULES_DIR='"$(PREFIX)/share/tlswatch/rules"'
+GLIB_CFLAGS := $(shell pkg-config --cflags glib-2.0 2>/dev/null)
+GLIB_LIBS   := $(shell pkg-config --libs gthread-2.0 2>/dev/null)
+
+CFLAGS_COMMON := $(WARN) $(HARDEN) $(OPTFLAGS) $(DEFS) -Idissectors -Isrc
+DISSECT_CFLAGS := $(CFLAGS_COMMON) -Wconversion
+SRC_CFLAGS := $(CFLAGS_COMMON)
+LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDSAN)
+LIBS := -lnids -lnet -lpcap $(GLIB_LIBS) -lssl -lcrypto -lm
+
+DISSECT_SRCS := $(wildcard dissectors/*.c)
+DISSECT_OBJS := $(patsubst dissectors/%.c,$(BUILD)/dissectors/%.o,$(DISSECT_SRCS))
+LIBDISSECT   := $(BUILD)/libdissect.a
+
+SRC_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+SRC_OBJS := $(patsubst src/%.c,$(BUILD)/src/%.o,$(SRC_SRCS))
+LIBTW    := $(BUILD)/libtlswatch.a
+BIN      := $(BUILD)/tlswatch
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
+DEPS_STAMP := build/.deps-ok
+
+.PHONY: all deps test-deps demo check tests install uninstall clean pcaps fuzz bench lint rules-doc
+.DELETE_ON_ERROR:
+
+all: $(BIN)
+
+# Installs missing Debian packages (as root) or says which command to run.
+$(DEPS_STAMP): scripts/deps.sh
+	@sh scripts/deps.sh
+	@mkdir -p build && touch $@
+
+deps: $(DEPS_STAMP)
+
+test-deps: $(DEPS_STAMP)
+	@sh scripts/deps.sh --test
+
+$(BUILD)/dissectors/%.o: dissectors/%.c $(wildcard dissectors/*.h dissectors/*.def) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(DISSECT_CFLAGS) -c $< -o $@
+
+$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h dissectors/*.h dissectors/*.def) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(SRC_CFLAGS) $(GLIB_CFLAGS) -c $< -o $@
+
+$(LIBDISSECT): $(DISSECT_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBTW): $(SRC_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/main.o $(LIBTW) $(LIBDISSECT)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h $(LIBTW) $(LIBDISSECT)
+	@mkdir -p $(@D)
+	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(LIBTW) $(LIBDISSECT) $(LIBS)
+
+# libFuzzer targets replayed over their corpus without libFuzzer (any compiler).
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBDISSECT)
+	@mkdir -p $(@D)
+	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(LIBDISSECT) $(LIBS)
+
+# Test helpers (e.g. a dissector dump driver for differential tests).
+$(BUILD)/tools/%: tests/tools/%.c $(LIBTW) $(LIBDISSECT)
+	@mkdir -p $(@D)
+	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_ALL) -o $@ $< $(LIBTW) $(LIBDISSECT) $(LIBS)
+
+tests: $(BIN) $(UNIT_BINS) $(REPLAY_BINS) $(TOOL_BINS)
+
+demo: $(BIN)
+	@echo "== tlswatch --all on pcaps/demo.pcap =="
+	$(BIN) -r pcaps/demo.pcap --all
+
+check: test-deps
+	$(MAKE) SAN=1 tests
+	@sh tests/run.sh build/san
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tlswatch/rules
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tlswatch
+	if ls rules/*.rules >/dev/null 2>&1; then install -m 0644 rules/*.rules $(DESTDIR)$(PREFIX)/share/tlswatch/rules/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tlswatch
+	rm -rf $(DESTDIR)$(PREFIX)/share/tlswatch
+
+pcaps: test-deps
+	sh tests/gen/make-pcaps.sh pcaps
+
+FUZZ_SECONDS ?= 60
+fuzz: test-deps
+	sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
+
+bench: test-deps $(BIN)
+	sh tests/bench/bench.sh $(BIN)
+
+lint:
+	@! grep -rnE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' --include='*.c' --include='*.h' src dissectors tests || (echo "lint: banned function" && false)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr -Isrc -Idissectors src dissectors
+
+clean:
+	rm -rf build

@@ -1,0 +1,34 @@
+#!/bin/sh
+# The one list of Debian packages tlswatch needs to build, test, generate
+# captures and fuzz. Called by the Makefile before building: installs what is
+# missing when run as root, otherwise prints the exact apt command and stops.
+set -eu
+
+BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libglib2.0-dev uthash-dev libssl-dev openssl"
+# tests: tshark (differential tests), tcpdump + iproute2 + gnutls (capture
+# generators), python3-scapy (link-type variants), jq (JSON checks), clang and
+# its runtime (sanitizers, libFuzzer).
+TEST_PKGS="tshark tcpdump iproute2 gnutls-bin python3-scapy jq clang libclang-rt-14-dev util-linux"
+
+want="$BUILD_PKGS"
+[ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tlswatch: missing Debian packages:$missing" >&2
+    echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "tlswatch: installing Debian packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture: answer no, non-interactively.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends $missing >&2
