@@ -1,0 +1,200 @@
+/* Record layer state machine: HEADER (collect 5 bytes, or 2 for SSLv2),
+ * BODY (collect into the buffer, or deliver a view when the whole record is
+ * in the chunk), SKIP (count body bytes down without keeping them). The
+ * header checks follow Suricata's app-layer-ssl.c and Zeek's binpac
+ * analyzer: a wrong major version or content type outside 20..26 means the
+ * bytes are not TLS (or we lost sync), and nothing after can be trusted. */
+#include "tls_record.h"
+
+#include <string.h>
+
+enum { ST_HEADER, ST_BODY, ST_SKIP };
+
+void tls_record_init(tls_record_stream *st, uint8_t *buf, size_t cap, tls_record_cb cb, void *user)
+{
+    memset(st, 0, sizeof *st);
+    st->buf = buf;
+    st->cap = buf ? cap : 0;
+    st->cb = cb;
+    st->user = user;
+    st->state = ST_HEADER;
+}
+
+void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc) { st->enc = (uint8_t)enc; }
+void tls_record_set_headers_only(tls_record_stream *st, bool on) { st->headers_only = on; }
+bool tls_record_desynced(const tls_record_stream *st) { return st->desynced; }
+
+bool tls_record_partial(const tls_record_stream *st)
+{
+    return st->hdr_have > 0 || st->state != ST_HEADER;
+}
+
+static void desync(tls_record_stream *st, enum tls_anomaly why)
+{
+    st->desynced = true;
+    st->anomalies |= (tls_anomalies)1 << why;
+}
+
+static void deliver(tls_record_stream *st, const uint8_t *body, size_t len)
+{
+    st->cur.body = body;
+    st->cur.body_len = body ? len : 0;
+    if (st->cur.sslv2 && body && len > 0) {
+        tls_record *r = &st->cur;
+        r->content_type = body[0];
+        if (body[0] == 1 && len >= 3) r->version = (uint16_t)(body[1] << 8 | body[2]);
+        if (body[0] == 4 && len >= 5) {
+            r->version = (uint16_t)(body[3] << 8 | body[4]);
+            r->anomalies |= TLS_ANOM_BIT(SSLV2_SERVER_HELLO);
+        }
+    }
+    st->anomalies |= st->cur.anomalies;
+    st->records++;
+    if (st->cb) st->cb(st->user, &st->cur);
+}
+
+/* Header complete: classify, then choose BODY or SKIP. Returns false when
+ * the stream is abandoned. */
+static bool header_done(tls_record_stream *st, const uint8_t *h)
+{
+    tls_record *r = &st->cur;
+    memset(r, 0, sizeof *r);
+    r->offset = st->offset;
+    size_t len;
+    if (h[0] & 0x80) {
+        r->sslv2 = true;
+        r->version = 0x0002;
+        len = (size_t)((h[0] & 0x7f) << 8 | h[1]);
+        r->length = (uint16_t)len;
+        r->anomalies |= TLS_ANOM_BIT(SSLV2_RECORD);
+        if (len < 3) r->anomalies |= TLS_ANOM_BIT(INVALID_RECORD_LENGTH);
+    } else {
+        r->content_type = h[0];
+        r->version = (uint16_t)(h[1] << 8 | h[2]);
+        len = (size_t)(h[3] << 8 | h[4]);
+        r->length = (uint16_t)len;
+        if (h[1] != 3 || h[0] < 20 || h[0] > 26) {
+            desync(st, TLS_ANOM_NOT_TLS);
+            return false;
+        }
+        if (h[2] > 4) r->anomalies |= TLS_ANOM_BIT(RECORD_VERSION_INVALID);
+        if (h[0] > 24) r->anomalies |= TLS_ANOM_BIT(UNKNOWN_CONTENT_TYPE);
+        if (len > TLS_RECORD_MAX_LEN) r->anomalies |= TLS_ANOM_BIT(INVALID_RECORD_LENGTH);
+        if (len == 0 && h[0] != TLS_CT_APPLICATION_DATA) r->anomalies |= TLS_ANOM_BIT(EMPTY_RECORD);
+        if (st->enc != TLS_RECORD_CLEAR) {
+            r->encrypted = true;
+            /* A 2-byte alert cannot carry a MAC or AEAD tag: sent in clear.
+             * In TLS1.3 any handshake/alert outer type is cleartext. */
+            if ((h[0] == TLS_CT_ALERT && len == 2) ||
+                (st->enc == TLS_RECORD_ENC_TLS13 && (h[0] == TLS_CT_ALERT || h[0] == TLS_CT_HANDSHAKE))) {
+                r->encrypted = false;
+                r->anomalies |= TLS_ANOM_BIT(CLEAR_AFTER_ENCRYPTION);
+            }
+            if (h[0] == TLS_CT_CHANGE_CIPHER_SPEC && len == 1) r->encrypted = false;
+        }
+    }
+    st->need = len;
+    st->have = 0;
+    bool keep = !st->headers_only && !r->encrypted && r->content_type <= 24;
+    if (keep && len > st->cap) {
+        keep = false;
+        r->anomalies |= TLS_ANOM_BIT(RECORD_TOO_LARGE_TO_BUFFER);
+    }
+    if (r->sslv2) {
+        st->sslv2_seen = true;
+        keep = len <= st->cap; /* the message type is in the body */
+        if (!keep) r->anomalies |= TLS_ANOM_BIT(RECORD_TOO_LARGE_TO_BUFFER);
+    }
+    st->offset += r->sslv2 ? 2 : 5;
+    if (keep && len > 0) {
+        st->state = ST_BODY;
+        return true;
+    }
+    deliver(st, len == 0 && keep ? h : NULL, 0);
+    st->state = len ? ST_SKIP : ST_HEADER;
+    return true;
+}
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+static size_t step_header(tls_record_stream *st, const uint8_t *d, size_t len)
+{
+    const uint8_t *first = st->hdr_have ? st->hdr : d;
+    if (!(first[0] & 0x80) || (st->offset == 0 || st->sslv2_seen)) {
+        /* ok */
+    } else {
+        desync(st, TLS_ANOM_NOT_TLS);
+        return len;
+    }
+    size_t want = (first[0] & 0x80) ? 2 : 5;
+    if (st->hdr_have == 0 && len >= want) {
+        if (!header_done(st, d)) return len;
+        return want;
+    }
+    size_t take = min_sz(want - st->hdr_have, len);
+    memcpy(st->hdr + st->hdr_have, d, take);
+    st->hdr_have = (uint8_t)(st->hdr_have + take);
+    if (st->hdr_have == want) {
+        st->hdr_have = 0;
+        if (!header_done(st, st->hdr)) return len;
+    }
+    return take;
+}
+
+static size_t step_body(tls_record_stream *st, const uint8_t *d, size_t len)
+{
+    if (st->have == 0 && len >= st->need) {
+        size_t n = st->need;
+        st->offset += n;
+        st->state = ST_HEADER;
+        deliver(st, d, n);
+        return n;
+    }
+    size_t take = min_sz(st->need - st->have, len);
+    memcpy(st->buf + st->have, d, take);
+    st->have += take;
+    st->offset += take;
+    if (st->have == st->need) {
+        st->state = ST_HEADER;
+        deliver(st, st->buf, st->have);
+    }
+    return take;
+}
+
+static size_t step_skip(tls_record_stream *st, size_t len)
+{
+    size_t take = min_sz(st->need, len);
+    st->need -= take;
+    st->offset += take;
+    st->skipped_bytes += take;
+    if (st->need == 0) st->state = ST_HEADER;
+    return take;
+}
+
+void tls_record_feed(tls_record_stream *st, const uint8_t *data, size_t len)
+{
+    while (len > 0 && !st->desynced) {
+        size_t used;
+        switch (st->state) {
+        case ST_HEADER: used = step_header(st, data, len); break;
+        case ST_BODY: used = step_body(st, data, len); break;
+        default: used = step_skip(st, len); break;
+        }
+        data += used;
+        len -= used;
+    }
+}
+
+void tls_record_gap(tls_record_stream *st, uint64_t n)
+{
+    if (n == 0 || st->desynced) return;
+    if (st->state == ST_SKIP && st->hdr_have == 0 && n <= st->need) {
+        st->need -= (size_t)n;
+        st->offset += n;
+        st->skipped_bytes += n;
+        if (st->need == 0) st->state = ST_HEADER;
+        return;
+    }
+    st->offset += n;
+    desync(st, TLS_ANOM_STREAM_GAP);
+}

@@ -1,0 +1,152 @@
+/* Glue between the layers; holds no bytes of its own. The handshake
+ * reassembler is fed only cleartext handshake records; when the direction
+ * turns encrypted a partially received message can never complete, so it
+ * is dropped. */
+#include "tls_stream.h"
+
+#include <string.h>
+
+static void emit(tls_stream *s, tls_event *ev)
+{
+    ev->rec = s->cur_rec;
+    s->anomalies |= ev->anomalies;
+    if (s->cb) s->cb(s->user, ev);
+}
+
+static void on_message(void *user, const tls_hs_msg *m)
+{
+    tls_stream *s = user;
+    tls_message_parse(m, &s->ctx, &s->msg);
+    if (m->type == TLS_HS_SERVER_HELLO && s->msg.ok) {
+        const tls_server_hello *sh = &s->msg.u.sh;
+        s->ctx.version = sh->version;
+        s->ctx.cipher = sh->cipher;
+        if (s->auto_encrypt && !sh->is_hrr && tls_names_version_is_tls13(sh->version))
+            tls_record_set_encrypted(&s->rec, TLS_RECORD_ENC_TLS13);
+    }
+    tls_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TLS_EV_HANDSHAKE;
+    ev.hs = m;
+    ev.msg = &s->msg;
+    ev.anomalies = s->msg.anomalies;
+    emit(s, &ev);
+}
+
+static void on_sslv2(tls_stream *s, const tls_record *r)
+{
+    tls_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TLS_EV_SSLV2;
+    if (!r->body || r->body_len == 0) return;
+    if (r->body[0] == 1) {
+        memset(&s->msg, 0, sizeof s->msg);
+        s->msg.type = TLS_HS_CLIENT_HELLO;
+        s->msg.ok = tls_hello_parse_sslv2_client(r->body, r->body_len, &s->msg.u.ch);
+        s->msg.anomalies = s->msg.u.ch.anomalies;
+        ev.msg = &s->msg;
+        ev.anomalies = s->msg.anomalies;
+        emit(s, &ev);
+    } else if (r->body[0] == 4) {
+        tls_sslv2_server_hello sh;
+        tls_hello_parse_sslv2_server(r->body, r->body_len, &sh);
+        s->ctx.version = 0x0002;
+        ev.sslv2_sh = &sh;
+        ev.anomalies = sh.anomalies;
+        emit(s, &ev);
+    }
+}
+
+static void on_record(void *user, const tls_record *r)
+{
+    tls_stream *s = user;
+    s->cur_rec = r;
+    tls_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TLS_EV_RECORD;
+    ev.anomalies = r->anomalies;
+    emit(s, &ev);
+    if (r->sslv2) {
+        on_sslv2(s, r);
+        return;
+    }
+    if (r->content_type != TLS_CT_HANDSHAKE && tls_handshake_pending(&s->hs)) {
+        s->hs.anomalies |= TLS_ANOM_BIT(INTERLEAVED_CONTENT);
+        s->anomalies |= TLS_ANOM_BIT(INTERLEAVED_CONTENT);
+    }
+    memset(&ev, 0, sizeof ev);
+    switch (r->content_type) {
+    case TLS_CT_HANDSHAKE:
+        if (r->encrypted || !r->body) {
+            tls_handshake_reset(&s->hs);
+            break;
+        }
+        tls_handshake_feed(&s->hs, r->body, r->body_len, r->offset);
+        break;
+    case TLS_CT_ALERT:
+        ev.kind = TLS_EV_ALERT;
+        tls_alert_parse(r->body, r->body ? r->body_len : r->length, r->encrypted || !r->body, &ev.alert);
+        ev.alert.record_len = r->length;
+        ev.anomalies = ev.alert.anomalies;
+        emit(s, &ev);
+        break;
+    case TLS_CT_CHANGE_CIPHER_SPEC:
+        ev.kind = TLS_EV_CCS;
+        ev.anomalies = r->body ? tls_alert_parse_ccs(r->body, r->body_len) : (r->length == 1 ? 0 : TLS_ANOM_BIT(CCS_MALFORMED));
+        emit(s, &ev);
+        if (s->auto_encrypt && s->rec.enc == TLS_RECORD_CLEAR && !tls_names_version_is_tls13(s->ctx.version)) {
+            tls_record_set_encrypted(&s->rec, TLS_RECORD_ENC_TLS12);
+            tls_handshake_reset(&s->hs);
+        }
+        break;
+    case TLS_CT_HEARTBEAT:
+        ev.kind = TLS_EV_HEARTBEAT;
+        if (r->body && !r->encrypted) tls_alert_parse_heartbeat(r->body, r->body_len, &ev.heartbeat);
+        ev.heartbeat.record_len = r->length;
+        ev.anomalies = ev.heartbeat.anomalies;
+        emit(s, &ev);
+        break;
+    default:
+        break;
+    }
+    s->cur_rec = NULL;
+}
+
+void tls_stream_init(tls_stream *s, const tls_stream_config *cfg, tls_stream_cb cb, void *user)
+{
+    memset(s, 0, sizeof *s);
+    s->cb = cb;
+    s->user = user;
+    s->is_server = cfg->is_server;
+    s->auto_encrypt = !cfg->no_auto_encrypt;
+    tls_record_init(&s->rec, cfg->rec_buf, cfg->rec_cap, on_record, s);
+    tls_handshake_init(&s->hs, cfg->hs_buf, cfg->hs_cap, cfg->max_handshake, on_message, s);
+}
+
+void tls_stream_feed(tls_stream *s, const uint8_t *data, size_t len)
+{
+    tls_record_feed(&s->rec, data, len);
+    s->anomalies |= s->rec.anomalies | s->hs.anomalies;
+}
+
+void tls_stream_gap(tls_stream *s, uint64_t n)
+{
+    tls_record_gap(&s->rec, n);
+    s->anomalies |= s->rec.anomalies;
+}
+
+void tls_stream_set_context(tls_stream *s, uint16_t version, uint16_t cipher)
+{
+    s->ctx.version = version;
+    s->ctx.cipher = cipher;
+    if (s->auto_encrypt && !s->is_server && tls_names_version_is_tls13(version) && s->rec.enc == TLS_RECORD_CLEAR)
+        tls_record_set_encrypted(&s->rec, TLS_RECORD_ENC_TLS13);
+}
+
+void tls_stream_set_encrypted(tls_stream *s, enum tls_record_enc enc)
+{
+    tls_record_set_encrypted(&s->rec, enc);
+    if (enc != TLS_RECORD_CLEAR) tls_handshake_reset(&s->hs);
+}
+
+void tls_stream_set_headers_only(tls_stream *s, bool on) { tls_record_set_headers_only(&s->rec, on); }
