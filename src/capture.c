@@ -1,0 +1,218 @@
+/* Capture loop. Offline files are read with pcap_next_ex so a read error
+ * (truncated or corrupt file) is reported with the packet number and every
+ * packet before it has already been processed. Live capture uses
+ * pcap_create so snaplen, buffer size, promiscuous mode and timeout can all
+ * be set before activation. */
+#include "capture.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "decode.h"
+
+static volatile sig_atomic_t stop_requested;
+static pcap_t *volatile live_handle;
+
+void capture_request_stop(void)
+{
+    stop_requested = 1;
+    pcap_t *p = live_handle;
+    if (p) pcap_breakloop(p);
+}
+
+static int drop_privileges(const char *user)
+{
+    if (!user) return 0;
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        fprintf(stderr, "tlswatch: --user %s: no such user\n", user);
+        return 2;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "tlswatch: --user %s: cannot drop privileges: %s\n", user, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static int apply_filter(pcap_t *p, const char *filter, const char *source)
+{
+    if (!filter || !*filter) return 0;
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        fprintf(stderr, "tlswatch: bad filter \"%s\": %s\n", filter, pcap_geterr(p));
+        return 2;
+    }
+    int rc = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        fprintf(stderr, "tlswatch: %s: cannot set filter: %s\n", source, pcap_geterr(p));
+        return 1;
+    }
+    return 0;
+}
+
+static uint64_t wrap_delta(unsigned int now, unsigned int *last)
+{
+    unsigned int d = now - *last; /* modulo 2^32: survives counter wrap */
+    *last = now;
+    return d;
+}
+
+static unsigned int last_drop, last_ifdrop;
+
+void capture_update_stats(struct capture_stats *st)
+{
+    pcap_t *p = live_handle;
+    struct pcap_stat ps;
+    if (!p || pcap_stats(p, &ps) != 0) return;
+    st->kernel_drop += wrap_delta(ps.ps_drop, &last_drop);
+    st->if_drop += wrap_delta(ps.ps_ifdrop, &last_ifdrop);
+}
+
+static int run_file(const char *name, const struct capture_opts *o, const struct capture_cbs *cbs,
+                    struct capture_stats *st, int *privs_dropped)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    const char *label = strcmp(name, "-") == 0 ? "(stdin)" : name;
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
+    if (!p) {
+        fprintf(stderr, "tlswatch: %s: cannot read capture: %s\n", label, err);
+        return 1;
+    }
+    if (!*privs_dropped) {
+        int rc = drop_privileges(o->user);
+        if (rc) { pcap_close(p); return rc; }
+        *privs_dropped = 1;
+    }
+    int dlt = pcap_datalink(p);
+    if (!decode_link_supported(dlt)) {
+        fprintf(stderr, "tlswatch: %s: unsupported link type %d (%s)\n", label, dlt,
+                decode_link_name(dlt));
+        pcap_close(p);
+        return 1;
+    }
+    int rc = apply_filter(p, o->filter, label);
+    if (rc) {
+        pcap_close(p);
+        return rc;
+    }
+    uint64_t n = 0;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int r = 0;
+    while (!stop_requested && (r = pcap_next_ex(p, &h, &data)) >= 0) {
+        if (r == 0) continue;
+        n++;
+        st->packets++;
+        st->bytes += h->len;
+        struct capture_pkt cp = { h, data, dlt, label, n };
+        cbs->packet(cbs->ctx, &cp);
+    }
+    if (!stop_requested && r == PCAP_ERROR) {
+        fprintf(stderr, "tlswatch: %s: packet %llu: read error: %s (%llu good packets before it were analysed)\n",
+                label, (unsigned long long)(n + 1), pcap_geterr(p), (unsigned long long)n);
+        pcap_close(p);
+        return 1;
+    }
+    pcap_close(p);
+    return 0;
+}
+
+static int set_or_fail(int rc, pcap_t *p, const char *what, const char *iface)
+{
+    if (rc == 0) return 0;
+    fprintf(stderr, "tlswatch: %s: cannot set %s: %s\n", iface, what, pcap_geterr(p));
+    return 1;
+}
+
+static int run_live(const struct capture_opts *o, const struct capture_cbs *cbs,
+                    struct capture_stats *st)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(o->iface, err);
+    if (!p) {
+        fprintf(stderr, "tlswatch: %s: cannot open interface: %s\n", o->iface, err);
+        return 1;
+    }
+    int rc = set_or_fail(pcap_set_snaplen(p, o->snaplen > 0 ? o->snaplen : 262144), p, "snaplen", o->iface);
+    if (!rc) rc = set_or_fail(pcap_set_promisc(p, o->promisc), p, "promiscuous mode", o->iface);
+    if (!rc) rc = set_or_fail(pcap_set_timeout(p, o->timeout_ms > 0 ? o->timeout_ms : 250), p, "timeout", o->iface);
+    if (!rc && o->buffer_mb > 0)
+        rc = set_or_fail(pcap_set_buffer_size(p, o->buffer_mb * 1024 * 1024), p, "buffer size", o->iface);
+    if (rc) { pcap_close(p); return rc; }
+    int act = pcap_activate(p);
+    if (act < 0) {
+        fprintf(stderr, "tlswatch: %s: cannot start capture: %s\n", o->iface,
+                act == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(act));
+        pcap_close(p);
+        return 1;
+    }
+    if (act > 0)
+        fprintf(stderr, "tlswatch: %s: warning: %s\n", o->iface, pcap_statustostr(act));
+    int dlt = pcap_datalink(p);
+    if (!decode_link_supported(dlt)) {
+        fprintf(stderr, "tlswatch: %s: unsupported link type %d (%s)\n", o->iface, dlt,
+                decode_link_name(dlt));
+        pcap_close(p);
+        return 2;
+    }
+    rc = apply_filter(p, o->filter, o->iface);
+    if (!rc) rc = drop_privileges(o->user);
+    if (rc) { pcap_close(p); return rc; }
+    live_handle = p;
+    uint64_t n = 0;
+    struct timeval last_tick = {0, 0};
+    while (!stop_requested) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int r = pcap_next_ex(p, &h, &data);
+        if (r == 1) {
+            n++;
+            st->packets++;
+            st->bytes += h->len;
+            struct capture_pkt cp = { h, data, dlt, o->iface, n };
+            cbs->packet(cbs->ctx, &cp);
+        } else if (r == PCAP_ERROR_BREAK) {
+            break;
+        } else if (r < 0) {
+            fprintf(stderr, "tlswatch: %s: capture error after %llu packets: %s\n", o->iface,
+                    (unsigned long long)n, pcap_geterr(p));
+            live_handle = NULL;
+            pcap_close(p);
+            return 1;
+        }
+        struct timeval now;
+        gettimeofday(&now, NULL);
+        if (now.tv_sec != last_tick.tv_sec) {
+            last_tick = now;
+            capture_update_stats(st);
+            if (cbs->tick) cbs->tick(cbs->ctx, &now);
+        }
+    }
+    capture_update_stats(st);
+    live_handle = NULL;
+    pcap_close(p);
+    return 0;
+}
+
+int capture_run(const struct capture_opts *o, const struct capture_cbs *cbs,
+                struct capture_stats *st)
+{
+    stop_requested = 0;
+    if (o->iface) return run_live(o, cbs, st);
+    int worst = 0, privs_dropped = 0;
+    for (size_t i = 0; i < o->nfiles && !stop_requested; i++) {
+        int rc = run_file(o->files[i], o, cbs, st, &privs_dropped);
+        if (rc) st->files_failed++;
+        else st->files_ok++;
+        if (rc > worst) worst = rc;
+        if (rc == 2) break; /* usage errors apply to every file */
+    }
+    return worst;
+}

@@ -1,0 +1,198 @@
+/* Flow table: uthash keyed with SipHash plus an intrusive LRU list (head =
+ * most recently seen). Idle expiry walks from the tail; eviction when full
+ * takes the tail too. */
+#include "flow.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct flow_table {
+    struct flow *hash;
+    struct flow *lru_head, *lru_tail;
+    size_t count, max;
+    uint64_t next_id;
+    flow_release_fn release;
+    void *release_ctx;
+};
+
+static const char *const end_names[] = {
+    [FLOW_END_NONE] = "open",       [FLOW_END_FIN] = "fin",
+    [FLOW_END_RST] = "rst",         [FLOW_END_IDLE] = "idle",
+    [FLOW_END_EOF] = "end_of_capture", [FLOW_END_REUSED] = "port_reused",
+    [FLOW_END_EVICTED] = "evicted",
+};
+
+const char *flow_end_name(enum flow_end e)
+{
+    if ((unsigned)e < sizeof end_names / sizeof end_names[0] && end_names[e]) return end_names[e];
+    return "unknown";
+}
+
+struct flow_table *flow_table_new(size_t max_flows)
+{
+    struct flow_table *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->max = max_flows ? max_flows : 1;
+    /* flow ids: random start so ids from two runs don't collide in one index */
+    t->next_id = siphash24(siphash_key, "flow-id", 7) & 0x0000ffffffffffffULL;
+    return t;
+}
+
+void flow_table_set_release(struct flow_table *t, flow_release_fn fn, void *ctx)
+{
+    t->release = fn;
+    t->release_ctx = ctx;
+}
+
+void flow_table_destroy(struct flow_table *t)
+{
+    if (!t) return;
+    while (t->lru_tail) flow_free(t->lru_tail);
+    free(t);
+}
+
+static int endpoint_cmp(size_t alen, const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)
+{
+    int c = memcmp(a1, a2, alen);
+    if (c) return c;
+    return (p1 > p2) - (p1 < p2);
+}
+
+void flow_key_make(struct flow_key *k, int family, const uint8_t *saddr, uint16_t sport,
+                   const uint8_t *daddr, uint16_t dport)
+{
+    size_t alen = family == 6 ? 16 : 4;
+    memset(k, 0, sizeof *k);
+    k->family = (uint8_t)family;
+    if (endpoint_cmp(alen, saddr, sport, daddr, dport) <= 0) {
+        memcpy(k->addr_a, saddr, alen);
+        k->port_a = sport;
+        memcpy(k->addr_b, daddr, alen);
+        k->port_b = dport;
+    } else {
+        memcpy(k->addr_a, daddr, alen);
+        k->port_a = dport;
+        memcpy(k->addr_b, saddr, alen);
+        k->port_b = sport;
+    }
+}
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k)
+{
+    struct flow *f = NULL;
+    HASH_FIND(hh, t->hash, k, sizeof *k, f);
+    return f;
+}
+
+static void lru_unlink(struct flow_table *t, struct flow *f)
+{
+    if (f->lru_prev) f->lru_prev->lru_next = f->lru_next;
+    else t->lru_head = f->lru_next;
+    if (f->lru_next) f->lru_next->lru_prev = f->lru_prev;
+    else t->lru_tail = f->lru_prev;
+    f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_push_head(struct flow_table *t, struct flow *f)
+{
+    f->lru_prev = NULL;
+    f->lru_next = t->lru_head;
+    if (t->lru_head) t->lru_head->lru_prev = f;
+    t->lru_head = f;
+    if (!t->lru_tail) t->lru_tail = f;
+}
+
+static void set_community_id(struct flow *f)
+{
+    if (community_id_v1(0, f->key.family, f->cli.addr, f->srv.addr, 6, f->cli.port, f->srv.port,
+                        f->community_id) != 0)
+        f->community_id[0] = '\0';
+}
+
+struct flow *flow_create(struct flow_table *t, const struct flow_key *k, const uint8_t *caddr,
+                         uint16_t cport, const uint8_t *saddr, uint16_t sport,
+                         const struct timeval *ts)
+{
+    struct flow *f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    size_t alen = k->family == 6 ? 16 : 4;
+    f->key = *k;
+    memcpy(f->cli.addr, caddr, alen);
+    f->cli.port = cport;
+    memcpy(f->srv.addr, saddr, alen);
+    f->srv.port = sport;
+    f->id = t->next_id++;
+    f->first_ts = f->last_ts = *ts;
+    f->table = t;
+    f->tcp[0].collect = f->tcp[1].collect = 1;
+    set_community_id(f);
+    HASH_ADD(hh, t->hash, key, sizeof f->key, f);
+    lru_push_head(t, f);
+    t->count++;
+    return f;
+}
+
+void flow_swap_roles(struct flow *f)
+{
+    struct flow_endpoint e = f->cli;
+    f->cli = f->srv;
+    f->srv = e;
+    uint64_t tmp;
+    tmp = f->pkts[0]; f->pkts[0] = f->pkts[1]; f->pkts[1] = tmp;
+    tmp = f->bytes[0]; f->bytes[0] = f->bytes[1]; f->bytes[1] = tmp;
+    tmp = f->payload[0]; f->payload[0] = f->payload[1]; f->payload[1] = tmp;
+    uint32_t g = f->gaps[0]; f->gaps[0] = f->gaps[1]; f->gaps[1] = g;
+    struct flow_tcp_dir d = f->tcp[0];
+    f->tcp[0] = f->tcp[1];
+    f->tcp[1] = d;
+    set_community_id(f);
+}
+
+enum flow_dir flow_dir_of(const struct flow *f, const uint8_t *saddr, uint16_t sport)
+{
+    size_t alen = f->key.family == 6 ? 16 : 4;
+    if (sport == f->cli.port && memcmp(saddr, f->cli.addr, alen) == 0) return DIR_TO_SERVER;
+    return DIR_TO_CLIENT;
+}
+
+void flow_touch(struct flow *f, const struct timeval *ts)
+{
+    f->last_ts = *ts;
+    if (f->table->lru_head != f) {
+        lru_unlink(f->table, f);
+        lru_push_head(f->table, f);
+    }
+}
+
+struct flow *flow_oldest(struct flow_table *t) { return t->lru_tail; }
+size_t flow_count(const struct flow_table *t) { return t->count; }
+size_t flow_table_max(const struct flow_table *t) { return t->max; }
+
+void flow_free(struct flow *f)
+{
+    struct flow_table *t = f->table;
+    HASH_DELETE(hh, t->hash, f);
+    lru_unlink(t, f);
+    t->count--;
+    if (t->release) t->release(f, t->release_ctx);
+    free(f);
+}
+
+void flow_table_foreach(struct flow_table *t, void (*fn)(struct flow *f, void *ctx), void *ctx)
+{
+    struct flow *f = t->lru_tail;
+    while (f) {
+        struct flow *prev = f->lru_prev;
+        fn(f, ctx);
+        f = prev;
+    }
+}
+
+int flow_family(const struct flow *f) { return f->key.family; }
+
+void flow_addr_str(const struct flow *f, const uint8_t *addr, char *buf, size_t len)
+{
+    if (!inet_ntop(f->key.family == 6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len) && len)
+        buf[0] = '\0';
+}

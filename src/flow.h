@@ -1,0 +1,108 @@
+/* The flow table: one entry per TCP connection, keyed by a direction-free
+ * 5-tuple, hashed with keyed SipHash (uthash HASH_FUNCTION), kept in LRU
+ * order for idle expiry and eviction. flow_free() is the only place a flow's
+ * memory is released; layers that hang state on a flow register a release
+ * hook that flow_free() calls. */
+#ifndef TLSWATCH_FLOW_H
+#define TLSWATCH_FLOW_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "community_id.h"
+#include "uthash_keyed.h"
+
+enum flow_dir { DIR_TO_SERVER = 0, DIR_TO_CLIENT = 1 };
+
+enum flow_end {
+    FLOW_END_NONE = 0, /* still open */
+    FLOW_END_FIN,      /* both sides (or one) closed with FIN */
+    FLOW_END_RST,      /* reset */
+    FLOW_END_IDLE,     /* idle timeout */
+    FLOW_END_EOF,      /* end of capture */
+    FLOW_END_REUSED,   /* a new SYN reused the 4-tuple */
+    FLOW_END_EVICTED,  /* table full, least recently used evicted */
+};
+const char *flow_end_name(enum flow_end e);
+
+struct flow_endpoint {
+    uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+    uint16_t port;    /* host order */
+};
+
+/* Direction-free key: the smaller (addr, port) endpoint first. */
+struct flow_key {
+    uint8_t family; /* 4 or 6 */
+    uint8_t pad[3];
+    uint16_t port_a, port_b;
+    uint8_t addr_a[16], addr_b[16];
+};
+
+/* Per-direction TCP facts, kept by reassembly.c from the packets themselves
+ * (independent of what libnids makes of them). */
+struct flow_tcp_dir {
+    uint32_t isn;          /* SYN's sequence number (or synthesized) */
+    uint32_t start_seq;    /* first payload byte's sequence number */
+    uint32_t next_seq;     /* highest seq+len seen (wrap-aware) */
+    uint64_t delivered;    /* payload bytes handed up in order */
+    uint8_t syn_seen, fin_seen, rst_seen, seq_valid;
+    uint8_t cksum_state;   /* 0 unknown, 1 good, 2 offloaded */
+    uint8_t collect;       /* still wanted by the layer above */
+};
+
+struct flow_table;
+
+struct flow {
+    struct flow_key key;
+    struct flow_endpoint cli, srv; /* client = initiator (SYN sender or inferred) */
+    uint64_t id;                   /* flow_id of events */
+    char community_id[COMMUNITY_ID_LEN];
+    struct timeval first_ts, last_ts;
+    uint64_t pkts[2], bytes[2], payload[2]; /* indexed by enum flow_dir */
+    enum flow_end end;
+    uint8_t midstream;   /* no SYN seen: picked up mid-connection */
+    uint8_t role_guessed; /* client/server chosen by heuristics, not SYN */
+    uint8_t closed;      /* FIN/RST completed; lingers for trailing ACKs */
+    uint8_t nids_est;    /* libnids has an established stream */
+    uint32_t gaps[2];    /* bytes known missing per direction (capture loss) */
+    struct flow_tcp_dir tcp[2];
+    void *nids_stream;   /* owned by reassembly.c */
+    uint32_t v6_pseudo_id; /* reassembly.c: IPv6 flow's pseudo-IPv4 id */
+    void *app;           /* owned by the layer above; freed by the release hook */
+    struct flow *lru_prev, *lru_next;
+    struct flow_table *table;
+    UT_hash_handle hh;
+};
+
+typedef void (*flow_release_fn)(struct flow *f, void *ctx);
+
+struct flow_table *flow_table_new(size_t max_flows);
+void flow_table_destroy(struct flow_table *t); /* frees every flow via flow_free */
+void flow_table_set_release(struct flow_table *t, flow_release_fn fn, void *ctx);
+
+void flow_key_make(struct flow_key *k, int family, const uint8_t *saddr, uint16_t sport,
+                   const uint8_t *daddr, uint16_t dport);
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k);
+/* Creates a flow with the given client and server; NULL on allocation failure. */
+struct flow *flow_create(struct flow_table *t, const struct flow_key *k, const uint8_t *caddr,
+                         uint16_t cport, const uint8_t *saddr, uint16_t sport,
+                         const struct timeval *ts);
+/* Swaps client and server (used when a guess was wrong). */
+void flow_swap_roles(struct flow *f);
+/* Direction of a packet from (addr, port). */
+enum flow_dir flow_dir_of(const struct flow *f, const uint8_t *saddr, uint16_t sport);
+void flow_touch(struct flow *f, const struct timeval *ts);
+struct flow *flow_oldest(struct flow_table *t);
+size_t flow_count(const struct flow_table *t);
+size_t flow_table_max(const struct flow_table *t);
+/* The only release point: unlinks, calls the release hook, frees. */
+void flow_free(struct flow *f);
+
+/* Calls fn for every flow, oldest first; fn may flow_free() its argument. */
+void flow_table_foreach(struct flow_table *t, void (*fn)(struct flow *f, void *ctx), void *ctx);
+
+int flow_family(const struct flow *f);
+/* Formats an endpoint address ("10.0.0.1" / "2001:db8::1"). */
+void flow_addr_str(const struct flow *f, const uint8_t *addr, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,203 @@
+/* JSON writer: see json.h. */
+#include "json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void json_init(struct json *j) { memset(j, 0, sizeof *j); }
+
+void json_reset(struct json *j)
+{
+    j->len = 0;
+    j->depth = 0;
+    j->after_key = 0;
+    j->oom = 0;
+    if (j->buf) j->buf[0] = '\0';
+}
+
+void json_free(struct json *j)
+{
+    free(j->buf);
+    memset(j, 0, sizeof *j);
+}
+
+static void put(struct json *j, const char *s, size_t n)
+{
+    if (j->oom) return;
+    if (j->len + n + 1 > j->cap) {
+        size_t ncap = j->cap ? j->cap : 512;
+        while (ncap < j->len + n + 1) ncap *= 2;
+        char *nb = realloc(j->buf, ncap);
+        if (!nb) {
+            j->oom = 1;
+            return;
+        }
+        j->buf = nb;
+        j->cap = ncap;
+    }
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+    j->buf[j->len] = '\0';
+}
+
+static void putc_(struct json *j, char c) { put(j, &c, 1); }
+
+/* Comma before a value or key, unless first in its container or after a key. */
+static void sep(struct json *j)
+{
+    if (j->after_key) {
+        j->after_key = 0;
+        return;
+    }
+    if (j->depth > 0) {
+        if (!j->first[j->depth - 1]) putc_(j, ',');
+        j->first[j->depth - 1] = 0;
+    }
+}
+
+static void open_(struct json *j, char c)
+{
+    sep(j);
+    putc_(j, c);
+    if (j->depth < JSON_MAX_DEPTH) j->first[j->depth] = 1;
+    j->depth++;
+}
+
+static void close_(struct json *j, char c)
+{
+    if (j->depth > 0) j->depth--;
+    putc_(j, c);
+}
+
+void json_obj_begin(struct json *j) { open_(j, '{'); }
+void json_obj_end(struct json *j) { close_(j, '}'); }
+void json_arr_begin(struct json *j) { open_(j, '['); }
+void json_arr_end(struct json *j) { close_(j, ']'); }
+
+static void escaped(struct json *j, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    putc_(j, '"');
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            putc_(j, '\\');
+            putc_(j, (char)c);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            char e[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+            put(j, e, 6);
+            i++;
+        } else if (c < 0x80) {
+            putc_(j, (char)c);
+            i++;
+        } else {
+            /* pass valid UTF-8 sequences, escape stray bytes */
+            size_t need = (c >= 0xf0 && c < 0xf5) ? 4 : (c >= 0xe0) ? 3 : (c >= 0xc2 && c < 0xe0) ? 2 : 0;
+            int ok = need > 0 && i + need <= n && c < 0xf5;
+            for (size_t k = 1; ok && k < need; k++) ok = (p[i + k] & 0xc0) == 0x80;
+            if (ok) {
+                put(j, s + i, need);
+                i += need;
+            } else {
+                char e[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+                put(j, e, 6);
+                i++;
+            }
+        }
+    }
+    putc_(j, '"');
+}
+
+void json_key(struct json *j, const char *key)
+{
+    sep(j);
+    escaped(j, key, strlen(key));
+    putc_(j, ':');
+    j->after_key = 1;
+}
+
+void json_strn(struct json *j, const char *s, size_t n)
+{
+    sep(j);
+    escaped(j, s, n);
+}
+
+void json_str(struct json *j, const char *s)
+{
+    if (!s) {
+        json_null(j);
+        return;
+    }
+    json_strn(j, s, strlen(s));
+}
+
+void json_int(struct json *j, int64_t v)
+{
+    char b[32];
+    int n = snprintf(b, sizeof b, "%" PRId64, v);
+    sep(j);
+    put(j, b, (size_t)n);
+}
+
+void json_uint(struct json *j, uint64_t v)
+{
+    char b[32];
+    int n = snprintf(b, sizeof b, "%" PRIu64, v);
+    sep(j);
+    put(j, b, (size_t)n);
+}
+
+void json_double(struct json *j, double v, int decimals)
+{
+    char b[64];
+    int n = snprintf(b, sizeof b, "%.*f", decimals, v);
+    sep(j);
+    if (n <= 0 || (size_t)n >= sizeof b) put(j, "null", 4);
+    else put(j, b, (size_t)n);
+}
+
+void json_bool(struct json *j, int v)
+{
+    sep(j);
+    if (v) put(j, "true", 4);
+    else put(j, "false", 5);
+}
+
+void json_null(struct json *j)
+{
+    sep(j);
+    put(j, "null", 4);
+}
+
+void format_time_rfc3339(const struct timeval *tv, char *buf, size_t len)
+{
+    struct tm tm;
+    time_t t = tv->tv_sec;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "invalid-time");
+        return;
+    }
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%06ldZ", base, (long)tv->tv_usec);
+}
+
+void json_time(struct json *j, const struct timeval *tv)
+{
+    char b[48];
+    format_time_rfc3339(tv, b, sizeof b);
+    json_str(j, b);
+}
+
+void json_end_line(struct json *j) { putc_(j, '\n'); }
+
+void json_kv_str(struct json *j, const char *k, const char *v) { json_key(j, k); json_str(j, v); }
+void json_kv_int(struct json *j, const char *k, int64_t v) { json_key(j, k); json_int(j, v); }
+void json_kv_uint(struct json *j, const char *k, uint64_t v) { json_key(j, k); json_uint(j, v); }
+void json_kv_bool(struct json *j, const char *k, int v) { json_key(j, k); json_bool(j, v); }

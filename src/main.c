@@ -1,0 +1,442 @@
+/* tlswatch: command line, wiring of capture -> decode -> reassembly ->
+ * (TLS layers) -> output, signals, statistics and exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "decode.h"
+#include "flow.h"
+#include "json.h"
+#include "output.h"
+#include "reassembly.h"
+#include "siphash.h"
+
+#define TLSWATCH_VERSION "0.1.0"
+
+struct config {
+    const char **files;
+    size_t nfiles;
+    const char *iface;
+    char *filter;
+    const char *out_path;
+    const char *user;
+    int flows;          /* --flows: one record per TCP connection */
+    int quiet;
+    int snaplen, promisc, buffer_mb;
+    double stats_interval;
+    struct reasm_opts ro;
+};
+
+struct app {
+    struct config cfg;
+    struct reasm *reasm;
+    struct decode_stats dstats;
+    struct capture_stats cstats;
+    struct json j;
+    struct timeval first_ts, last_ts, next_stats;
+    int have_ts;
+};
+
+static volatile sig_atomic_t stats_requested;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: tlswatch -r FILE [-r FILE ...] [options] [BPF expression]\n"
+        "       tlswatch -i IFACE [options] [BPF expression]\n"
+        "\n"
+        "Passive TLS handshake analyzer: reads packets, reassembles TCP, and reports\n"
+        "each connection.\n"
+        "\n"
+        "sources:\n"
+        "  -r FILE              read a pcap/pcapng file; repeat for several; - = stdin\n"
+        "  -i IFACE             capture live until SIGINT/SIGTERM\n"
+        "  -s, --snaplen N      live: bytes per packet (default 262144)\n"
+        "  -B, --buffer-size MB live: kernel buffer size\n"
+        "  -p, --no-promisc     live: don't put the interface in promiscuous mode\n"
+        "  --user USER          drop privileges after opening the capture\n"
+        "output:\n"
+        "  -o FILE              append JSON lines to FILE (SIGHUP reopens it)\n"
+        "  --flows              one JSON line per TCP connection\n"
+        "  --all                every connection/handshake, not only findings\n"
+        "  --stats-interval S   a stats event every S seconds of capture time\n"
+        "  -q                   no summary on stderr\n"
+        "reassembly:\n"
+        "  --checksums auto|on|off  TCP checksum policy (default auto: accept\n"
+        "                       offloaded checksums, drop corrupt ones)\n"
+        "  --max-flows N        connections tracked at once (default 65536)\n"
+        "  --idle-timeout S     forget a connection idle for S seconds (default 300)\n"
+        "other:\n"
+        "  -V, --version        print the version\n"
+        "  -h, --help           this help\n"
+        "\n"
+        "exit codes: 0 ok, 1 runtime error (bad file, capture failure), 2 usage error\n");
+}
+
+static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "tlswatch: %s: invalid value \"%s\" (expected %g..%g)\n", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+enum {
+    OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
+};
+
+static int parse_args(int argc, char **argv, struct config *c)
+{
+    static const struct option longopts[] = {
+        { "flows", no_argument, NULL, OPT_FLOWS },
+        { "all", no_argument, NULL, OPT_ALL },
+        { "checksums", required_argument, NULL, OPT_CHECKSUMS },
+        { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+        { "idle-timeout", required_argument, NULL, OPT_IDLE },
+        { "stats-interval", required_argument, NULL, OPT_STATS },
+        { "user", required_argument, NULL, OPT_USER },
+        { "snaplen", required_argument, NULL, 's' },
+        { "buffer-size", required_argument, NULL, 'B' },
+        { "no-promisc", no_argument, NULL, 'p' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    double v;
+    int ch;
+    c->ro.checksums = CKSUM_AUTO;
+    c->ro.max_flows = 65536;
+    c->ro.idle_timeout = 300;
+    c->promisc = 1;
+    c->files = calloc((size_t)argc, sizeof *c->files);
+    if (!c->files) return 1;
+    while ((ch = getopt_long(argc, argv, "+r:i:o:s:B:pqVh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': c->files[c->nfiles++] = optarg; break;
+        case 'i': c->iface = optarg; break;
+        case 'o': c->out_path = optarg; break;
+        case 'q': c->quiet = 1; break;
+        case 'p': c->promisc = 0; break;
+        case 's':
+            if (parse_num("--snaplen", optarg, 64, 262144, &v)) return 2;
+            c->snaplen = (int)v;
+            break;
+        case 'B':
+            if (parse_num("--buffer-size", optarg, 1, 4096, &v)) return 2;
+            c->buffer_mb = (int)v;
+            break;
+        case OPT_FLOWS: c->flows = 1; break;
+        case OPT_ALL: c->flows = 1; break;
+        case OPT_CHECKSUMS:
+            if (strcmp(optarg, "auto") == 0) c->ro.checksums = CKSUM_AUTO;
+            else if (strcmp(optarg, "on") == 0) c->ro.checksums = CKSUM_ON;
+            else if (strcmp(optarg, "off") == 0) c->ro.checksums = CKSUM_OFF;
+            else {
+                fprintf(stderr, "tlswatch: --checksums: expected auto, on or off, not \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_MAX_FLOWS:
+            if (parse_num("--max-flows", optarg, 1, 100000000, &v)) return 2;
+            c->ro.max_flows = (size_t)v;
+            break;
+        case OPT_IDLE:
+            if (parse_num("--idle-timeout", optarg, 0.001, 86400 * 30, &v)) return 2;
+            c->ro.idle_timeout = v;
+            break;
+        case OPT_STATS:
+            if (parse_num("--stats-interval", optarg, 0.001, 86400 * 30, &v)) return 2;
+            c->stats_interval = v;
+            break;
+        case OPT_USER: c->user = optarg; break;
+        case 'V': printf("tlswatch %s\n", TLSWATCH_VERSION); return -1;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!c->nfiles == !c->iface) {
+        fprintf(stderr, "tlswatch: give either -r FILE or -i IFACE (see --help)\n");
+        return 2;
+    }
+    /* trailing arguments form the BPF filter, as with tcpdump */
+    size_t flen = 0;
+    for (int i = optind; i < argc; i++) flen += strlen(argv[i]) + 1;
+    if (flen) {
+        c->filter = calloc(1, flen + 1);
+        if (!c->filter) return 1;
+        for (int i = optind; i < argc; i++) {
+            if (i > optind) strncat(c->filter, " ", flen - strlen(c->filter));
+            strncat(c->filter, argv[i], flen - strlen(c->filter));
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- events */
+
+static void emit(struct app *a)
+{
+    json_end_line(&a->j);
+    if (!a->j.oom) output_write(a->j.buf, a->j.len);
+    json_reset(&a->j);
+}
+
+static void common_fields(struct json *j, const struct flow *f, const struct timeval *ts,
+                          const char *event_type)
+{
+    char cip[64], sip[64];
+    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
+    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
+    json_key(j, "timestamp");
+    json_time(j, ts);
+    json_kv_str(j, "event_type", event_type);
+    json_kv_uint(j, "flow_id", f->id);
+    json_kv_str(j, "community_id", f->community_id);
+    json_kv_str(j, "src_ip", cip);
+    json_kv_uint(j, "src_port", f->cli.port);
+    json_kv_str(j, "dest_ip", sip);
+    json_kv_uint(j, "dest_port", f->srv.port);
+    json_kv_str(j, "proto", "TCP");
+}
+
+static void emit_flow(struct app *a, const struct flow *f)
+{
+    struct json *j = &a->j;
+    json_obj_begin(j);
+    common_fields(j, f, &f->first_ts, "flow");
+    json_key(j, "flow");
+    json_obj_begin(j);
+    json_key(j, "start");
+    json_time(j, &f->first_ts);
+    json_key(j, "end");
+    json_time(j, &f->last_ts);
+    json_kv_uint(j, "pkts_toserver", f->pkts[DIR_TO_SERVER]);
+    json_kv_uint(j, "pkts_toclient", f->pkts[DIR_TO_CLIENT]);
+    json_kv_uint(j, "bytes_toserver", f->bytes[DIR_TO_SERVER]);
+    json_kv_uint(j, "bytes_toclient", f->bytes[DIR_TO_CLIENT]);
+    json_kv_uint(j, "payload_toserver", f->payload[DIR_TO_SERVER]);
+    json_kv_uint(j, "payload_toclient", f->payload[DIR_TO_CLIENT]);
+    json_kv_uint(j, "missing_toserver", f->gaps[DIR_TO_SERVER]);
+    json_kv_uint(j, "missing_toclient", f->gaps[DIR_TO_CLIENT]);
+    json_kv_str(j, "end_reason", flow_end_name(f->end));
+    json_kv_bool(j, "midstream", f->midstream);
+    json_kv_bool(j, "role_guessed", f->role_guessed);
+    json_kv_bool(j, "reassembled", f->nids_est);
+    json_obj_end(j);
+    json_obj_end(j);
+    emit(a);
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (!f) return -1;
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
+    fclose(f);
+    return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void emit_stats(struct app *a, const struct timeval *ts)
+{
+    const struct reasm_stats *rs = reasm_stats(a->reasm);
+    struct json *j = &a->j;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    json_obj_begin(j);
+    json_key(j, "timestamp");
+    json_time(j, ts);
+    json_kv_str(j, "event_type", "stats");
+    json_key(j, "stats");
+    json_obj_begin(j);
+    json_kv_uint(j, "packets", a->cstats.packets);
+    json_kv_uint(j, "bytes", a->cstats.bytes);
+    json_kv_uint(j, "kernel_dropped", a->cstats.kernel_drop);
+    json_kv_uint(j, "interface_dropped", a->cstats.if_drop);
+    json_key(j, "decode");
+    json_obj_begin(j);
+    json_kv_uint(j, "ip", a->dstats.ok);
+    json_kv_uint(j, "not_ip", a->dstats.not_ip);
+    json_kv_uint(j, "truncated", a->dstats.truncated);
+    json_kv_uint(j, "bad_ip", a->dstats.bad_ip);
+    json_kv_uint(j, "unsupported", a->dstats.unsupported);
+    json_kv_uint(j, "vlan", a->dstats.vlan);
+    json_kv_uint(j, "mpls", a->dstats.mpls);
+    json_kv_uint(j, "pppoe", a->dstats.pppoe);
+    json_obj_end(j);
+    json_key(j, "tcp");
+    json_obj_begin(j);
+    json_kv_uint(j, "packets", rs->tcp_packets);
+    json_kv_uint(j, "non_tcp", rs->non_tcp);
+    json_kv_uint(j, "bad_header", rs->bad_tcp_header);
+    json_kv_uint(j, "checksum_bad_dropped", rs->cksum_bad_dropped);
+    json_kv_uint(j, "checksum_offloaded_accepted", rs->cksum_offloaded);
+    json_kv_uint(j, "snaplen_truncated", rs->snaplen_truncated);
+    json_kv_uint(j, "ipv6_unsupported", rs->ipv6_unsupported_ext);
+    json_kv_uint(j, "synthesized_handshakes", rs->synthesized_handshakes);
+    json_kv_uint(j, "libnids_complaints", rs->nids_complaints);
+    json_key(j, "libnids");
+    json_obj_begin(j);
+    for (int i = 0; i < 10; i++)
+        if (rs->nids_warnings[i]) json_kv_uint(j, reasm_nids_warning_name(i), rs->nids_warnings[i]);
+    json_obj_end(j);
+    json_obj_end(j);
+    json_key(j, "flows");
+    json_obj_begin(j);
+    json_kv_uint(j, "active", reasm_active_flows(a->reasm));
+    json_kv_uint(j, "total", rs->flows_total);
+    json_kv_uint(j, "expired", rs->flows_expired);
+    json_kv_uint(j, "evicted", rs->flows_evicted);
+    json_kv_uint(j, "reused", rs->flows_reused);
+    json_kv_uint(j, "midstream", rs->flows_midstream);
+    json_obj_end(j);
+    json_key(j, "memory");
+    json_obj_begin(j);
+    json_kv_int(j, "rss_kib", rss_kib());
+    json_kv_int(j, "max_rss_kib", ru.ru_maxrss);
+    json_obj_end(j);
+    json_obj_end(j);
+    json_obj_end(j);
+    emit(a);
+}
+
+/* ---------------------------------------------------------- callbacks */
+
+static void on_end(void *ctx, struct flow *f)
+{
+    struct app *a = ctx;
+    if (a->cfg.flows) emit_flow(a, f);
+}
+
+static double tv_diff(const struct timeval *a, const struct timeval *b)
+{
+    return (double)(a->tv_sec - b->tv_sec) + (double)(a->tv_usec - b->tv_usec) / 1e6;
+}
+
+static void maybe_stats(struct app *a, const struct timeval *now)
+{
+    if (stats_requested) {
+        stats_requested = 0;
+        emit_stats(a, now);
+    }
+    if (a->cfg.stats_interval <= 0) return;
+    if (!a->next_stats.tv_sec) {
+        double next = (double)now->tv_sec + a->cfg.stats_interval;
+        a->next_stats.tv_sec = (time_t)next;
+        return;
+    }
+    if (tv_diff(now, &a->next_stats) >= 0) {
+        emit_stats(a, now);
+        double next = (double)now->tv_sec + a->cfg.stats_interval;
+        a->next_stats.tv_sec = (time_t)next;
+    }
+}
+
+static void on_packet(void *ctx, const struct capture_pkt *p)
+{
+    struct app *a = ctx;
+    const struct timeval *ts = &p->hdr->ts;
+    if (!a->have_ts) {
+        a->first_ts = *ts;
+        a->have_ts = 1;
+    }
+    a->last_ts = *ts;
+    struct decoded_ip ip;
+    if (decode_packet(p->dlt, p->data, p->hdr->caplen, &ip, &a->dstats) == DECODE_OK)
+        reasm_packet(a->reasm, ts, &ip, p->hdr->len);
+    maybe_stats(a, ts);
+}
+
+static void on_tick(void *ctx, const struct timeval *now)
+{
+    struct app *a = ctx;
+    reasm_expire(a->reasm, now);
+    maybe_stats(a, now);
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) output_request_reopen();
+    else if (sig == SIGUSR1) stats_requested = 1;
+    else capture_request_stop();
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void summary(const struct app *a)
+{
+    const struct reasm_stats *rs = reasm_stats(a->reasm);
+    fprintf(stderr,
+            "tlswatch: %llu packets, %llu TCP connections (%llu picked up mid-stream), "
+            "%llu checksum failures dropped, %llu offloaded checksums accepted, %llu libnids complaints\n",
+            (unsigned long long)a->cstats.packets, (unsigned long long)rs->flows_total,
+            (unsigned long long)rs->flows_midstream, (unsigned long long)rs->cksum_bad_dropped,
+            (unsigned long long)rs->cksum_offloaded, (unsigned long long)rs->nids_complaints);
+}
+
+int main(int argc, char **argv)
+{
+    static struct app a;
+    int rc = parse_args(argc, argv, &a.cfg);
+    if (rc) {
+        free(a.cfg.files);
+        free(a.cfg.filter);
+        return rc < 0 ? 0 : rc;
+    }
+    if (siphash_key_init() != 0) {
+        fprintf(stderr, "tlswatch: getrandom failed: %s\n", strerror(errno));
+        return 1;
+    }
+    if (output_open(a.cfg.out_path) != 0) return 1;
+    json_init(&a.j);
+    struct reasm_callbacks cb = { .ctx = &a, .on_end = on_end };
+    a.reasm = reasm_new(&a.cfg.ro, &cb);
+    if (!a.reasm) return 1;
+    install_signals();
+
+    struct capture_opts co = {
+        .files = a.cfg.files, .nfiles = a.cfg.nfiles, .iface = a.cfg.iface,
+        .filter = a.cfg.filter, .snaplen = a.cfg.snaplen, .promisc = a.cfg.promisc,
+        .buffer_mb = a.cfg.buffer_mb, .timeout_ms = 250, .user = a.cfg.user,
+    };
+    struct capture_cbs ccb = { .ctx = &a, .packet = on_packet, .tick = on_tick };
+    rc = capture_run(&co, &ccb, &a.cstats);
+
+    /* Decide on every exit path: flush every flow still open. */
+    reasm_finish(a.reasm);
+    struct timeval end = a.last_ts;
+    if (!a.have_ts) gettimeofday(&end, NULL);
+    if (rc != 2) emit_stats(&a, &end);
+    if (!a.cfg.quiet && rc != 2) summary(&a);
+    reasm_free(a.reasm);
+    json_free(&a.j);
+    output_close();
+    free(a.cfg.files);
+    free(a.cfg.filter);
+    if (!rc && output_failed()) rc = 1;
+    return rc;
+}

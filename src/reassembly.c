@@ -1,0 +1,740 @@
+/* libnids, wrapped. Packet path:
+ *
+ *   IPv4: our copy -> nids_pcap_handler (DLT_RAW dead handle) -> libnids
+ *         defragmenter -> ip_cb (registered first, so it runs before
+ *         libnids' own TCP dispatch) -> tcp_handle -> process_tcp
+ *   IPv6: walk extension headers -> tcp_handle -> pseudo-IPv4 copy ->
+ *         process_tcp
+ *
+ * tcp_handle is the one place that sees every TCP segment: it keeps our
+ * flow table (libnids' is invisible and has no expiry), applies the
+ * checksum policy, detects 4-tuple reuse, and synthesizes the missing
+ * SYN / SYN-ACK / ACK for connections picked up mid-stream before calling
+ * libnids' process_tcp itself. ip_cb then sets ip_p to an unused protocol so
+ * libnids' generic dispatcher skips the packet (it has been handled).
+ * libnids' checksum checks are off (NIDS_DONT_CHKSUM everywhere): the
+ * policy here replaces them. */
+#include "reassembly.h"
+
+#include <arpa/inet.h>
+#include <nids.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+/* Exported by libnids (tcp.c) but not declared in nids.h. */
+extern void process_tcp(u_char *data, int skblen);
+
+#define PROTO_HANDLED 253 /* RFC 3692 experimental: libnids ignores it */
+#define PSEUDO_CLI_BASE 0xF0000000u /* 240.0.0.0/5 */
+#define PSEUDO_SRV_BASE 0xF8000000u /* 248.0.0.0/5 */
+#define PSEUDO_MAX_ID 0x07FFFFFFu
+#define MAX_IP_LEN 65535
+#define SKB_OVERHEAD 184 /* what libnids adds to a packet for memory accounting */
+
+#define TH_FIN_ 0x01
+#define TH_SYN_ 0x02
+#define TH_RST_ 0x04
+#define TH_ACK_ 0x10
+
+struct v6_ids {
+    uint32_t *free_ids;
+    size_t nfree, cap;
+    uint32_t next;
+};
+
+struct reasm {
+    struct reasm_opts opt;
+    struct reasm_callbacks cb;
+    struct flow_table *flows;
+    struct reasm_stats st;
+    struct v6_ids ids;
+    struct flow *cur_flow;           /* flow of the segment inside process_tcp */
+    const struct timeval *cur_ts;
+    uint32_t cur_wire_len;
+    struct pcap_pkthdr hdr;          /* nids_last_pcap_header points here */
+    pcap_t *dead;
+    uint8_t buf[MAX_IP_LEN + 64];    /* writable copy fed to libnids */
+};
+
+/* libnids has global state and calls back without a context pointer. */
+static struct reasm *g_r;
+
+struct tcp_seg {
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    const uint8_t *tcp;   /* TCP header */
+    size_t tcp_len;       /* header + payload bytes present */
+    size_t hdr_len;
+    const uint8_t *payload;
+    size_t payload_len;   /* present */
+    size_t wire_payload;  /* claimed by the IP header (>= present when truncated) */
+};
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static uint32_t rd32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t len)
+{
+    while (len > 1) {
+        sum += rd16(p);
+        p += 2;
+        len -= 2;
+    }
+    if (len) sum += (uint32_t)p[0] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Verifies a TCP checksum: returns 1 when it is correct. */
+static int tcp_cksum_ok(int family, const uint8_t *saddr, const uint8_t *daddr,
+                        const uint8_t *tcp, size_t len)
+{
+    size_t alen = family == 6 ? 16 : 4;
+    uint32_t sum = sum_bytes(0, saddr, alen);
+    sum = sum_bytes(sum, daddr, alen);
+    sum += 6;
+    sum += (uint32_t)(len & 0xffff) + (uint32_t)(len >> 16);
+    sum = sum_bytes(sum, tcp, len);
+    return fold(sum) == 0;
+}
+
+static uint16_t ip4_hdr_cksum(const uint8_t *h) { return fold(sum_bytes(0, h, 20)); }
+
+const char *reasm_nids_warning_name(int errnum)
+{
+    static const char *const names[] = {
+        "undefined", "ip_oversized", "ip_invalid_fragment_list", "ip_overlapping_fragments",
+        "ip_bad_header", "ip_source_routed", "tcp_too_many_streams", "tcp_bad_header",
+        "tcp_queue_too_big", "tcp_bad_flags",
+    };
+    if (errnum >= 0 && (size_t)errnum < sizeof names / sizeof names[0]) return names[errnum];
+    return "unknown";
+}
+
+/* Replaces libnids' syslog(): a complaint becomes a counter. */
+static void nids_complaint(int type, int errnum, struct ip *iph, void *data)
+{
+    (void)type;
+    (void)iph;
+    (void)data;
+    if (!g_r) return;
+    g_r->st.nids_complaints++;
+    if (errnum >= 0 && errnum < 10) g_r->st.nids_warnings[errnum]++;
+}
+
+static void nids_out_of_memory(char *where)
+{
+    fprintf(stderr, "tlswatch: out of memory in libnids (%s)\n", where);
+    exit(1);
+}
+
+/* ---------------------------------------------------------------- v6 ids */
+
+static int v6_id_get(struct v6_ids *ids, uint32_t *out)
+{
+    if (ids->nfree) {
+        *out = ids->free_ids[--ids->nfree];
+        return 0;
+    }
+    if (ids->next >= PSEUDO_MAX_ID) return -1;
+    *out = ++ids->next;
+    return 0;
+}
+
+static void v6_id_put(struct v6_ids *ids, uint32_t id)
+{
+    if (ids->nfree == ids->cap) {
+        size_t ncap = ids->cap ? ids->cap * 2 : 256;
+        uint32_t *n = realloc(ids->free_ids, ncap * sizeof *n);
+        if (!n) return; /* leaks one id, harmless */
+        ids->free_ids = n;
+        ids->cap = ncap;
+    }
+    ids->free_ids[ids->nfree++] = id;
+}
+
+/* libnids-side addresses of a flow's endpoints (network order). */
+static void nids_addrs(const struct flow *f, uint32_t *cli, uint32_t *srv)
+{
+    if (f->key.family == 4) {
+        memcpy(cli, f->cli.addr, 4);
+        memcpy(srv, f->srv.addr, 4);
+    } else {
+        *cli = htonl(PSEUDO_CLI_BASE | f->v6_pseudo_id);
+        *srv = htonl(PSEUDO_SRV_BASE | f->v6_pseudo_id);
+    }
+}
+
+/* ------------------------------------------------------- flow lifecycle */
+
+static void snapshot_nids(struct flow *f, const struct tcp_stream *ts)
+{
+    f->tcp[DIR_TO_SERVER].delivered = (uint64_t)(uint32_t)ts->server.count;
+    f->tcp[DIR_TO_CLIENT].delivered = (uint64_t)(uint32_t)ts->client.count;
+}
+
+static void compute_gaps(struct flow *f)
+{
+    for (int d = 0; d < 2; d++) {
+        struct flow_tcp_dir *t = &f->tcp[d];
+        if (!t->seq_valid || !f->nids_est) continue;
+        uint32_t span = t->next_seq - t->start_seq;
+        if (span > 0x7fffffffu) continue; /* nonsense: don't guess */
+        if (span > t->delivered) f->gaps[d] = (uint32_t)(span - t->delivered);
+    }
+}
+
+/* flow_free's release hook: the only place a flow's libnids stream and
+ * pseudo address are released, and where the layer above sees the end. */
+static void release_flow(struct flow *f, void *ctx)
+{
+    struct reasm *r = ctx;
+    struct tcp_stream *ts = f->nids_stream;
+    if (ts) {
+        snapshot_nids(f, ts);
+        nids_free_tcp_stream(ts);
+        f->nids_stream = NULL;
+    }
+    compute_gaps(f);
+    if (f->end == FLOW_END_NONE) f->end = FLOW_END_EOF;
+    if (r->cb.on_end) r->cb.on_end(r->cb.ctx, f);
+    if (f->key.family == 6 && f->v6_pseudo_id) v6_id_put(&r->ids, f->v6_pseudo_id);
+}
+
+static void end_flow(struct flow *f, enum flow_end why)
+{
+    if (f->end == FLOW_END_NONE || why == FLOW_END_EVICTED) f->end = why;
+    flow_free(f);
+}
+
+void reasm_expire(struct reasm *r, const struct timeval *now)
+{
+    struct flow *f;
+    while ((f = flow_oldest(r->flows)) != NULL) {
+        double idle = (double)(now->tv_sec - f->last_ts.tv_sec) +
+                      (double)(now->tv_usec - f->last_ts.tv_usec) / 1e6;
+        if (idle <= r->opt.idle_timeout) break;
+        r->st.flows_expired++;
+        end_flow(f, FLOW_END_IDLE);
+    }
+}
+
+/* Which endpoint serves? Lower well-known port first, then the lower port. */
+static int sender_is_client_by_ports(uint16_t sport, uint16_t dport)
+{
+    int s_low = sport < 1024, d_low = dport < 1024;
+    if (s_low != d_low) return d_low;
+    return sport > dport;
+}
+
+static struct flow *new_flow(struct reasm *r, const struct flow_key *k, int family,
+                             const uint8_t *saddr, const uint8_t *daddr,
+                             const struct tcp_seg *s, const struct timeval *ts)
+{
+    if (flow_count(r->flows) >= r->opt.max_flows) {
+        struct flow *old = flow_oldest(r->flows);
+        if (old) {
+            r->st.flows_evicted++;
+            end_flow(old, FLOW_END_EVICTED);
+        }
+    }
+    int sender_client;
+    int guessed = 0;
+    if ((s->flags & (TH_SYN_ | TH_ACK_)) == TH_SYN_) sender_client = 1;
+    else if ((s->flags & (TH_SYN_ | TH_ACK_)) == (TH_SYN_ | TH_ACK_)) sender_client = 0;
+    else {
+        guessed = 1;
+        int hint = 0;
+        if (s->payload_len && r->cb.role_hint)
+            hint = r->cb.role_hint(r->cb.ctx, s->payload, s->payload_len);
+        sender_client = hint ? hint > 0 : sender_is_client_by_ports(s->sport, s->dport);
+    }
+    struct flow *f = sender_client
+        ? flow_create(r->flows, k, saddr, s->sport, daddr, s->dport, ts)
+        : flow_create(r->flows, k, daddr, s->dport, saddr, s->sport, ts);
+    if (!f) {
+        fprintf(stderr, "tlswatch: out of memory creating a flow\n");
+        exit(1);
+    }
+    f->role_guessed = (uint8_t)guessed;
+    f->midstream = !(s->flags & TH_SYN_);
+    if (family == 6 && v6_id_get(&r->ids, &f->v6_pseudo_id) != 0) f->v6_pseudo_id = 0;
+    r->st.flows_total++;
+    if (f->midstream) r->st.flows_midstream++;
+    if (r->cb.on_open) r->cb.on_open(r->cb.ctx, f);
+    return f;
+}
+
+/* A SYN on a known 4-tuple starts a new connection unless it retransmits
+ * the SYN we already have. */
+static int syn_reuses(const struct flow *f, enum flow_dir dir, const struct tcp_seg *s)
+{
+    if ((s->flags & (TH_SYN_ | TH_ACK_ | TH_RST_)) != TH_SYN_) return 0;
+    if (f->closed) return 1;
+    if (dir != DIR_TO_SERVER) return 1;
+    if (!f->tcp[DIR_TO_SERVER].syn_seen) return f->pkts[0] + f->pkts[1] > 0 && f->payload[0] + f->payload[1] > 0;
+    return f->tcp[DIR_TO_SERVER].isn != s->seq;
+}
+
+/* -------------------------------------------------------- feeding nids */
+
+static void feed_nids(struct reasm *r, struct flow *f, uint8_t *ip4, size_t len)
+{
+    r->cur_flow = f;
+    process_tcp(ip4, (int)(len + SKB_OVERHEAD));
+    r->cur_flow = NULL;
+}
+
+/* A 44-byte SYN / SYN-ACK / ACK with a window-scale option of 14, so
+ * libnids' window check accepts whatever the real connection sends. */
+static void feed_synthetic(struct reasm *r, struct flow *f, int from_client, uint8_t flags,
+                           uint32_t seq, uint32_t ack)
+{
+    uint8_t p[44];
+    uint32_t cli, srv;
+    nids_addrs(f, &cli, &srv);
+    memset(p, 0, sizeof p);
+    p[0] = 0x45;
+    wr16(p + 2, sizeof p);
+    p[8] = 64;
+    p[9] = 6;
+    memcpy(p + 12, from_client ? &cli : &srv, 4);
+    memcpy(p + 16, from_client ? &srv : &cli, 4);
+    wr16(p + 10, ip4_hdr_cksum(p));
+    uint8_t *t = p + 20;
+    wr16(t, from_client ? f->cli.port : f->srv.port);
+    wr16(t + 2, from_client ? f->srv.port : f->cli.port);
+    wr32(t + 4, seq);
+    wr32(t + 8, ack);
+    t[12] = 6 << 4;
+    t[13] = flags;
+    wr16(t + 14, 65535);
+    t[20] = 1;  /* NOP */
+    t[21] = 3;  /* window scale */
+    t[22] = 3;
+    t[23] = 14;
+    feed_nids(r, f, p, sizeof p);
+}
+
+/* Before the first payload of a connection libnids has not seen open,
+ * feed it the handshake it missed, from the sequence numbers at hand. */
+static void synthesize_handshake(struct reasm *r, struct flow *f, enum flow_dir dir,
+                                 const struct tcp_seg *s)
+{
+    struct flow_tcp_dir *c = &f->tcp[DIR_TO_SERVER], *sv = &f->tcp[DIR_TO_CLIENT];
+    int has_ack = (s->flags & TH_ACK_) != 0;
+    uint32_t cisn, sisn;
+    if (c->syn_seen) cisn = c->isn;
+    else if (dir == DIR_TO_SERVER) cisn = s->seq - 1;
+    else if (has_ack) cisn = s->ack - 1;
+    else return;
+    if (sv->syn_seen) sisn = sv->isn;
+    else if (dir == DIR_TO_CLIENT) sisn = s->seq - 1;
+    else if (has_ack) sisn = s->ack - 1;
+    else return;
+
+    struct tuple4 t4;
+    uint32_t cli, srv;
+    nids_addrs(f, &cli, &srv);
+    t4.saddr = cli;
+    t4.daddr = srv;
+    t4.source = f->cli.port;
+    t4.dest = f->srv.port;
+    if (!nids_find_tcp_stream(&t4)) feed_synthetic(r, f, 1, TH_SYN_, cisn, 0);
+    if (!sv->syn_seen) feed_synthetic(r, f, 0, TH_SYN_ | TH_ACK_, sisn, cisn + 1);
+    feed_synthetic(r, f, 1, TH_ACK_, cisn + 1, sisn + 1);
+    if (!f->nids_est) return;
+    r->st.synthesized_handshakes++;
+    if (!c->seq_valid || !c->syn_seen) {
+        c->start_seq = cisn + 1;
+        if (!c->seq_valid) c->next_seq = cisn + 1;
+        c->seq_valid = 1;
+    }
+    if (!sv->seq_valid || !sv->syn_seen) {
+        sv->start_seq = sisn + 1;
+        if (!sv->seq_valid) sv->next_seq = sisn + 1;
+        sv->seq_valid = 1;
+    }
+}
+
+static int parse_tcp(const uint8_t *tcp, size_t len, size_t wire_len, struct tcp_seg *s)
+{
+    if (len < 20) return -1;
+    size_t hl = (size_t)(tcp[12] >> 4) * 4;
+    if (hl < 20 || hl > len) return -1;
+    s->sport = rd16(tcp);
+    s->dport = rd16(tcp + 2);
+    s->seq = rd32(tcp + 4);
+    s->ack = rd32(tcp + 8);
+    s->flags = tcp[13];
+    s->tcp = tcp;
+    s->tcp_len = len;
+    s->hdr_len = hl;
+    s->payload = tcp + hl;
+    s->payload_len = len - hl;
+    s->wire_payload = wire_len >= hl ? wire_len - hl : 0;
+    return 0;
+}
+
+static void track_seq(struct flow_tcp_dir *t, const struct tcp_seg *s)
+{
+    if (s->flags & TH_SYN_) {
+        t->syn_seen = 1;
+        t->isn = s->seq;
+        t->start_seq = s->seq + 1;
+        if (!t->seq_valid || (int32_t)(s->seq + 1 - t->next_seq) > 0) t->next_seq = s->seq + 1;
+        t->seq_valid = 1;
+    }
+    if (s->wire_payload && !(s->flags & TH_RST_)) {
+        uint32_t start = s->seq + ((s->flags & TH_SYN_) ? 1u : 0u);
+        uint32_t end = start + (uint32_t)s->wire_payload;
+        if (!t->seq_valid) {
+            t->next_seq = end;
+            t->start_seq = start;
+            t->seq_valid = 1;
+        } else if ((int32_t)(end - t->next_seq) > 0) {
+            t->next_seq = end;
+        }
+    }
+    if (s->flags & TH_FIN_) t->fin_seen = 1;
+    if (s->flags & TH_RST_) t->rst_seen = 1;
+}
+
+/* Checksum policy. auto: a direction whose first packet has a wrong
+ * checksum is taken as offloaded (captured on the sending host) and
+ * accepted from then on; a direction that started with correct checksums
+ * drops later bad ones as corrupt. Returns 1 to accept the segment. */
+static int cksum_accept(struct reasm *r, struct flow_tcp_dir *t, int ok)
+{
+    switch (r->opt.checksums) {
+    case CKSUM_OFF:
+        return 1;
+    case CKSUM_ON:
+        if (!ok) r->st.cksum_bad_dropped++;
+        return ok;
+    case CKSUM_AUTO:
+    default:
+        if (t->cksum_state == 0) t->cksum_state = ok ? 1 : 2;
+        if (ok) return 1;
+        if (t->cksum_state == 2) {
+            r->st.cksum_offloaded++;
+            return 1;
+        }
+        r->st.cksum_bad_dropped++;
+        return 0;
+    }
+}
+
+/* Every TCP segment comes through here, in capture order. ip4 is a writable
+ * IPv4 packet for libnids (NULL for IPv6: a pseudo-IPv4 copy is built). */
+static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const uint8_t *daddr,
+                       const uint8_t *tcp, size_t tcp_len, size_t wire_tcp_len, uint8_t *ip4,
+                       int feed)
+{
+    struct tcp_seg s;
+    r->st.tcp_packets++;
+    if (parse_tcp(tcp, tcp_len, wire_tcp_len, &s) != 0) {
+        r->st.bad_tcp_header++;
+        return;
+    }
+    const struct timeval *ts = r->cur_ts;
+    reasm_expire(r, ts);
+
+    struct flow_key k;
+    flow_key_make(&k, family, saddr, s.sport, daddr, s.dport);
+    struct flow *f = flow_lookup(r->flows, &k);
+    if (f && syn_reuses(f, flow_dir_of(f, saddr, s.sport), &s)) {
+        r->st.flows_reused++;
+        end_flow(f, FLOW_END_REUSED);
+        f = NULL;
+    }
+    if (!f) f = new_flow(r, &k, family, saddr, daddr, &s, ts);
+    enum flow_dir dir = flow_dir_of(f, saddr, s.sport);
+
+    /* A guessed orientation can still be fixed by the first payload. */
+    if (f->role_guessed && !f->nids_est && s.payload_len && r->cb.role_hint &&
+        !f->tcp[0].syn_seen && !f->tcp[1].syn_seen) {
+        int hint = r->cb.role_hint(r->cb.ctx, s.payload, s.payload_len);
+        if ((hint > 0 && dir == DIR_TO_CLIENT) || (hint < 0 && dir == DIR_TO_SERVER)) {
+            flow_swap_roles(f);
+            dir = flow_dir_of(f, saddr, s.sport);
+        }
+    }
+
+    f->pkts[dir]++;
+    f->bytes[dir] += r->cur_wire_len;
+    f->payload[dir] += s.wire_payload;
+    flow_touch(f, ts);
+
+    if (feed && r->opt.checksums != CKSUM_OFF) {
+        int ok = wire_tcp_len == tcp_len ? tcp_cksum_ok(family, saddr, daddr, tcp, tcp_len) : 1;
+        if (!cksum_accept(r, &f->tcp[dir], ok)) return;
+    }
+    track_seq(&f->tcp[dir], &s);
+    if (!feed) return;
+
+    if (s.payload_len && !f->nids_est && !f->closed) synthesize_handshake(r, f, dir, &s);
+
+    if (family == 6) {
+        /* pseudo-IPv4 copy for libnids */
+        if (tcp_len + 20 > sizeof r->buf) return;
+        uint8_t *p = r->buf;
+        uint32_t cli, srv;
+        nids_addrs(f, &cli, &srv);
+        memset(p, 0, 20);
+        p[0] = 0x45;
+        wr16(p + 2, (uint16_t)(tcp_len + 20));
+        p[8] = 64;
+        p[9] = 6;
+        memcpy(p + 12, dir == DIR_TO_SERVER ? &cli : &srv, 4);
+        memcpy(p + 16, dir == DIR_TO_SERVER ? &srv : &cli, 4);
+        wr16(p + 10, ip4_hdr_cksum(p));
+        memmove(p + 20, tcp, tcp_len);
+        feed_nids(r, f, p, tcp_len + 20);
+    } else {
+        feed_nids(r, f, ip4, (size_t)rd16(ip4 + 2));
+    }
+
+    /* FIN/RST after the segment's data went up, in capture order. */
+    if (s.flags & TH_RST_) {
+        f->closed = 1;
+        if (f->end == FLOW_END_NONE) f->end = FLOW_END_RST;
+        if (r->cb.on_tcp_event) r->cb.on_tcp_event(r->cb.ctx, f, dir, REASM_EV_RST, ts);
+    } else if (s.flags & TH_FIN_) {
+        if (f->tcp[0].fin_seen && f->tcp[1].fin_seen) {
+            f->closed = 1;
+            if (f->end == FLOW_END_NONE) f->end = FLOW_END_FIN;
+        }
+        if (r->cb.on_tcp_event) r->cb.on_tcp_event(r->cb.ctx, f, dir, REASM_EV_FIN, ts);
+    }
+}
+
+/* libnids ip callback: runs on every complete (defragmented) IPv4 packet
+ * before libnids' own dispatcher, which we then make skip it. */
+static void ip_cb(struct ip *iph, int skblen)
+{
+    (void)skblen;
+    struct reasm *r = g_r;
+    uint8_t *p = (uint8_t *)iph;
+    if (!r) return;
+    if (p[9] == IPPROTO_TCP) {
+        size_t hl = (size_t)(p[0] & 0x0f) * 4;
+        size_t tot = rd16(p + 2);
+        if (tot >= hl)
+            tcp_handle(r, 4, p + 12, p + 16, p + hl, tot - hl, tot - hl, p, 1);
+    } else {
+        r->st.non_tcp++;
+    }
+    p[9] = PROTO_HANDLED;
+}
+
+static void deliver(struct reasm *r, struct flow *f, enum flow_dir dir, struct half_stream *h)
+{
+    if (!h->count_new || !f->tcp[dir].collect || !r->cb.on_data) return;
+    const uint8_t *data = (const uint8_t *)h->data + (h->count - h->offset) - h->count_new;
+    r->cb.on_data(r->cb.ctx, f, dir, data, (size_t)h->count_new, r->cur_ts);
+}
+
+static void tcp_cb(struct tcp_stream *ts, void **param)
+{
+    struct reasm *r = g_r;
+    struct flow *f;
+    switch (ts->nids_state) {
+    case NIDS_JUST_EST:
+        f = r->cur_flow;
+        if (!f) return;
+        ts->client.collect++;
+        ts->server.collect++;
+        *param = f;
+        f->nids_stream = ts;
+        f->nids_est = 1;
+        return;
+    case NIDS_DATA:
+        f = *param;
+        if (!f) return;
+        deliver(r, f, DIR_TO_SERVER, &ts->server);
+        deliver(r, f, DIR_TO_CLIENT, &ts->client);
+        return;
+    default: /* CLOSE, RESET, TIMED_OUT, EXITING: libnids frees the stream */
+        f = *param;
+        if (!f) return;
+        snapshot_nids(f, ts);
+        f->nids_stream = NULL;
+        return;
+    }
+}
+
+void reasm_stop_collect(struct reasm *r, struct flow *f, enum flow_dir dir)
+{
+    (void)r;
+    if (!f->tcp[dir].collect) return;
+    f->tcp[dir].collect = 0;
+    struct tcp_stream *ts = f->nids_stream;
+    if (!ts) return;
+    /* libnids drops its listener (and would never report the close) once
+     * no direction is collected: keep the last one, ignored above. */
+    if (!f->tcp[!dir].collect) return;
+    struct half_stream *h = dir == DIR_TO_SERVER ? &ts->server : &ts->client;
+    if (h->collect > 0) h->collect--;
+}
+
+/* ------------------------------------------------------------- packets */
+
+static void handle_ipv6(struct reasm *r, const struct decoded_ip *ip)
+{
+    const uint8_t *p = ip->ip;
+    size_t len = ip->len;
+    uint8_t nh = p[6];
+    size_t off = 40;
+    for (int i = 0; i < 16; i++) {
+        switch (nh) {
+        case IPPROTO_TCP: {
+            size_t wire = ip->wire_ip_len >= off ? ip->wire_ip_len - off : 0;
+            if (off > len) return;
+            tcp_handle(r, 6, p + 8, p + 24, p + off, len - off, wire, NULL, !ip->truncated);
+            if (ip->truncated) r->st.snaplen_truncated++;
+            return;
+        }
+        case 0:   /* hop-by-hop */
+        case 43:  /* routing */
+        case 60:  /* destination options */
+            if (off + 8 > len) return;
+            nh = p[off];
+            off += ((size_t)p[off + 1] + 1) * 8;
+            continue;
+        case 51:  /* AH */
+            if (off + 8 > len) return;
+            nh = p[off];
+            off += ((size_t)p[off + 1] + 2) * 4;
+            continue;
+        case 44:  /* fragment: no IPv6 reassembly */
+            r->st.ipv6_unsupported_ext++;
+            return;
+        default:
+            r->st.non_tcp++;
+            return;
+        }
+    }
+    r->st.ipv6_unsupported_ext++;
+}
+
+void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decoded_ip *ip,
+                  uint32_t wire_len)
+{
+    r->st.ip_packets++;
+    r->cur_ts = ts;
+    r->cur_wire_len = wire_len;
+    r->hdr.ts = *ts;
+    r->hdr.caplen = (bpf_u_int32)ip->len;
+    r->hdr.len = (bpf_u_int32)ip->len;
+    nids_last_pcap_header = &r->hdr;
+    if (ip->family == 6) {
+        handle_ipv6(r, ip);
+        return;
+    }
+    const uint8_t *p = ip->ip;
+    size_t hl = (size_t)(p[0] & 0x0f) * 4;
+    if (ip->truncated) {
+        /* Cut by the snaplen: count it in its flow, mark the bytes missing. */
+        r->st.snaplen_truncated++;
+        uint16_t frag = rd16(p + 6);
+        if (p[9] == IPPROTO_TCP && (frag & 0x1fff) == 0 && ip->len > hl)
+            tcp_handle(r, 4, p + 12, p + 16, p + hl, ip->len - hl, ip->wire_ip_len - hl, NULL, 0);
+        return;
+    }
+    if (ip->len > MAX_IP_LEN) return;
+    memcpy(r->buf, p, ip->len);
+    nids_pcap_handler(NULL, &r->hdr, r->buf);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct reasm *reasm_new(const struct reasm_opts *o, const struct reasm_callbacks *cb)
+{
+    if (g_r) {
+        fprintf(stderr, "tlswatch: one reassembly instance per process (libnids)\n");
+        return NULL;
+    }
+    struct reasm *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->opt = *o;
+    if (!r->opt.max_flows) r->opt.max_flows = 1;
+    r->cb = *cb;
+    r->flows = flow_table_new(r->opt.max_flows);
+    r->dead = pcap_open_dead(DLT_RAW, MAX_IP_LEN);
+    if (!r->flows || !r->dead) {
+        fprintf(stderr, "tlswatch: cannot initialise reassembly\n");
+        reasm_free(r);
+        return NULL;
+    }
+    flow_table_set_release(r->flows, release_flow, r);
+
+    /* libnids keeps 3/4 of n_tcp_streams before evicting on its own; our
+     * LRU evicts first, so size it above max_flows. */
+    size_t n = r->opt.max_flows + r->opt.max_flows / 3 + 64;
+    nids_params.n_tcp_streams = n > 0x3fffffff ? 0x3fffffff : (int)n;
+    nids_params.n_hosts = 4096;
+    nids_params.pcap_desc = r->dead;
+    nids_params.filename = NULL;
+    nids_params.device = NULL;
+    nids_params.pcap_filter = NULL;
+    nids_params.scan_num_hosts = 0; /* the scan detector crashes on some input */
+    nids_params.syslog = nids_complaint;
+    nids_params.no_mem = nids_out_of_memory;
+    nids_params.promisc = 0;
+    nids_params.multiproc = 0;
+    nids_params.tcp_workarounds = 0;
+    g_r = r;
+    if (!nids_init()) {
+        fprintf(stderr, "tlswatch: libnids: %s\n", nids_errbuf);
+        g_r = NULL;
+        reasm_free(r);
+        return NULL;
+    }
+    static struct nids_chksum_ctl all = { 0, 0, NIDS_DONT_CHKSUM, 0 };
+    nids_register_chksum_ctl(&all, 1);
+    nids_register_ip(ip_cb);
+    nids_register_tcp(tcp_cb);
+    return r;
+}
+
+void reasm_finish(struct reasm *r)
+{
+    struct flow *f;
+    while ((f = flow_oldest(r->flows)) != NULL) end_flow(f, FLOW_END_EOF);
+}
+
+void reasm_free(struct reasm *r)
+{
+    if (!r) return;
+    if (r->flows) {
+        reasm_finish(r);
+        flow_table_destroy(r->flows);
+    }
+    if (g_r == r) {
+        nids_exit();
+        g_r = NULL;
+    }
+    /* nids_exit closed the dead handle (nids_params.pcap_desc) */
+    free(r->ids.free_ids);
+    free(r);
+}
+
+const struct reasm_stats *reasm_stats(const struct reasm *r) { return &r->st; }
+size_t reasm_active_flows(const struct reasm *r) { return flow_count(r->flows); }

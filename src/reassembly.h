@@ -1,0 +1,69 @@
+/* TCP reassembly: libnids, wrapped. This is the only module that knows
+ * libnids exists. It adds what libnids lacks: IPv6 (mapped to pseudo-IPv4
+ * 240.0.0.0/4 addresses on the way in, back on the way out), idle expiry
+ * with an LRU, 4-tuple reuse, mid-stream pickup (synthesized handshake),
+ * a checksum policy, bounded tables, and a callback API to the layer above. */
+#ifndef TLSWATCH_REASSEMBLY_H
+#define TLSWATCH_REASSEMBLY_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "decode.h"
+#include "flow.h"
+
+enum cksum_mode { CKSUM_AUTO = 0, CKSUM_ON, CKSUM_OFF };
+
+struct reasm_opts {
+    enum cksum_mode checksums;
+    size_t max_flows;       /* flows tracked at once; LRU evicted beyond */
+    double idle_timeout;    /* seconds of capture time without a packet */
+};
+
+enum reasm_tcp_event { REASM_EV_FIN = 1, REASM_EV_RST = 2 };
+
+struct reasm_callbacks {
+    void *ctx;
+    /* A flow was created (first packet of a connection). */
+    void (*on_open)(void *ctx, struct flow *f);
+    /* In-order payload bytes of one direction; the view dies on return. */
+    void (*on_data)(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data,
+                    size_t len, const struct timeval *ts);
+    /* A FIN or RST was seen from `dir`'s sender, in capture order. */
+    void (*on_tcp_event)(void *ctx, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
+                         const struct timeval *ts);
+    /* The flow is over (f->end says why); called once, right before flow_free. */
+    void (*on_end)(void *ctx, struct flow *f);
+    /* Optional: who sent this first payload? +1 the client, -1 the server,
+     * 0 unknown. Used to orient connections picked up mid-stream. */
+    int (*role_hint)(void *ctx, const uint8_t *payload, size_t len);
+};
+
+struct reasm_stats {
+    uint64_t ip_packets, tcp_packets, non_tcp, ipv6_unsupported_ext;
+    uint64_t bad_tcp_header, cksum_bad_dropped, cksum_offloaded;
+    uint64_t flows_total, flows_expired, flows_evicted, flows_reused, flows_midstream;
+    uint64_t synthesized_handshakes, snaplen_truncated;
+    uint64_t nids_warnings[10]; /* libnids complaints, by NIDS_WARN_* errnum */
+    uint64_t nids_complaints;
+};
+
+struct reasm;
+
+/* One instance per process (libnids has global state). NULL on failure,
+ * with a message on stderr. */
+struct reasm *reasm_new(const struct reasm_opts *o, const struct reasm_callbacks *cb);
+void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decoded_ip *ip,
+                  uint32_t wire_len);
+/* Expires idle flows as of `now` (capture time). Called per packet too. */
+void reasm_expire(struct reasm *r, const struct timeval *now);
+/* The layer above no longer wants payload of this direction. */
+void reasm_stop_collect(struct reasm *r, struct flow *f, enum flow_dir dir);
+/* Ends every flow (end of capture) and releases libnids. */
+void reasm_finish(struct reasm *r);
+void reasm_free(struct reasm *r);
+const struct reasm_stats *reasm_stats(const struct reasm *r);
+size_t reasm_active_flows(const struct reasm *r);
+const char *reasm_nids_warning_name(int errnum);
+
+#endif
