@@ -38,7 +38,7 @@ CFLAGS_COMMON := $(WARN) $(HARDEN) $(OPTFLAGS) $(DEFS) -Idissectors -Isrc
 DISSECT_CFLAGS := $(CFLAGS_COMMON) -Wconversion
 SRC_CFLAGS := $(CFLAGS_COMMON)
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDSAN)
-LIBS := -lnids -lnet -lpcap $(GLIB_LIBS) -lssl -lcrypto -lm
+LIBS := -lnids -lnet -lpcap $(GLIB_LIBS) -lssl -lcrypto -lz -lm
 
 DISSECT_SRCS := $(wildcard dissectors/*.c)
 DISSECT_OBJS := $(patsubst dissectors/%.c,$(BUILD)/dissectors/%.o,$(DISSECT_SRCS))

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "decode.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -75,14 +77,59 @@ void capture_update_stats(struct capture_stats *st)
     st->if_drop += wrap_delta(ps.ps_ifdrop, &last_ifdrop);
 }
 
+/* gzip-compressed captures (as some projects ship them) are read through a
+ * stdio cookie over zlib, so libpcap sees an ordinary stream. */
+static ssize_t gz_read(void *cookie, char *buf, size_t size)
+{
+    unsigned chunk = size > 1u << 30 ? 1u << 30 : (unsigned)size;
+    int n = gzread((gzFile)cookie, buf, chunk);
+    return n < 0 ? -1 : n;
+}
+
+static int gz_close(void *cookie) { return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF; }
+
+static int is_gzip(const char *name)
+{
+    if (strcmp(name, "-") == 0) return 0;
+    FILE *f = fopen(name, "rb");
+    if (!f) return 0;
+    unsigned char m[2] = {0, 0};
+    size_t n = fread(m, 1, 2, f);
+    fclose(f);
+    return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+static pcap_t *open_offline(const char *name, char *err)
+{
+    if (!is_gzip(name))
+        return pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
+    gzFile gz = gzopen(name, "rb");
+    if (!gz) {
+        snprintf(err, PCAP_ERRBUF_SIZE, "cannot open gzip stream: %s", strerror(errno));
+        return NULL;
+    }
+    cookie_io_functions_t io = { .read = gz_read, .close = gz_close };
+    FILE *f = fopencookie(gz, "rb", io);
+    if (!f) {
+        gzclose(gz);
+        snprintf(err, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+        return NULL;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
+    if (!p) fclose(f);
+    return p;
+}
+
 static int run_file(const char *name, const struct capture_opts *o, const struct capture_cbs *cbs,
                     struct capture_stats *st, int *privs_dropped)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
     const char *label = strcmp(name, "-") == 0 ? "(stdin)" : name;
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
+    pcap_t *p = open_offline(name, err);
     if (!p) {
-        fprintf(stderr, "tlswatch: %s: cannot read capture: %s\n", label, err);
+        size_t nl = strlen(name);
+        const char *why = strncmp(err, name, nl) == 0 && err[nl] == ':' ? err + nl + 2 : err;
+        fprintf(stderr, "tlswatch: %s: cannot read capture: %s\n", label, why);
         return 1;
     }
     if (!*privs_dropped) {

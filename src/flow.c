@@ -158,7 +158,9 @@ enum flow_dir flow_dir_of(const struct flow *f, const uint8_t *saddr, uint16_t s
 
 void flow_touch(struct flow *f, const struct timeval *ts)
 {
-    f->last_ts = *ts;
+    if (ts->tv_sec > f->last_ts.tv_sec ||
+        (ts->tv_sec == f->last_ts.tv_sec && ts->tv_usec > f->last_ts.tv_usec))
+        f->last_ts = *ts;
     if (f->table->lru_head != f) {
         lru_unlink(f->table, f);
         lru_push_head(f->table, f);

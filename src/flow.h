@@ -64,6 +64,7 @@ struct flow {
     uint8_t role_guessed; /* client/server chosen by heuristics, not SYN */
     uint8_t closed;      /* FIN/RST completed; lingers for trailing ACKs */
     uint8_t nids_est;    /* libnids has an established stream */
+    uint32_t synack_ack; /* ack number of the SYN-ACK seen, if any */
     uint32_t gaps[2];    /* bytes known missing per direction (capture loss) */
     struct flow_tcp_dir tcp[2];
     void *nids_stream;   /* owned by reassembly.c */

@@ -52,6 +52,7 @@ struct reasm {
     struct v6_ids ids;
     struct flow *cur_flow;           /* flow of the segment inside process_tcp */
     const struct timeval *cur_ts;
+    struct timeval now;              /* latest capture time seen */
     uint32_t cur_wire_len;
     struct pcap_pkthdr hdr;          /* nids_last_pcap_header points here */
     pcap_t *dead;
@@ -282,14 +283,25 @@ static struct flow *new_flow(struct reasm *r, const struct flow_key *k, int fami
 }
 
 /* A SYN on a known 4-tuple starts a new connection unless it retransmits
- * the SYN we already have. */
+ * a SYN we already have (same ISN, even after a RST: Wireshark keeps those
+ * in one conversation too) or is the SYN a seen SYN-ACK answered. */
 static int syn_reuses(const struct flow *f, enum flow_dir dir, const struct tcp_seg *s)
 {
     if ((s->flags & (TH_SYN_ | TH_ACK_ | TH_RST_)) != TH_SYN_) return 0;
-    if (f->closed) return 1;
-    if (dir != DIR_TO_SERVER) return 1;
-    if (!f->tcp[DIR_TO_SERVER].syn_seen) return f->pkts[0] + f->pkts[1] > 0 && f->payload[0] + f->payload[1] > 0;
-    return f->tcp[DIR_TO_SERVER].isn != s->seq;
+    const struct flow_tcp_dir *t = &f->tcp[dir];
+    if (t->syn_seen) return t->isn != s->seq;
+    const struct flow_tcp_dir *peer = &f->tcp[!dir];
+    if (dir == DIR_TO_SERVER && peer->syn_seen && f->synack_ack == s->seq + 1) return 0;
+    return 1;
+}
+
+/* A retransmitted SYN after a RST reopens the flow it belongs to. */
+static void syn_reopen(struct flow *f, const struct tcp_seg *s)
+{
+    if ((s->flags & (TH_SYN_ | TH_ACK_ | TH_RST_)) != TH_SYN_ || !f->closed) return;
+    f->closed = 0;
+    f->end = FLOW_END_NONE;
+    for (int d = 0; d < 2; d++) f->tcp[d].fin_seen = f->tcp[d].rst_seen = 0;
 }
 
 /* -------------------------------------------------------- feeding nids */
@@ -394,7 +406,7 @@ static int parse_tcp(const uint8_t *tcp, size_t len, size_t wire_len, struct tcp
 
 static void track_seq(struct flow_tcp_dir *t, const struct tcp_seg *s)
 {
-    if (s->flags & TH_SYN_) {
+    if ((s->flags & TH_SYN_) && !t->syn_seen) {
         t->syn_seen = 1;
         t->isn = s->seq;
         t->start_seq = s->seq + 1;
@@ -454,7 +466,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         return;
     }
     const struct timeval *ts = r->cur_ts;
-    reasm_expire(r, ts);
+    reasm_expire(r, &r->now);
 
     struct flow_key k;
     flow_key_make(&k, family, saddr, s.sport, daddr, s.dport);
@@ -465,6 +477,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         f = NULL;
     }
     if (!f) f = new_flow(r, &k, family, saddr, daddr, &s, ts);
+    else syn_reopen(f, &s);
     enum flow_dir dir = flow_dir_of(f, saddr, s.sport);
 
     /* A guessed orientation can still be fixed by the first payload. */
@@ -487,6 +500,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         if (!cksum_accept(r, &f->tcp[dir], ok)) return;
     }
     track_seq(&f->tcp[dir], &s);
+    if ((s.flags & (TH_SYN_ | TH_ACK_)) == (TH_SYN_ | TH_ACK_)) f->synack_ack = s.ack;
     if (!feed) return;
 
     if (s.payload_len && !f->nids_est && !f->closed) synthesize_handshake(r, f, dir, &s);
@@ -638,6 +652,10 @@ void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decode
                   uint32_t wire_len)
 {
     r->st.ip_packets++;
+    /* Capture time only moves forward: a corrupt or reordered timestamp
+     * must not expire every flow. */
+    if (ts->tv_sec > r->now.tv_sec || (ts->tv_sec == r->now.tv_sec && ts->tv_usec > r->now.tv_usec))
+        r->now = *ts;
     r->cur_ts = ts;
     r->cur_wire_len = wire_len;
     r->hdr.ts = *ts;
