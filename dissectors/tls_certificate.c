@@ -52,8 +52,9 @@ bool tls_certificate_parse(const uint8_t *body, size_t len, bool tls13, tls_cert
     return finish(&c, &out->anomalies);
 }
 
-bool tls_certificate_parse_request(const uint8_t *body, size_t len, bool tls13, tls_cert_request *out)
+bool tls_certificate_parse_request(const uint8_t *body, size_t len, uint16_t version, tls_cert_request *out)
 {
+    bool tls13 = tls_names_version_is_tls13(version);
     memset(out, 0, sizeof *out);
     out->tls13 = tls13;
     cur_t c = cur_init(body, len);
@@ -76,7 +77,7 @@ bool tls_certificate_parse_request(const uint8_t *body, size_t len, bool tls13, 
     cur_t probe = c;
     cur_t sigs = cur_vec16(&probe);
     cur_t names12 = cur_vec16(&probe);
-    if (cur_done(&probe)) {
+    if (version >= 0x0303 || (version == 0 && cur_done(&probe))) {
         c = probe;
         while (cur_remaining(&sigs) >= 2) tls_extension_list_add(&out->sig_algs, cur_u16(&sigs));
         while (cur_ok(&names12) && cur_remaining(&names12) > 0) {

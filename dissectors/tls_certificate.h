@@ -55,7 +55,8 @@ typedef struct tls_cert_status {
 } tls_cert_status;
 
 bool tls_certificate_parse(const uint8_t *body, size_t len, bool tls13, tls_certificate *out);
-bool tls_certificate_parse_request(const uint8_t *body, size_t len, bool tls13, tls_cert_request *out);
+/* version: negotiated version; 0 = unknown (TLS1.2 vs 1.0/1.1 layout guessed). */
+bool tls_certificate_parse_request(const uint8_t *body, size_t len, uint16_t version, tls_cert_request *out);
 /* has_scheme: TLS1.2 and later carry a SignatureScheme. */
 bool tls_certificate_parse_verify(const uint8_t *body, size_t len, bool has_scheme, tls_cert_verify *out);
 bool tls_certificate_parse_status(const uint8_t *body, size_t len, tls_cert_status *out);

@@ -29,7 +29,10 @@ static uint16_t bignum_bits(cur_t v)
 
 static void ske_sig(cur_t *c, uint16_t version, tls_ske *out)
 {
-    if (cur_remaining(c) == 0) return;
+    if (cur_remaining(c) == 0) { /* signature is mandatory unless anonymous */
+        cur_fail(c);
+        return;
+    }
     out->has_sig = true;
     if (version >= 0x0303 || version == 0) {
         /* TLS1.2: scheme + vector. With unknown version, a scheme is
@@ -60,6 +63,9 @@ static bool ske_as(const uint8_t *body, size_t len, uint8_t kx, uint16_t version
         out->curve_type = cur_u8(&c);
         if (out->curve_type == 3) {
             out->group = cur_u16(&c);
+        } else if (out->curve_type != 1 && out->curve_type != 2) {
+            cur_fail(&c);
+            return finish(&c, &out->anomalies);
         } else {
             /* explicit curves: cannot walk reliably; stop here */
             cur_skip(&c, cur_remaining(&c));
@@ -206,7 +212,7 @@ bool tls_message_parse(const tls_hs_msg *msg, const tls_message_ctx *ctx, tls_me
     case TLS_HS_CERTIFICATE: ok = tls_certificate_parse(b, n, tls13, &out->u.cert); sub = out->u.cert.anomalies; break;
     case TLS_HS_SERVER_KEY_EXCHANGE: ok = tls_message_parse_ske(b, n, kx, ver, &out->u.ske); sub = out->u.ske.anomalies; break;
     case TLS_HS_CERTIFICATE_REQUEST:
-        ok = tls_certificate_parse_request(b, n, tls13, &out->u.cr);
+        ok = tls_certificate_parse_request(b, n, ver, &out->u.cr);
         sub = out->u.cr.anomalies;
         break;
     case TLS_HS_CERTIFICATE_VERIFY:
