@@ -84,11 +84,12 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
         if (st->enc != TLS_RECORD_CLEAR) {
             r->encrypted = true;
             /* A 2-byte alert cannot carry a MAC or AEAD tag: sent in clear.
-             * In TLS1.3 any handshake/alert outer type is cleartext. */
+             * In TLS1.3 any handshake/alert outer type is cleartext (a
+             * handshake one legitimately: ClientHello after HRR). */
             if ((h[0] == TLS_CT_ALERT && len == 2) ||
                 (st->enc == TLS_RECORD_ENC_TLS13 && (h[0] == TLS_CT_ALERT || h[0] == TLS_CT_HANDSHAKE))) {
                 r->encrypted = false;
-                r->anomalies |= TLS_ANOM_BIT(CLEAR_AFTER_ENCRYPTION);
+                if (h[0] == TLS_CT_ALERT) r->anomalies |= TLS_ANOM_BIT(CLEAR_AFTER_ENCRYPTION);
             }
             if (h[0] == TLS_CT_CHANGE_CIPHER_SPEC && len == 1) r->encrypted = false;
         }

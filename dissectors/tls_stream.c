@@ -17,6 +17,9 @@ static void on_message(void *user, const tls_hs_msg *m)
 {
     tls_stream *s = user;
     tls_message_parse(m, &s->ctx, &s->msg);
+    if (m->type == TLS_HS_CLIENT_HELLO && s->msg.ok)
+        for (unsigned i = 0; i < s->msg.u.ch.ext.versions.n; i++)
+            if (tls_names_version_is_tls13(s->msg.u.ch.ext.versions.v[i])) s->offered_tls13 = true;
     if (m->type == TLS_HS_SERVER_HELLO && s->msg.ok) {
         const tls_server_hello *sh = &s->msg.u.sh;
         s->ctx.version = sh->version;
@@ -94,8 +97,13 @@ static void on_record(void *user, const tls_record *r)
         ev.kind = TLS_EV_CCS;
         ev.anomalies = r->body ? tls_alert_parse_ccs(r->body, r->body_len) : (r->length == 1 ? 0 : TLS_ANOM_BIT(CCS_MALFORMED));
         emit(s, &ev);
+        /* TLS1.3 middlebox-compatibility CCS changes nothing; a client
+         * that offered 1.3 whose peer's choice we were not told gets the
+         * TLS1.3 rule (outer type 23 is ciphertext, 22/21 stay clear) so a
+         * second ClientHello after HelloRetryRequest is still parsed. */
         if (s->auto_encrypt && s->rec.enc == TLS_RECORD_CLEAR && !tls_names_version_is_tls13(s->ctx.version)) {
-            tls_record_set_encrypted(&s->rec, TLS_RECORD_ENC_TLS12);
+            bool guess13 = s->ctx.version == 0 && s->offered_tls13;
+            tls_record_set_encrypted(&s->rec, guess13 ? TLS_RECORD_ENC_TLS13 : TLS_RECORD_ENC_TLS12);
             tls_handshake_reset(&s->hs);
         }
         break;
@@ -139,8 +147,11 @@ void tls_stream_set_context(tls_stream *s, uint16_t version, uint16_t cipher)
 {
     s->ctx.version = version;
     s->ctx.cipher = cipher;
-    if (s->auto_encrypt && !s->is_server && tls_names_version_is_tls13(version) && s->rec.enc == TLS_RECORD_CLEAR)
+    if (!s->auto_encrypt || s->is_server) return;
+    if (tls_names_version_is_tls13(version) && s->rec.enc == TLS_RECORD_CLEAR)
         tls_record_set_encrypted(&s->rec, TLS_RECORD_ENC_TLS13);
+    else if (version && !tls_names_version_is_tls13(version) && s->rec.enc == TLS_RECORD_ENC_TLS13)
+        tls_record_set_encrypted(&s->rec, TLS_RECORD_ENC_TLS12); /* guessed 1.3 after our CCS: wrong */
 }
 
 void tls_stream_set_encrypted(tls_stream *s, enum tls_record_enc enc)

@@ -56,6 +56,7 @@ typedef struct tls_stream {
     void *user;
     bool is_server;
     bool auto_encrypt;
+    bool offered_tls13;   /* own ClientHello listed a TLS1.3 version */
     tls_message_ctx ctx;  /* learned from own ServerHello or set by caller */
     const tls_record *cur_rec;
     tls_message msg;      /* scratch for the message being delivered */

@@ -12,7 +12,7 @@ typedef struct fx_item { char name[48]; uint8_t *data; size_t len; } fx_item;
 static fx_item fx_items[256];
 static size_t fx_n;
 
-static int fx_nib(int c)
+static inline int fx_nib(int c)
 {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -20,7 +20,7 @@ static int fx_nib(int c)
     return -1;
 }
 
-static size_t fx_unhex(const char *hex, uint8_t *out, size_t cap)
+static inline size_t fx_unhex(const char *hex, uint8_t *out, size_t cap)
 {
     size_t n = 0;
     for (; hex[0] && hex[1] && n < cap; hex += 2) {
@@ -31,7 +31,7 @@ static size_t fx_unhex(const char *hex, uint8_t *out, size_t cap)
     return n;
 }
 
-static int fx_load(const char *path)
+static inline int fx_load(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
@@ -52,7 +52,7 @@ static int fx_load(const char *path)
     return (int)fx_n;
 }
 
-static const uint8_t *fx_get(const char *name, size_t *len)
+static inline const uint8_t *fx_get(const char *name, size_t *len)
 {
     for (size_t i = 0; i < fx_n; i++)
         if (strcmp(fx_items[i].name, name) == 0) {
@@ -63,7 +63,7 @@ static const uint8_t *fx_get(const char *name, size_t *len)
     return NULL;
 }
 
-static void fx_free(void)
+static inline void fx_free(void)
 {
     for (size_t i = 0; i < fx_n; i++) free(fx_items[i].data);
     fx_n = 0;
@@ -72,7 +72,7 @@ static void fx_free(void)
 /* Handshake message #idx (0-based) of the given type in a cleartext
  * direction stream (records walked by hand, stops at CCS), header
  * included. Used to pick real messages out of the fixtures. */
-static const uint8_t *fx_hs_msg(const uint8_t *s, size_t n, uint8_t type, int idx, size_t *mlen)
+static inline const uint8_t *fx_hs_msg(const uint8_t *s, size_t n, uint8_t type, int idx, size_t *mlen)
 {
     static uint8_t hs[65536];
     size_t hl = 0, i = 0;

@@ -1,0 +1,270 @@
+/* Record layer and the per-direction pipeline (tls_stream) on real
+ * direction streams from OpenSSL loopback traffic: record/message
+ * sequences, every two-chunk split equals one chunk, every truncation
+ * point leaves a clean partial state, headers-only mode, gaps, non-TLS
+ * bytes, SSLv2 record headers, encryption marking. */
+#include "t.h"
+#include "test_dissect_fixture.h"
+#include "../fuzz/fuzz_common.h"
+#include "tls_stream.h"
+
+static const char *const streams[] = {
+    "4401.c.stream", "4401.s.stream", "4402.c.stream", "4402.s.stream", "4403.c.stream", "4403.s.stream",
+    "4404.c.stream", "4404.s.stream", "4405.c.stream", "4405.s.stream", "4406.c.stream", "4406.s.stream",
+    "4407.c.stream", "4407.s.stream", "4408.c.stream", "4408.s.stream", "4409.c.stream", "4409.s.stream",
+    "4410.c.stream", "4410.s.stream", "4412.c.stream", "4412.s.stream", "4413b.c.stream", "4413b.s.stream",
+};
+#define NSTREAMS (sizeof streams / sizeof streams[0])
+
+typedef struct log {
+    char hs[256];   /* handshake types seen, as letters */
+    int records, alerts, ccs, enc_records;
+    uint16_t sh_version, sh_cipher;
+    char sni[64];
+} log_t;
+
+static void on_ev(void *user, const tls_event *ev)
+{
+    log_t *l = user;
+    size_t n = strlen(l->hs);
+    switch (ev->kind) {
+    case TLS_EV_RECORD:
+        l->records++;
+        if (ev->rec->encrypted) l->enc_records++;
+        break;
+    case TLS_EV_HANDSHAKE:
+        if (n + 4 < sizeof l->hs) snprintf(l->hs + n, sizeof l->hs - n, "%s%u", n ? "," : "", ev->hs->type);
+        if (ev->hs->type == TLS_HS_SERVER_HELLO) {
+            l->sh_version = ev->msg->u.sh.version;
+            l->sh_cipher = ev->msg->u.sh.cipher;
+        }
+        if (ev->hs->type == TLS_HS_CLIENT_HELLO) snprintf(l->sni, sizeof l->sni, "%.63s", ev->msg->u.ch.ext.sni);
+        break;
+    case TLS_EV_ALERT: l->alerts++; break;
+    case TLS_EV_CCS: l->ccs++; break;
+    default: break;
+    }
+}
+
+static uint8_t rec_buf[TLS_RECORD_BUF_SIZE], hs_buf[65536];
+
+static void run(const char *name, log_t *l, bool headers_only)
+{
+    size_t n;
+    const uint8_t *s = fx_get(name, &n);
+    memset(l, 0, sizeof *l);
+    tls_stream_config cfg = { rec_buf, sizeof rec_buf, hs_buf, sizeof hs_buf, 0, strstr(name, ".s.") != NULL, false };
+    static tls_stream st;
+    tls_stream_init(&st, &cfg, on_ev, l);
+    if (headers_only) tls_stream_set_headers_only(&st, true);
+    if (s) tls_stream_feed(&st, s, n);
+}
+
+static void test_sequences(void)
+{
+    log_t l;
+    run("4401.c.stream", &l, false);
+    CHECK_EQ_STR(l.hs, "1", "stream 1.3 client: ClientHello only in clear");
+    CHECK_EQ_STR(l.sni, "test.example", "stream 1.3 client: SNI through the pipeline");
+    run("4401.s.stream", &l, false);
+    CHECK_EQ_STR(l.hs, "2", "stream 1.3 server: ServerHello then encrypted");
+    CHECK(l.sh_version == 0x0304 && l.enc_records > 0, "stream 1.3 server: auto-encrypted after ServerHello");
+    CHECK_EQ_INT(l.ccs, 1, "stream 1.3 server: middlebox CCS seen");
+    run("4402.s.stream", &l, false);
+    CHECK_EQ_STR(l.hs, "2,11,22,12,14,4", "stream 1.2 server: SH Cert Status SKE SHD NST");
+    CHECK(l.ccs == 1 && l.enc_records >= 2, "stream 1.2 server: CCS then encrypted Finished/alert");
+    run("4404.c.stream", &l, false);
+    CHECK_EQ_STR(l.hs, "1,11,16,15", "stream 1.2 client: CH Cert CKE CV (client auth)");
+    run("4405.c.stream", &l, false);
+    CHECK_EQ_STR(l.hs, "1,1", "stream HRR client: two ClientHellos");
+    run("4405.s.stream", &l, false);
+    CHECK_EQ_STR(l.hs, "2,2", "stream HRR server: HRR, CCS, then the real ServerHello in clear");
+    run("4406.s.stream", &l, false);
+    CHECK(l.alerts == 1 && l.records == 1, "stream version failure: one alert record");
+    run("4412.s.stream", &l, false);
+    CHECK(l.enc_records > 0 && strcmp(l.hs, "2,11,12,14,4") == 0, "stream renegotiation: HelloRequest stays encrypted");
+    run("4413b.c.stream", &l, false);
+    CHECK_EQ_STR(l.hs, "1", "stream 0-RTT client: ClientHello, early data not parsed");
+}
+
+/* Every two-chunk split and a byte-by-byte feed give the same events. */
+static void test_splits(void)
+{
+    int mismatches = 0, tried = 0;
+    for (size_t k = 0; k < NSTREAMS; k++) {
+        size_t n;
+        const uint8_t *s = fx_get(streams[k], &n);
+        if (!s) continue;
+        bool srv = strstr(streams[k], ".s.") != NULL;
+        fz_digest whole = fz_run_stream(s, n, srv, NULL, 0, TLS_RECORD_BUF_SIZE, 65536);
+        for (size_t cut = 1; cut < n; cut++) {
+            size_t chunks[2] = { cut, n - cut };
+            fz_digest d = fz_run_stream(s, n, srv, chunks, 2, TLS_RECORD_BUF_SIZE, 65536);
+            tried++;
+            if (d.h != whole.h || d.events != whole.events) mismatches++;
+        }
+        size_t one = 1;
+        fz_digest b = fz_run_stream(s, n, srv, &one, 1, TLS_RECORD_BUF_SIZE, 65536);
+        if (b.h != whole.h) mismatches++;
+    }
+    CHECK(tried > 20000, "splits: %d two-chunk splits of %zu real streams", tried, NSTREAMS);
+    CHECK_EQ_INT(mismatches, 0, "splits: same events as one chunk");
+}
+
+static void on_rec_count(void *user, const tls_record *r)
+{
+    int *c = user;
+    (void)r;
+    (*c)++;
+}
+
+/* Every prefix: no crash, a partial record is pending unless the prefix
+ * ends on a record boundary, and no record past the prefix is reported. */
+static void test_truncation(void)
+{
+    int bad = 0, cuts = 0;
+    for (size_t k = 0; k < NSTREAMS; k++) {
+        size_t n;
+        const uint8_t *s = fx_get(streams[k], &n);
+        if (!s) continue;
+        int full = 0;
+        tls_record_stream rs;
+        tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_count, &full);
+        tls_record_feed(&rs, s, n);
+        for (size_t cut = 0; cut < n; cut++) {
+            int got = 0;
+            uint8_t *exact = malloc(cut ? cut : 1);
+            memcpy(exact, s, cut);
+            tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_count, &got);
+            tls_record_feed(&rs, exact, cut);
+            free(exact);
+            cuts++;
+            bool boundary = !tls_record_partial(&rs);
+            if (got >= full || rs.desynced || (boundary && rs.offset != cut)) bad++;
+        }
+    }
+    CHECK(cuts > 20000, "truncation: %d prefixes of real streams", cuts);
+    CHECK_EQ_INT(bad, 0, "truncation: prefixes leave a clean partial state");
+}
+
+static void test_headers_only_and_gaps(void)
+{
+    log_t a, b;
+    run("4402.s.stream", &a, false);
+    run("4402.s.stream", &b, true);
+    CHECK(a.records == b.records && b.hs[0] == '\0', "headers-only: same records, no bodies parsed");
+    size_t n;
+    const uint8_t *s = fx_get("4402.s.stream", &n);
+    int cnt = 0;
+    tls_record_stream rs;
+    tls_record_init(&rs, NULL, 0, on_rec_count, &cnt);
+    tls_record_feed(&rs, s, 10); /* header + 5 body bytes of the ServerHello record */
+    tls_record_gap(&rs, 20);     /* lost bytes inside a skipped body: harmless */
+    CHECK(!tls_record_desynced(&rs), "gap inside a skipped body keeps sync");
+    tls_record_feed(&rs, s + 30, n - 30);
+    CHECK(cnt == a.records && !tls_record_desynced(&rs), "gap: all records still found");
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_count, &cnt);
+    tls_record_feed(&rs, s, 3);
+    tls_record_gap(&rs, 7);
+    CHECK(tls_record_desynced(&rs) && (rs.anomalies & TLS_ANOM_BIT(STREAM_GAP)), "gap in a header: desynced, named");
+    static const uint8_t http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_count, &cnt);
+    tls_record_feed(&rs, http, sizeof http - 1);
+    CHECK(tls_record_desynced(&rs) && (rs.anomalies & TLS_ANOM_BIT(NOT_TLS)), "plaintext HTTP: not_tls");
+}
+
+static tls_record last;
+static void on_rec_keep(void *user, const tls_record *r)
+{
+    (void)user;
+    last = *r;
+}
+
+static void test_record_fields(void)
+{
+    size_t n;
+    const uint8_t *s = fx_get("4401.c.stream", &n);
+    tls_record_stream rs;
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
+    tls_record_feed(&rs, s, 5 + (size_t)(s[3] << 8 | s[4]));
+    CHECK(last.content_type == 22 && last.version == 0x0301 && last.offset == 0 && last.body != NULL,
+          "record: ClientHello record 22/0x0301 at offset 0");
+    /* zeek ssl-v2.pcap: 2-byte SSLv2 header 80 2e + CLIENT-HELLO */
+    static const uint8_t v2[] = {
+        0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10, 0x07, 0x00, 0xc0, 0x05, 0x00,
+        0x80, 0x03, 0x00, 0x80, 0x01, 0x00, 0x80, 0x06, 0x00, 0x40, 0x04, 0x00, 0x80, 0x02, 0x00, 0x80,
+        0x1c, 0x30, 0xe2, 0xb1, 0x2f, 0x4c, 0x04, 0x52, 0x54, 0x76, 0xf2, 0x80, 0xc0, 0x7a, 0xbe, 0xe5 };
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
+    tls_record_feed(&rs, v2, sizeof v2);
+    CHECK(last.sslv2 && last.content_type == 1 && last.version == 0x0002 && last.length == 46,
+          "record: SSLv2 CLIENT-HELLO header");
+    CHECK(last.anomalies & TLS_ANOM_BIT(SSLV2_RECORD), "record: SSLv2 anomaly named");
+    /* oversize length from a real header with the length bytes raised */
+    uint8_t big[5] = { 0x17, 0x03, 0x03, 0x50, 0x00 };
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
+    tls_record_feed(&rs, big, 5);
+    CHECK(last.length == 0x5000 && (last.anomalies & TLS_ANOM_BIT(INVALID_RECORD_LENGTH)), "record: length above 2^14+2048");
+    uint8_t odd[5] = { 0x19, 0x03, 0x03, 0x00, 0x00 };
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
+    tls_record_feed(&rs, odd, 5);
+    CHECK(last.content_type == 25 && (last.anomalies & TLS_ANOM_BIT(UNKNOWN_CONTENT_TYPE)), "record: unknown type 25 reported");
+    uint8_t ver[5] = { 0x16, 0x03, 0x09, 0x00, 0x00 };
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
+    tls_record_feed(&rs, ver, 5);
+    CHECK(last.anomalies & TLS_ANOM_BIT(RECORD_VERSION_INVALID), "record: version 0x0309 invalid");
+}
+
+/* A handshake message split over records and several messages per record. */
+static int msgs_seen, msgs_too_large;
+static void on_msg(void *user, const tls_hs_msg *m)
+{
+    (void)user;
+    msgs_seen++;
+    if (m->too_large && !m->body) msgs_too_large++;
+}
+
+static void test_reassembly(void)
+{
+    size_t n;
+    const uint8_t *s = fx_get("4402.s.stream", &n);
+    static uint8_t hs[65536];
+    size_t hl = 0;
+    for (size_t i = 0; i + 5 <= n;) {
+        size_t rl = (size_t)(s[i + 3] << 8 | s[i + 4]);
+        if (s[i] != 22) break;
+        memcpy(hs + hl, s + i + 5, rl);
+        hl += rl;
+        i += 5 + rl;
+    }
+    int bad = 0;
+    for (size_t frag = 1; frag < 200; frag += 7) {
+        tls_handshake_reasm r;
+        tls_handshake_init(&r, hs_buf, sizeof hs_buf, 0, on_msg, NULL);
+        msgs_seen = 0;
+        for (size_t off = 0; off < hl; off += frag) tls_handshake_feed(&r, hs + off, hl - off < frag ? hl - off : frag, 0);
+        if (msgs_seen != 6 || tls_handshake_pending(&r)) bad++;
+    }
+    CHECK_EQ_INT(bad, 0, "reassembly: 6 messages whatever the fragment size");
+    tls_handshake_reasm r;
+    tls_handshake_init(&r, hs_buf, sizeof hs_buf, 1024, on_msg, NULL);
+    msgs_seen = msgs_too_large = 0;
+    tls_handshake_feed(&r, hs, hl, 0);
+    CHECK(msgs_seen == 6 && msgs_too_large >= 1 && (r.anomalies & TLS_ANOM_BIT(HANDSHAKE_TOO_LARGE)),
+          "reassembly: cap 1024 skips the certificate body, keeps the sequence");
+}
+
+int main(void)
+{
+    if (fx_load("tests/unit/data/openssl_flows.hex") <= 0) {
+        printf("FAIL cannot load tests/unit/data/openssl_flows.hex\n");
+        return 1;
+    }
+    test_sequences();
+    test_splits();
+    test_truncation();
+    test_headers_only_and_gaps();
+    test_record_fields();
+    test_reassembly();
+    fx_free();
+    return T_DONE();
+}
