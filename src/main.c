@@ -229,6 +229,8 @@ static void emit_flow(struct app *a, const struct flow *f)
     json_kv_uint(j, "bytes_toclient", f->bytes[DIR_TO_CLIENT]);
     json_kv_uint(j, "payload_toserver", f->payload[DIR_TO_SERVER]);
     json_kv_uint(j, "payload_toclient", f->payload[DIR_TO_CLIENT]);
+    json_kv_uint(j, "delivered_toserver", f->tcp[DIR_TO_SERVER].delivered);
+    json_kv_uint(j, "delivered_toclient", f->tcp[DIR_TO_CLIENT].delivered);
     json_kv_uint(j, "missing_toserver", f->gaps[DIR_TO_SERVER]);
     json_kv_uint(j, "missing_toclient", f->gaps[DIR_TO_CLIENT]);
     json_kv_str(j, "end_reason", flow_end_name(f->end));

@@ -368,8 +368,11 @@ static void synthesize_handshake(struct reasm *r, struct flow *f, enum flow_dir 
     t4.daddr = srv;
     t4.source = f->cli.port;
     t4.dest = f->srv.port;
-    if (!nids_find_tcp_stream(&t4)) feed_synthetic(r, f, 1, TH_SYN_, cisn, 0);
-    if (!sv->syn_seen) feed_synthetic(r, f, 0, TH_SYN_ | TH_ACK_, sisn, cisn + 1);
+    /* A real SYN-ACK that came before any SYN never reached a libnids
+     * stream: whenever the SYN is synthesized, the SYN-ACK is too. */
+    int fresh = !nids_find_tcp_stream(&t4);
+    if (fresh) feed_synthetic(r, f, 1, TH_SYN_, cisn, 0);
+    if (fresh || !sv->syn_seen) feed_synthetic(r, f, 0, TH_SYN_ | TH_ACK_, sisn, cisn + 1);
     feed_synthetic(r, f, 1, TH_ACK_, cisn + 1, sisn + 1);
     if (!f->nids_est) return;
     r->st.synthesized_handshakes++;

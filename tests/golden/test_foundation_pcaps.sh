@@ -1,0 +1,119 @@
+#!/bin/sh
+# Foundation golden tests on the generated captures in pcaps/: link types,
+# IPv6, file handling, checksum policy, port reuse, mid-stream pickup,
+# one-direction captures. Captures are regenerated with new randoms and
+# timestamps (make pcaps), so facts are checked, not bytes.
+P="$TOP/pcaps"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+ok() { echo "PASS $*"; }
+bad() { echo "FAIL $*"; }
+check() { # check "description" command...
+    d=$1; shift
+    if "$@"; then ok "$d"; else bad "$d"; fi
+}
+flows() { "$TLSWATCH" -q --flows "$@" 2>"$T/err" | jq -c 'select(.event_type=="flow")'; }
+stats() { "$TLSWATCH" -q "$@" 2>/dev/null | jq -c 'select(.event_type=="stats") | .stats'; }
+# one line per connection: family client-port server-port delivered bytes each way
+norm() { jq -r '[(if (.src_ip|test(":")) then 6 else 4 end), .dest_port,
+                 .flow.delivered_toserver, .flow.delivered_toclient, .flow.reassembled] | @tsv' | sort; }
+
+# Reference: the Ethernet capture holds one IPv4 and one IPv6 connection.
+flows -r "$P/link-ether.pcap" | norm > "$T/ref"
+check "link-ether: one IPv4 and one IPv6 connection, both reassembled" \
+    test "$(grep -c 'true$' "$T/ref")" -eq 2 -a "$(cut -f1 "$T/ref" | sort -u | tr -d '\n')" = "46"
+for spec in vlan:4 qinq:4 sll:46 sll2:46 null:4 loop:4 raw:46 ipv4:4 ipv6:6 pppoe:46 mpls:4 \
+            vlan-ipv6:6 ipfrag:4 ipv6-ext:6; do
+    name=${spec%%:*}
+    fams=${spec#*:}
+    flows -r "$P/link-$name.pcap" | norm > "$T/got"
+    awk -v f="$fams" 'index(f, $1)' "$T/ref" > "$T/want"
+    check "link-$name: same connections and reassembled bytes as over Ethernet (IPv$fams)" \
+        cmp -s "$T/got" "$T/want"
+done
+check "ipv6-tls13: connection over ::1 reassembled" \
+    test "$(flows -r "$P/ipv6-tls13.pcap" | jq -r 'select(.src_ip=="::1" and .flow.reassembled and .flow.delivered_toclient > 0) | 1')" = 1
+
+"$TLSWATCH" -q --flows -r "$P/link-unknown.pcap" > /dev/null 2> "$T/err"
+rc=$?
+check "link-unknown: exit 1 with a one-line error naming file and link type" \
+    sh -c "[ $rc -eq 1 ] && [ \$(wc -l < '$T/err') -eq 1 ] && grep -q 'link-unknown.pcap: unsupported link type 105' '$T/err'"
+
+flows -r "$P/tls12-ok.pcap" | norm > "$T/a"
+flows -r "$P/tls12-ok.pcapng" | norm > "$T/b"
+check "pcapng reads like pcap" cmp -s "$T/a" "$T/b"
+check "stdin (-r -) reads like a file" \
+    sh -c "'$TLSWATCH' -q --flows -r - < '$P/tls12-ok.pcap' | jq -c 'select(.event_type==\"flow\")' | $(command -v jq) -r '[(if (.src_ip|test(\":\")) then 6 else 4 end), .dest_port, .flow.delivered_toserver, .flow.delivered_toclient, .flow.reassembled] | @tsv' | cmp -s - '$T/a'"
+check "several -r files are read in order" \
+    test "$(flows -r "$P/tls12-ok.pcap" -r "$P/tls13-ok.pcap" | wc -l)" -eq 2
+n_all=$(flows -r "$P/demo.pcap" | wc -l)
+port=$(flows -r "$P/demo.pcap" | head -1 | jq -r .dest_port)
+check "BPF filter from trailing arguments keeps one of $n_all connections" \
+    test "$(flows -r "$P/demo.pcap" tcp port "$port" | wc -l)" -eq 1
+"$TLSWATCH" -q -r "$P/demo.pcap" "tcp port nonsense" > /dev/null 2> "$T/err"
+check "a bad filter is a usage error (exit 2)" test $? -eq 2 -a -s "$T/err"
+"$TLSWATCH" -q -r "$T/no-such.pcap" > /dev/null 2> "$T/err"
+check "a missing file: exit 1, message names the file" \
+    sh -c "[ $? -eq 1 ] && grep -q 'no-such.pcap: cannot read capture' '$T/err'"
+
+# truncated file: error with packet number, flows before the damage reported
+flows -r "$P/truncated.pcap" > "$T/out"
+rc=$?
+"$TLSWATCH" -q --flows -r "$P/truncated.pcap" > /dev/null 2> "$T/err"
+rc=$?
+check "truncated.pcap: exit 1" test $rc -eq 1
+check "truncated.pcap: one-line error naming file and packet number" \
+    sh -c "[ \$(wc -l < '$T/err') -eq 1 ] && grep -Eq 'truncated.pcap: packet [0-9]+: read error' '$T/err'"
+check "truncated.pcap: the connection before the damage is still reported" \
+    test "$(jq -r 'select(.flow.delivered_toserver > 0) | 1' "$T/out")" = 1
+
+# checksum policy on a capture taken on the sending host (offloaded checksums)
+auto=$(flows -r "$P/offload-checksums.pcap" | jq -r '.flow | "\(.reassembled) \(.delivered_toclient > 0)"')
+check "offload: --checksums auto reassembles the connection" test "$auto" = "true true"
+check "offload: auto says it accepted offloaded checksums" \
+    test "$(stats -r "$P/offload-checksums.pcap" | jq '.tcp.checksum_offloaded_accepted > 0')" = true
+on=$(stats --checksums on -r "$P/offload-checksums.pcap" | jq -r '.tcp.checksum_bad_dropped')
+check "offload: --checksums on reports every segment as bad ($on)" test "$on" -gt 0
+check "offload: --checksums on reassembles nothing" \
+    test "$(flows --checksums on -r "$P/offload-checksums.pcap" | jq -r '.flow.reassembled')" = false
+check "offload: --checksums off reassembles, counts nothing" \
+    test "$(stats --checksums off -r "$P/offload-checksums.pcap" | jq '.tcp.checksum_bad_dropped + .tcp.checksum_offloaded_accepted')" -eq 0
+check "normal captures have correct checksums (nothing dropped or excused)" \
+    test "$(stats --checksums on -r "$P/tls12-ok.pcap" | jq '.tcp.checksum_bad_dropped')" -eq 0
+
+# 4-tuple reuse
+flows -r "$P/reused-4tuple.pcap" > "$T/out"
+check "reused-4tuple: two connections on one 4-tuple" \
+    test "$(jq -r '"\(.src_port) \(.dest_port)"' "$T/out" | sort -u | wc -l)" -eq 1 -a "$(wc -l < "$T/out")" -eq 2
+check "reused-4tuple: both reassembled from their own SYN" \
+    test "$(jq -r 'select(.flow.reassembled and (.flow.midstream|not) and .flow.delivered_toclient > 0) | 1' "$T/out" | wc -l)" -eq 2
+check "reused-4tuple: stats count one reuse" \
+    test "$(stats -r "$P/reused-4tuple.pcap" | jq .flows.reused)" -eq 1
+
+# mid-stream pickup
+sport=$(flows -r "$P/tls12-ok.pcap" | jq -r .dest_port)
+for c in midstream-with-ch midstream-no-ch midstream-appdata; do
+    f=$(flows -r "$P/$c.pcap" | jq -r '"\(.flow.midstream) \(.flow.reassembled) \(.flow.delivered_toclient > 0) \(.dest_port)"')
+    case $c in midstream-appdata) want_port=$(flows -r "$P/$c.pcap" | jq -r .dest_port) ;; *) want_port=$sport ;; esac
+    check "$c: picked up mid-stream, reassembled, server side right ($f)" test "$f" = "true true true $want_port"
+done
+w=$(flows -r "$P/midstream-with-ch.pcap" | jq -r .flow.delivered_toserver)
+r=$(flows -r "$P/tls12-ok.pcap" | jq -r .flow.delivered_toserver)
+check "midstream-with-ch: every client byte (ClientHello on) delivered ($w of $r)" test "$w" -eq "$r"
+check "midstream: stats count synthesized handshakes" \
+    test "$(stats -r "$P/midstream-no-ch.pcap" | jq .tcp.synthesized_handshakes)" -eq 1
+
+# captures holding one direction only
+check "one-direction (client only): client bytes reassembled" \
+    test "$(flows -r "$P/one-direction.pcap" | jq -r '"\(.flow.pkts_toclient) \(.flow.delivered_toserver > 0)"')" = "0 true"
+check "one-direction-server (server only): server bytes reassembled" \
+    test "$(flows -r "$P/one-direction-server.pcap" | jq -r '"\(.flow.pkts_toserver) \(.flow.delivered_toclient > 0)"')" = "0 true"
+
+# limits
+check "--max-flows 1: earlier connections are evicted, none lost" \
+    test "$(stats --max-flows 1 --flows -r "$P/demo.pcap" | jq .flows.evicted)" -eq $((n_all - 1))
+check "--max-flows 1: every connection still reported" \
+    test "$(flows --max-flows 1 -r "$P/demo.pcap" | wc -l)" -eq "$n_all"
+check "usage error for a bad --checksums value (exit 2)" \
+    sh -c "'$TLSWATCH' --checksums maybe -r '$P/demo.pcap' 2>/dev/null; [ \$? -eq 2 ]"
