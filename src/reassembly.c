@@ -749,6 +749,8 @@ void reasm_free(struct reasm *r)
         flow_table_destroy(r->flows);
     }
     if (g_r == r) {
+        nids_unregister_tcp(tcp_cb);
+        nids_unregister_ip(ip_cb);
         nids_exit();
         g_r = NULL;
     }

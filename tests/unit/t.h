@@ -22,6 +22,7 @@ static int t_passed_;
             printf(__VA_ARGS__);                                             \
             printf(" (%s:%d: %s)\n", __FILE__, __LINE__, #cond);             \
         }                                                                    \
+        fflush(stdout);                                                      \
     } while (0)
 
 #define CHECK_EQ_INT(a, b, ...)                                              \

@@ -1,0 +1,246 @@
+/* Reassembly wrapper tests with packets built here: in-order delivery of
+ * out-of-order segments, idle expiry in capture time, RST, stopping a
+ * direction, gaps reported as missing bytes, mid-stream pickup with a role
+ * hint, IPv6 through the pseudo-IPv4 mapping. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reassembly.h"
+#include "siphash.h"
+#include "t.h"
+
+#define MAXF 16
+struct rec {
+    struct flow *f;
+    char data[2][256];
+    size_t len[2];
+    enum flow_end end;
+    int ended;
+    uint32_t gaps[2];
+    int midstream;
+    uint16_t cport;
+};
+static struct rec recs[MAXF];
+static int nrecs;
+static struct reasm *R;
+static int stop_after_first; /* stop collecting to-client once data arrives */
+
+static struct rec *rec_of(struct flow *f)
+{
+    for (int i = 0; i < nrecs; i++)
+        if (recs[i].f == f && !recs[i].ended) return &recs[i];
+    return NULL;
+}
+
+static void on_open(void *ctx, struct flow *f)
+{
+    (void)ctx;
+    if (nrecs < MAXF) recs[nrecs++].f = f;
+}
+
+static void on_data(void *ctx, struct flow *f, enum flow_dir d, const uint8_t *p, size_t n,
+                    const struct timeval *ts)
+{
+    (void)ctx;
+    (void)ts;
+    struct rec *r = rec_of(f);
+    if (!r) return;
+    if (r->len[d] + n < sizeof r->data[d]) {
+        memcpy(r->data[d] + r->len[d], p, n);
+        r->len[d] += n;
+    }
+    if (stop_after_first && d == DIR_TO_CLIENT) reasm_stop_collect(R, f, DIR_TO_CLIENT);
+}
+
+static void on_end(void *ctx, struct flow *f)
+{
+    (void)ctx;
+    struct rec *r = rec_of(f);
+    if (!r) return;
+    r->ended = 1;
+    r->end = f->end;
+    r->gaps[0] = f->gaps[0];
+    r->gaps[1] = f->gaps[1];
+    r->midstream = f->midstream;
+    r->cport = f->cli.port;
+}
+
+static int hint(void *ctx, const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    if (n >= 6 && p[0] == 0x16 && p[5] == 1) return 1;  /* ClientHello */
+    if (n >= 6 && p[0] == 0x16 && p[5] == 2) return -1; /* ServerHello */
+    return 0;
+}
+
+static uint16_t csum(const uint8_t *p, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1) sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Sends one TCP segment (IPv4 unless v6) with correct checksums. */
+static void seg(int v6, int from_client, uint16_t cport, uint32_t seq, uint32_t ack, uint8_t flags,
+                const char *payload, double t)
+{
+    uint8_t pkt[600];
+    size_t plen = payload ? strlen(payload) : 0;
+    size_t ihl = v6 ? 40 : 20, tl = 20 + plen;
+    uint8_t cli[16] = { 10, 0, 0, 1 }, srv[16] = { 10, 0, 0, 2 };
+    if (v6) {
+        inet_pton(AF_INET6, "2001:db8::1", cli);
+        inet_pton(AF_INET6, "2001:db8::2", srv);
+    }
+    size_t alen = v6 ? 16 : 4;
+    memset(pkt, 0, sizeof pkt);
+    const uint8_t *s = from_client ? cli : srv, *d = from_client ? srv : cli;
+    if (v6) {
+        pkt[0] = 0x60;
+        pkt[4] = (uint8_t)(tl >> 8); pkt[5] = (uint8_t)tl;
+        pkt[6] = 6; pkt[7] = 64;
+        memcpy(pkt + 8, s, 16); memcpy(pkt + 24, d, 16);
+    } else {
+        pkt[0] = 0x45;
+        pkt[2] = (uint8_t)((20 + tl) >> 8); pkt[3] = (uint8_t)(20 + tl);
+        pkt[8] = 64; pkt[9] = 6;
+        memcpy(pkt + 12, s, 4); memcpy(pkt + 16, d, 4);
+        uint16_t c = csum(pkt, 20, 0);
+        pkt[10] = (uint8_t)(c >> 8); pkt[11] = (uint8_t)c;
+    }
+    uint8_t *tcp = pkt + ihl;
+    uint16_t sp = from_client ? cport : 443, dp = from_client ? 443 : cport;
+    tcp[0] = (uint8_t)(sp >> 8); tcp[1] = (uint8_t)sp; tcp[2] = (uint8_t)(dp >> 8); tcp[3] = (uint8_t)dp;
+    tcp[4] = (uint8_t)(seq >> 24); tcp[5] = (uint8_t)(seq >> 16); tcp[6] = (uint8_t)(seq >> 8); tcp[7] = (uint8_t)seq;
+    tcp[8] = (uint8_t)(ack >> 24); tcp[9] = (uint8_t)(ack >> 16); tcp[10] = (uint8_t)(ack >> 8); tcp[11] = (uint8_t)ack;
+    tcp[12] = 5 << 4; tcp[13] = flags; tcp[14] = 0xff; tcp[15] = 0xff;
+    if (plen) memcpy(tcp + 20, payload, plen);
+    uint32_t sum = 0;
+    for (size_t i = 0; i < alen; i += 2) sum += (uint32_t)(s[i] << 8 | s[i + 1]) + (uint32_t)(d[i] << 8 | d[i + 1]);
+    sum += 6 + (uint32_t)tl;
+    uint16_t c = csum(tcp, tl, sum);
+    tcp[16] = (uint8_t)(c >> 8); tcp[17] = (uint8_t)c;
+    struct decoded_ip ip = { v6 ? 6 : 4, pkt, ihl + tl, ihl + tl, 0 };
+    struct timeval tv = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) };
+    reasm_packet(R, &tv, &ip, (uint32_t)(ihl + tl + 14));
+}
+
+enum { F = 0x01, S = 0x02, Rst = 0x04, P = 0x08, A = 0x10 };
+
+static void handshake(int v6, uint16_t cport, uint32_t c, uint32_t s, double t)
+{
+    seg(v6, 1, cport, c, 0, S, NULL, t);
+    seg(v6, 0, cport, s, c + 1, S | A, NULL, t + 0.001);
+    seg(v6, 1, cport, c + 1, s + 1, A, NULL, t + 0.002);
+}
+
+static struct rec *find(uint16_t cport)
+{
+    for (int i = 0; i < nrecs; i++)
+        if (recs[i].f && recs[i].ended && recs[i].cport == cport) return &recs[i];
+    for (int i = 0; i < nrecs; i++)
+        if (recs[i].f && !recs[i].ended && recs[i].f->cli.port == cport) return &recs[i];
+    return NULL;
+}
+
+int main(void)
+{
+    siphash_key_init();
+    struct reasm_opts o = { CKSUM_ON, 100, 60 };
+    struct reasm_callbacks cb = { .on_open = on_open, .on_data = on_data, .on_end = on_end,
+                                  .role_hint = hint };
+    R = reasm_new(&o, &cb);
+    CHECK(R != NULL, "reassembly instance created");
+    if (!R) return T_DONE();
+
+    /* 1: out-of-order client segments come out in order */
+    handshake(0, 1001, 100, 5000, 10);
+    seg(0, 1, 1001, 101 + 5, 5001, A | P, "world", 10.01);
+    seg(0, 1, 1001, 101, 5001, A | P, "hello", 10.02);
+    seg(0, 0, 1001, 5001, 111, A | P, "reply", 10.03);
+    struct rec *r1 = find(1001);
+    CHECK(r1 && r1->len[0] == 10 && memcmp(r1->data[0], "helloworld", 10) == 0,
+          "out-of-order segments delivered in order");
+    CHECK(r1 && r1->len[1] == 5, "server bytes delivered");
+
+    /* 2: RST ends the connection with reason rst (flow lingers until idle) */
+    handshake(0, 1002, 200, 6000, 11);
+    seg(0, 0, 1002, 6001, 201, Rst | A, NULL, 11.1);
+
+    /* 3: stop collecting a direction */
+    stop_after_first = 1;
+    handshake(0, 1003, 300, 7000, 12);
+    seg(0, 0, 1003, 7001, 301, A | P, "first", 12.01);
+    seg(0, 0, 1003, 7006, 301, A | P, "second", 12.02);
+    stop_after_first = 0;
+    struct rec *r3 = find(1003);
+    CHECK(r3 && r3->len[1] == 5, "no data after the layer above stops collecting a direction");
+
+    /* 4: a segment lost from the capture: later bytes counted missing */
+    handshake(0, 1004, 400, 8000, 13);
+    seg(0, 1, 1004, 401, 8001, A | P, "abc", 13.01);
+    seg(0, 1, 1004, 401 + 3 + 4, 8001, A | P, "xyz", 13.02); /* 4 bytes never captured */
+
+    /* 5: mid-stream pickup: server speaks first (ServerHello), low port is server */
+    seg(0, 0, 1005, 9001, 501, A | P, "\x16\x03\x03\x01\x01\x02", 14);
+    seg(0, 1, 1005, 501, 9007, A | P, "client", 14.01);
+    struct rec *r5 = find(1005);
+    CHECK(r5 && r5->len[1] == 6 && r5->len[0] == 6, "mid-stream connection reassembled both ways");
+    CHECK(r5 && r5->f->cli.port == 1005, "mid-stream: the ServerHello sender is the server");
+
+    /* 6: IPv6 through pseudo-IPv4 */
+    handshake(1, 1006, 600, 9500, 15);
+    seg(1, 1, 1006, 601, 9501, A | P, "over-v6", 15.01);
+    struct rec *r6 = find(1006);
+    CHECK(r6 && r6->len[0] == 7 && memcmp(r6->data[0], "over-v6", 7) == 0, "IPv6 payload reassembled");
+
+    /* 7: a corrupt segment (bad checksum, --checksums on) is dropped */
+    handshake(0, 1007, 700, 9900, 16);
+    seg(0, 1, 1007, 701, 9901, A | P, "good", 16.01);
+    /* flip payload after checksum: build by sending then corrupting is not
+     * possible here, so send a segment whose checksum covers other bytes */
+    uint64_t before = reasm_stats(R)->cksum_bad_dropped;
+    {
+        uint8_t pkt[60];
+        memset(pkt, 0, sizeof pkt);
+        pkt[0] = 0x45; pkt[3] = 44; pkt[8] = 64; pkt[9] = 6;
+        pkt[12] = 10; pkt[15] = 1; pkt[16] = 10; pkt[19] = 2;
+        uint16_t c = csum(pkt, 20, 0);
+        pkt[10] = (uint8_t)(c >> 8); pkt[11] = (uint8_t)c;
+        pkt[20] = 1007 >> 8; pkt[21] = 1007 & 0xff; pkt[22] = 443 >> 8; pkt[23] = 443 & 0xff;
+        pkt[27] = 0xc1; /* seq 705 */ pkt[26] = 0x02;
+        pkt[32] = 5 << 4; pkt[33] = A | P; pkt[36] = 0xde; pkt[37] = 0xad; /* wrong checksum */
+        memcpy(pkt + 40, "evil", 4);
+        struct decoded_ip ip = { 4, pkt, 44, 44, 0 };
+        struct timeval tv = { 16, 20000 };
+        reasm_packet(R, &tv, &ip, 58);
+    }
+    CHECK(reasm_stats(R)->cksum_bad_dropped == before + 1, "--checksums on drops a corrupt segment");
+    struct rec *r7 = find(1007);
+    CHECK(r7 && r7->len[0] == 4, "the corrupt segment's bytes are not delivered");
+
+    /* 8: idle expiry in capture time: a packet 100 s later ends idle flows */
+    seg(0, 1, 1099, 1, 0, S, NULL, 200);
+    r1 = find(1001);
+    CHECK(r1 && r1->ended && r1->end == FLOW_END_IDLE, "idle connection expired by capture time");
+    struct rec *r2 = find(1002);
+    CHECK(r2 && r2->ended && r2->end == FLOW_END_RST, "reset connection ends as rst");
+    struct rec *r4 = find(1004);
+    CHECK(r4 && r4->ended && r4->gaps[0] == 7 && r4->len[0] == 3,
+          "bytes after a capture gap: 7 missing (4 lost + 3 stalled), 3 delivered");
+    CHECK(r5 && r5->ended && r5->midstream, "mid-stream flow marked midstream");
+    CHECK(reasm_stats(R)->flows_expired >= 6, "expiry counted");
+
+    /* 9: SYN with a new ISN on a live 4-tuple ends the old connection */
+    seg(0, 1, 1099, 999, 0, S, NULL, 200.5);
+    CHECK(reasm_stats(R)->flows_reused == 1, "new ISN on a known 4-tuple: port reuse");
+    seg(0, 1, 1099, 999, 0, S, NULL, 200.6);
+    CHECK(reasm_stats(R)->flows_reused == 1, "a retransmitted SYN is not a new connection");
+
+    reasm_finish(R);
+    CHECK(reasm_active_flows(R) == 0, "end of capture ends every flow");
+    reasm_free(R);
+    return T_DONE();
+}
