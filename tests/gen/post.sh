@@ -35,13 +35,13 @@ postprocess() {
         TOOL clip "$v4" "$OUT/midstream-no-ch.pcap" from-sh 4432 && keylog midstream-no-ch tls12-ok
         TOOL clip "$v4" "$OUT/one-direction.pcap" client 4432 && keylog one-direction tls12-ok
         TOOL clip "$v4" "$OUT/one-direction-server.pcap" server 4432 && keylog one-direction-server tls12-ok
-        for n in ether sll sll2 raw pppoe; do
+        for n in raw pppoe; do
             if [ -s "$v6" ]; then
                 TOOL relink "$OUT/link-$n.pcap" $n "$v4" "$v6" &&
                     cat "$OUT/tls12-ok.keylog" "$OUT/ipv6-tls13.keylog" > "$OUT/link-$n.keylog" 2>/dev/null
             fi
         done
-        for n in vlan qinq null loop ipv4 mpls; do
+        for n in ether vlan qinq sll sll2 null loop ipv4 mpls; do
             TOOL relink "$OUT/link-$n.pcap" $n "$v4" && keylog link-$n tls12-ok
         done
         TOOL frag "$v4" "$OUT/link-ipfrag.pcap" 4432 && keylog link-ipfrag tls12-ok
@@ -78,7 +78,7 @@ midstream-no-ch|frame.number == 1 && tls.handshake.type == 2
 midstream-appdata|frame.number == 1 && tls.record.content_type == 23
 one-direction|tls.handshake.type == 1
 one-direction-server|tls.handshake.type == 2
-link-ether|tls.handshake.type == 1 && ipv6
+link-ether|eth.type == 0x0800 && tls.handshake.type == 1
 link-vlan|vlan.id == 100 && tls.handshake.type == 1
 link-qinq|eth.type == 0x88a8 && vlan.id == 100 && tls.handshake.type == 1
 link-sll|sll && tls.handshake.type == 1

@@ -282,7 +282,7 @@ sc_tls12-server-reneg-refused() {
 sc_tls12-reneg-storm() {
     PORT=4454; cap_start tls12-reneg-storm
     s_srv $PORT -quiet -rev -client_renegotiation $(S_OK)
-    cli 'sleep 0.3; for i in 1 2 3 4 5 6 7 8; do echo R; sleep 0.3; done; echo done; sleep 0.3' \
+    cli 'sleep 0.3; for i in 1 2 3 4 5 6; do echo R; sleep 0.3; done; echo done; sleep 0.3' \
         -tls1_2 -servername server.example $(VERIFY)
     cap_stop
 }
