@@ -11,7 +11,7 @@
 #include "cursor.h"
 #include "tls_names.h"
 
-#define TLS_LIST_CAP 64
+#define TLS_LIST_CAP 160
 #define TLS_SNI_MAX 255
 #define TLS_ALPN_MAX_ENTRIES 8
 #define TLS_ALPN_MAX_LEN 32

@@ -64,9 +64,13 @@ bool tls_hello_parse_server(const uint8_t *body, size_t len, tls_server_hello *o
     cur_t c = cur_init(body, len);
     out->legacy_version = cur_u16(&c);
     cur_copy(&c, out->random, 32);
-    session_id(&c, &out->session_id_len, out->session_id, &out->anomalies);
+    /* TLS1.3 drafts before 22 (and draft implementations announcing
+     * 0x0304 directly) have no session_id and no compression byte. */
+    uint16_t lv = out->legacy_version;
+    bool draft_layout = lv == 0x0304 || (lv >= 0x7f00 && lv < 0x7f16);
+    if (!draft_layout) session_id(&c, &out->session_id_len, out->session_id, &out->anomalies);
     out->cipher = cur_u16(&c);
-    out->compression = cur_u8(&c);
+    if (!draft_layout) out->compression = cur_u8(&c);
     if (cur_ok(&c)) {
         out->is_hrr = tls_hello_is_hrr_random(out->random);
         if (out->is_hrr) out->anomalies |= TLS_ANOM_BIT(HRR_SEEN);

@@ -1,6 +1,7 @@
 /* Record layer state machine: HEADER (collect 5 bytes, or 2 for SSLv2),
  * BODY (collect into the buffer, or deliver a view when the whole record is
- * in the chunk), SKIP (count body bytes down without keeping them). The
+ * in the chunk), SKIP (count body bytes down without keeping them, then
+ * deliver the header alone: records are always reported complete). The
  * header checks follow Suricata's app-layer-ssl.c and Zeek's binpac
  * analyzer: a wrong major version or content type outside 20..26 means the
  * bytes are not TLS (or we lost sync), and nothing after can be trusted. */
@@ -111,8 +112,12 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
         st->state = ST_BODY;
         return true;
     }
-    deliver(st, len == 0 && keep ? h : NULL, 0);
-    st->state = len ? ST_SKIP : ST_HEADER;
+    if (len == 0) {
+        deliver(st, keep ? h : NULL, 0);
+        st->state = ST_HEADER;
+    } else {
+        st->state = ST_SKIP; /* delivered (without body) once skipped */
+    }
     return true;
 }
 
@@ -168,7 +173,10 @@ static size_t step_skip(tls_record_stream *st, size_t len)
     st->need -= take;
     st->offset += take;
     st->skipped_bytes += take;
-    if (st->need == 0) st->state = ST_HEADER;
+    if (st->need == 0) {
+        st->state = ST_HEADER;
+        deliver(st, NULL, 0);
+    }
     return take;
 }
 
@@ -193,7 +201,10 @@ void tls_record_gap(tls_record_stream *st, uint64_t n)
         st->need -= (size_t)n;
         st->offset += n;
         st->skipped_bytes += n;
-        if (st->need == 0) st->state = ST_HEADER;
+        if (st->need == 0) {
+            st->state = ST_HEADER;
+            deliver(st, NULL, 0);
+        }
         return;
     }
     st->offset += n;

@@ -5,8 +5,8 @@
  * offset and (when wanted) its body. Records split across chunks are
  * gathered in a caller-provided buffer (at most one partial record per
  * direction, no malloc); records wholly inside a chunk are delivered as a
- * view without copying. Bodies are not delivered (only type and length, at
- * header time, body bytes skipped without buffering) when the stream is in
+ * view without copying. Bodies are not delivered (only type and length once
+ * the record is complete, body bytes skipped without buffering) when the stream is in
  * headers-only mode, when the caller has marked the direction encrypted, or
  * when the record is larger than the buffer.
  *

@@ -200,9 +200,12 @@ static void test_record_fields(void)
           "record: SSLv2 CLIENT-HELLO header");
     CHECK(last.anomalies & TLS_ANOM_BIT(SSLV2_RECORD), "record: SSLv2 anomaly named");
     /* oversize length from a real header with the length bytes raised */
-    uint8_t big[5] = { 0x17, 0x03, 0x03, 0x50, 0x00 };
+    static uint8_t big[5 + 0x5000] = { 0x17, 0x03, 0x03, 0x50, 0x00 };
     tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
-    tls_record_feed(&rs, big, 5);
+    memset(&last, 0, sizeof last);
+    tls_record_feed(&rs, big, 5 + 0x4fff);
+    CHECK(last.length == 0 && tls_record_partial(&rs), "record: incomplete record not reported");
+    tls_record_feed(&rs, big + 5 + 0x4fff, 1);
     CHECK(last.length == 0x5000 && (last.anomalies & TLS_ANOM_BIT(INVALID_RECORD_LENGTH)), "record: length above 2^14+2048");
     uint8_t odd[5] = { 0x19, 0x03, 0x03, 0x00, 0x00 };
     tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
