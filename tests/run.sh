@@ -37,7 +37,7 @@ for t in "$BUILD"/tests/test_* "$BUILD"/tests/replay_*; do
     [ -x "$t" ] || continue
     case "$t" in *"$PATTERN"*) ;; *) continue ;; esac
     n=$(basename "$t")
-    case "$n" in replay_*) run_one "$n" "$t" "tests/fuzz/corpus/${n#replay_}" ;;
+    case "$n" in replay_*) sd="$BUILD/seeds"; [ -d "$sd" ] || sh tests/fuzz/make-seeds.sh "$sd" "$BUILD" >/dev/null 2>&1; run_one "$n" "$t" "tests/fuzz/corpus/${n#replay_}" $([ -d "$sd/${n#replay_}" ] && echo "$sd/${n#replay_}") ;;
                  *) run_one "$n" "$t" ;; esac
 done
 for s in tests/*/test_*.sh; do
