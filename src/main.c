@@ -17,7 +17,9 @@
 #include "json.h"
 #include "output.h"
 #include "reassembly.h"
+#include "session.h"
 #include "siphash.h"
+#include "value.h"
 
 #define TLSWATCH_VERSION "0.1.0"
 
@@ -29,15 +31,19 @@ struct config {
     const char *out_path;
     const char *user;
     int flows;          /* --flows: one record per TCP connection */
+    int all;            /* --all: every handshake, not only problems */
+    int text;           /* -F text */
     int quiet;
     int snaplen, promisc, buffer_mb;
     double stats_interval;
     struct reasm_opts ro;
+    struct session_opts so;
 };
 
 struct app {
     struct config cfg;
     struct reasm *reasm;
+    struct sessions *sessions;
     struct decode_stats dstats;
     struct capture_stats cstats;
     struct json j;
@@ -64,9 +70,10 @@ static void usage(FILE *f)
         "  -p, --no-promisc     live: don't put the interface in promiscuous mode\n"
         "  --user USER          drop privileges after opening the capture\n"
         "output:\n"
-        "  -o FILE              append JSON lines to FILE (SIGHUP reopens it)\n"
-        "  --flows              one JSON line per TCP connection\n"
-        "  --all                every connection/handshake, not only findings\n"
+        "  -o FILE              append to FILE (SIGHUP reopens it)\n"
+        "  -F json|text         output format (default json)\n"
+        "  --all                a tls event for every handshake, not only problems\n"
+        "  --flows              also one JSON line per TCP connection\n"
         "  --stats-interval S   a stats event every S seconds of capture time\n"
         "  -q                   no summary on stderr\n"
         "reassembly:\n"
@@ -74,6 +81,9 @@ static void usage(FILE *f)
         "                       offloaded checksums, drop corrupt ones)\n"
         "  --max-flows N        connections tracked at once (default 65536)\n"
         "  --idle-timeout S     forget a connection idle for S seconds (default 300)\n"
+        "tls:\n"
+        "  --handshake-timeout S  no server answer for S seconds is a timeout (default 10)\n"
+        "  --max-handshake-bytes N  largest handshake message reassembled (default 65536)\n"
         "other:\n"
         "  -V, --version        print the version\n"
         "  -h, --help           this help\n"
@@ -96,6 +106,7 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 
 enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
+    OPT_HS_TIMEOUT, OPT_MAX_HS,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -108,6 +119,8 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "idle-timeout", required_argument, NULL, OPT_IDLE },
         { "stats-interval", required_argument, NULL, OPT_STATS },
         { "user", required_argument, NULL, OPT_USER },
+        { "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
+        { "max-handshake-bytes", required_argument, NULL, OPT_MAX_HS },
         { "snaplen", required_argument, NULL, 's' },
         { "buffer-size", required_argument, NULL, 'B' },
         { "no-promisc", no_argument, NULL, 'p' },
@@ -121,13 +134,31 @@ static int parse_args(int argc, char **argv, struct config *c)
     c->ro.max_flows = 65536;
     c->ro.idle_timeout = 300;
     c->promisc = 1;
+    c->so.handshake_timeout = 10;
+    c->so.max_handshake_bytes = 65536;
     c->files = calloc((size_t)argc, sizeof *c->files);
     if (!c->files) return 1;
-    while ((ch = getopt_long(argc, argv, "+r:i:o:s:B:pqVh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+r:i:o:F:s:B:pqVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': c->files[c->nfiles++] = optarg; break;
         case 'i': c->iface = optarg; break;
         case 'o': c->out_path = optarg; break;
+        case 'F':
+            if (strcmp(optarg, "json") == 0) c->text = 0;
+            else if (strcmp(optarg, "text") == 0) c->text = 1;
+            else {
+                fprintf(stderr, "tlswatch: -F: expected json or text, not \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_HS_TIMEOUT:
+            if (parse_num("--handshake-timeout", optarg, 0.001, 86400, &v)) return 2;
+            c->so.handshake_timeout = v;
+            break;
+        case OPT_MAX_HS:
+            if (parse_num("--max-handshake-bytes", optarg, 1024, 16777216, &v)) return 2;
+            c->so.max_handshake_bytes = (size_t)v;
+            break;
         case 'q': c->quiet = 1; break;
         case 'p': c->promisc = 0; break;
         case 's':
@@ -139,7 +170,7 @@ static int parse_args(int argc, char **argv, struct config *c)
             c->buffer_mb = (int)v;
             break;
         case OPT_FLOWS: c->flows = 1; break;
-        case OPT_ALL: c->flows = 1; break;
+        case OPT_ALL: c->all = 1; break;
         case OPT_CHECKSUMS:
             if (strcmp(optarg, "auto") == 0) c->ro.checksums = CKSUM_AUTO;
             else if (strcmp(optarg, "on") == 0) c->ro.checksums = CKSUM_ON;
@@ -252,8 +283,30 @@ static long rss_kib(void)
     return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+static void emit_stats_text(struct app *a)
+{
+    const struct session_stats *ss = sessions_stats(a->sessions);
+    const struct reasm_stats *rs = reasm_stats(a->reasm);
+    char line[1024];
+    int n = snprintf(line, sizeof line, "summary: %llu packets, %llu TCP connections, %llu TLS handshakes:",
+                     (unsigned long long)a->cstats.packets, (unsigned long long)rs->flows_total,
+                     (unsigned long long)ss->handshakes);
+    for (int i = 0; i < OUT_COUNT && n > 0 && (size_t)n < sizeof line; i++)
+        if (ss->by_outcome[i])
+            n += snprintf(line + n, sizeof line - (size_t)n, " %s %llu", session_outcome_name(i),
+                          (unsigned long long)ss->by_outcome[i]);
+    if (n > 0 && (size_t)n < sizeof line - 1) {
+        line[n++] = '\n';
+        output_write(line, (size_t)n);
+    }
+}
+
 static void emit_stats(struct app *a, const struct timeval *ts)
 {
+    if (a->cfg.text) {
+        emit_stats_text(a);
+        return;
+    }
     const struct reasm_stats *rs = reasm_stats(a->reasm);
     struct json *j = &a->j;
     struct rusage ru;
@@ -305,6 +358,18 @@ static void emit_stats(struct app *a, const struct timeval *ts)
     json_kv_uint(j, "reused", rs->flows_reused);
     json_kv_uint(j, "midstream", rs->flows_midstream);
     json_obj_end(j);
+    const struct session_stats *ss = sessions_stats(a->sessions);
+    json_key(j, "tls");
+    json_obj_begin(j);
+    json_kv_uint(j, "flows", ss->tls_flows);
+    json_kv_uint(j, "starttls_flows", ss->starttls_flows);
+    json_kv_uint(j, "not_tls_flows", ss->not_tls_flows);
+    json_kv_uint(j, "handshakes", ss->handshakes);
+    json_key(j, "outcomes");
+    json_obj_begin(j);
+    for (int i = 0; i < OUT_COUNT; i++) json_kv_uint(j, session_outcome_name(i), ss->by_outcome[i]);
+    json_obj_end(j);
+    json_obj_end(j);
     json_key(j, "memory");
     json_obj_begin(j);
     json_kv_int(j, "rss_kib", rss_kib());
@@ -317,10 +382,95 @@ static void emit_stats(struct app *a, const struct timeval *ts)
 
 /* ---------------------------------------------------------- callbacks */
 
+static int is_ok_outcome(const char *o)
+{
+    return o && (strcmp(o, "established") == 0 || strcmp(o, "resumed") == 0 ||
+                 strcmp(o, "renegotiated") == 0);
+}
+
+static void emit_tls_json(struct app *a, const struct flow *f, const struct value *facts)
+{
+    struct json *j = &a->j;
+    const struct value *t = value_path(facts, "flow.time");
+    double when = t && t->type == V_DOUBLE ? t->u.d : (double)f->first_ts.tv_sec;
+    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6 + 0.5) };
+    if (tv.tv_usec >= 1000000) { tv.tv_sec++; tv.tv_usec -= 1000000; }
+    json_obj_begin(j);
+    common_fields(j, f, &tv, "tls");
+    json_key(j, "tls");
+    json_obj_begin(j);
+    for (size_t i = 0; i < facts->u.obj.n; i++) {
+        if (strcmp(facts->u.obj.keys[i], "flow") == 0) continue; /* in the common fields */
+        json_key(j, facts->u.obj.keys[i]);
+        value_to_json(facts->u.obj.vals[i], j);
+    }
+    json_obj_end(j);
+    json_obj_end(j);
+    emit(a);
+}
+
+static const char *vstr(const struct value *facts, const char *path)
+{
+    const struct value *v = value_path(facts, path);
+    return v && v->type == V_STR ? v->u.str.s : NULL;
+}
+
+static void emit_tls_text(const struct flow *f, const struct value *facts)
+{
+    char cip[64], sip[64], ts[48], line[1024];
+    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
+    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
+    const struct value *t = value_path(facts, "flow.time");
+    double when = t && t->type == V_DOUBLE ? t->u.d : (double)f->first_ts.tv_sec;
+    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
+    format_time_rfc3339(&tv, ts, sizeof ts);
+    const char *la = vstr(facts, "last_alert.description");
+    const char *lf = vstr(facts, "last_alert.from");
+    int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s sni=%s history=%s%s%s%s%s\n", ts,
+                     f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
+                     f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port,
+                     vstr(facts, "outcome"), vstr(facts, "version") ? vstr(facts, "version") : "-",
+                     vstr(facts, "sni") ? vstr(facts, "sni") : "-", vstr(facts, "history"),
+                     la ? " alert=" : "", la ? la : "", la ? " from " : "", la ? lf : "");
+    if (n > 0) output_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void on_handshake(void *ctx, struct flow *f, struct value *facts, const struct timeval *ts)
+{
+    struct app *a = ctx;
+    (void)ts;
+    if (a->cfg.all || !is_ok_outcome(vstr(facts, "outcome"))) {
+        if (a->cfg.text) emit_tls_text(f, facts);
+        else emit_tls_json(a, f, facts);
+    }
+    value_free(facts);
+}
+
+static void on_data(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data, size_t len,
+                    const struct timeval *ts)
+{
+    struct app *a = ctx;
+    session_on_data(a->sessions, f, dir, data, len, ts);
+}
+
+static void on_tcp_event(void *ctx, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
+                         const struct timeval *ts)
+{
+    struct app *a = ctx;
+    session_on_tcp_event(a->sessions, f, dir, ev, ts);
+}
+
+static int role_hint(void *ctx, const uint8_t *payload, size_t len)
+{
+    (void)ctx;
+    return session_role_hint(payload, len);
+}
+
 static void on_end(void *ctx, struct flow *f)
 {
     struct app *a = ctx;
-    if (a->cfg.flows) emit_flow(a, f);
+    session_on_end(a->sessions, f);
+    if (a->cfg.flows && !a->cfg.text) emit_flow(a, f);
 }
 
 static double tv_diff(const struct timeval *a, const struct timeval *b)
@@ -359,6 +509,7 @@ static void on_packet(void *ctx, const struct capture_pkt *p)
     struct decoded_ip ip;
     if (decode_packet(p->dlt, p->data, p->hdr->caplen, &ip, &a->dstats) == DECODE_OK)
         reasm_packet(a->reasm, ts, &ip, p->hdr->len);
+    sessions_tick(a->sessions, ts);
     maybe_stats(a, ts);
 }
 
@@ -366,6 +517,7 @@ static void on_tick(void *ctx, const struct timeval *now)
 {
     struct app *a = ctx;
     reasm_expire(a->reasm, now);
+    sessions_tick(a->sessions, now);
     maybe_stats(a, now);
 }
 
@@ -415,9 +567,11 @@ int main(int argc, char **argv)
     }
     if (output_open(a.cfg.out_path) != 0) return 1;
     json_init(&a.j);
-    struct reasm_callbacks cb = { .ctx = &a, .on_end = on_end };
+    struct reasm_callbacks cb = { .ctx = &a, .on_data = on_data, .on_tcp_event = on_tcp_event,
+                                  .on_end = on_end, .role_hint = role_hint };
     a.reasm = reasm_new(&a.cfg.ro, &cb);
     if (!a.reasm) return 1;
+    a.sessions = sessions_new(&a.cfg.so, a.reasm, on_handshake, &a);
     install_signals();
 
     struct capture_opts co = {
@@ -435,6 +589,7 @@ int main(int argc, char **argv)
     if (rc != 2) emit_stats(&a, &end);
     if (!a.cfg.quiet && rc != 2) summary(&a);
     reasm_free(a.reasm);
+    sessions_free(a.sessions);
     json_free(&a.j);
     output_close();
     free(a.cfg.files);

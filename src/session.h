@@ -1,0 +1,66 @@
+/* The per-connection TLS handshake state machine. It detects TLS by content
+ * (on any port, after STARTTLS-style plaintext too), feeds both directions
+ * through the dissector in capture order, follows every handshake (TLS
+ * 1.0-1.2 full, resumed, with client authentication, renegotiated; TLS 1.3
+ * 1-RTT, HRR, PSK, 0-RTT; SSLv2/SSLv3 recognised), infers what encrypted
+ * records mean, and at the end of each handshake builds its facts tree
+ * (docs/facts.md) and hands it to the caller. */
+#ifndef TLSWATCH_SESSION_H
+#define TLSWATCH_SESSION_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "flow.h"
+#include "reassembly.h"
+#include "value.h"
+
+enum hs_outcome {
+    OUT_ESTABLISHED = 0,
+    OUT_RESUMED,
+    OUT_FAILED,
+    OUT_ABORTED,
+    OUT_TIMEOUT,
+    OUT_RENEGOTIATED,
+    OUT_RENEG_REJECTED,
+    OUT_INCOMPLETE,
+    OUT_COUNT
+};
+const char *session_outcome_name(int o);
+
+struct session_opts {
+    double handshake_timeout;   /* seconds without a server answer */
+    size_t max_handshake_bytes; /* largest handshake message reassembled */
+};
+
+struct session_stats {
+    uint64_t tls_flows, handshakes, by_outcome[OUT_COUNT];
+    uint64_t not_tls_flows, starttls_flows, buffers_freed;
+};
+
+/* Called once per handshake when its outcome is decided. facts belongs to
+ * the callee (free it with value_free). ts is the time of the decision. */
+typedef void (*session_emit_fn)(void *ctx, struct flow *f, struct value *facts,
+                                const struct timeval *ts);
+
+struct sessions;
+
+struct sessions *sessions_new(const struct session_opts *o, struct reasm *r,
+                              session_emit_fn emit, void *ctx);
+void sessions_free(struct sessions *s);
+
+/* Reassembly callbacks (wired by main). */
+void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
+                     size_t len, const struct timeval *ts);
+void session_on_tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir,
+                          enum reasm_tcp_event ev, const struct timeval *ts);
+/* The flow is over: decide what is pending, free the connection state. */
+void session_on_end(struct sessions *s, struct flow *f);
+/* +1 the sender of this payload is a TLS client, -1 a server, 0 unknown. */
+int session_role_hint(const uint8_t *payload, size_t len);
+/* Handshake timeouts in capture time (call per packet or per tick). */
+void sessions_tick(struct sessions *s, const struct timeval *now);
+
+const struct session_stats *sessions_stats(const struct sessions *s);
+
+#endif
