@@ -339,6 +339,8 @@ static void emit_stats(struct app *a, const struct timeval *ts)
     json_kv_uint(j, "bad_header", rs->bad_tcp_header);
     json_kv_uint(j, "checksum_bad_dropped", rs->cksum_bad_dropped);
     json_kv_uint(j, "checksum_offloaded_accepted", rs->cksum_offloaded);
+    json_kv_bool(j, "checksum_offload_detected", (int)rs->cksum_auto_off);
+    if (rs->cksum_auto_off) json_kv_uint(j, "checksum_checks_stopped_at_tcp_packet", rs->cksum_auto_off_packet);
     json_kv_uint(j, "snaplen_truncated", rs->snaplen_truncated);
     json_kv_uint(j, "ipv6_unsupported", rs->ipv6_unsupported_ext);
     json_kv_uint(j, "synthesized_handshakes", rs->synthesized_handshakes);

@@ -431,11 +431,14 @@ static void track_seq(struct flow_tcp_dir *t, const struct tcp_seg *s)
     if (s->flags & TH_RST_) t->rst_seen = 1;
 }
 
-/* Checksum policy. auto: a direction whose first packet has a wrong
- * checksum is taken as offloaded (captured on the sending host) and
- * accepted from then on; a direction that started with correct checksums
- * drops later bad ones as corrupt. Returns 1 to accept the segment. */
-static int cksum_accept(struct reasm *r, struct flow_tcp_dir *t, int ok)
+/* Checksum policy. auto (as Suricata's): checksums are checked until the
+ * capture shows signs of offloading, then checking stops for the rest of
+ * the run. The signs: a direction whose very first segment is bad (captured
+ * on the sending host, checksum not yet filled in), or a bad segment longer
+ * than any good one of its direction (TSO/GRO merged several segments and
+ * the checksum was never recomputed). Before that a bad segment is taken as
+ * corrupt and dropped. Returns 1 to accept the segment. */
+static int cksum_accept(struct reasm *r, struct flow_tcp_dir *t, int ok, size_t payload_len)
 {
     switch (r->opt.checksums) {
     case CKSUM_OFF:
@@ -445,9 +448,17 @@ static int cksum_accept(struct reasm *r, struct flow_tcp_dir *t, int ok)
         return ok;
     case CKSUM_AUTO:
     default:
-        if (t->cksum_state == 0) t->cksum_state = ok ? 1 : 2;
-        if (ok) return 1;
-        if (t->cksum_state == 2) {
+        if (ok) {
+            if (payload_len > t->max_good_len) t->max_good_len = (uint32_t)payload_len;
+            t->cksum_state = 1;
+            return 1;
+        }
+        if (!r->st.cksum_auto_off && (t->cksum_state == 0 || payload_len > t->max_good_len)) {
+            r->st.cksum_auto_off = 1;
+            r->st.cksum_auto_off_packet = r->st.tcp_packets;
+        }
+        t->cksum_state = 1;
+        if (r->st.cksum_auto_off) {
             r->st.cksum_offloaded++;
             return 1;
         }
@@ -500,7 +511,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
 
     if (feed && r->opt.checksums != CKSUM_OFF) {
         int ok = wire_tcp_len == tcp_len ? tcp_cksum_ok(family, saddr, daddr, tcp, tcp_len) : 1;
-        if (!cksum_accept(r, &f->tcp[dir], ok)) return;
+        if (!cksum_accept(r, &f->tcp[dir], ok, s.payload_len)) return;
     }
     track_seq(&f->tcp[dir], &s);
     if ((s.flags & (TH_SYN_ | TH_ACK_)) == (TH_SYN_ | TH_ACK_)) f->synack_ack = s.ack;

@@ -42,6 +42,7 @@ struct reasm_callbacks {
 struct reasm_stats {
     uint64_t ip_packets, tcp_packets, non_tcp, ipv6_unsupported_ext;
     uint64_t bad_tcp_header, cksum_bad_dropped, cksum_offloaded;
+    uint64_t cksum_auto_off, cksum_auto_off_packet; /* auto: checking stopped at this TCP packet */
     uint64_t flows_total, flows_expired, flows_evicted, flows_reused, flows_midstream;
     uint64_t synthesized_handshakes, snaplen_truncated;
     uint64_t nids_warnings[10]; /* libnids complaints, by NIDS_WARN_* errnum */
