@@ -8,7 +8,7 @@ BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libgl
 # tests: tshark (differential tests), tcpdump + iproute2 + gnutls (capture
 # generators), python3-scapy (link-type variants), jq (JSON checks), clang and
 # its runtime (sanitizers, libFuzzer).
-TEST_PKGS="tshark tcpdump iproute2 gnutls-bin python3-scapy jq clang libclang-rt-14-dev util-linux"
+TEST_PKGS="tshark tcpdump iproute2 gnutls-bin python3-scapy jq clang libclang-rt-14-dev util-linux time"
 
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"
