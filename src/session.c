@@ -545,7 +545,8 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
     value_obj_set(o, "last_message", lm);
     value_set_bool(o, "server_hello_seen", h->have_sh);
     const char *why = NULL;
-    if (!h->have_ch && !h->reneg) why = c->n_hs > 1 ? "handshake_start_missing" : "no_client_hello";
+    if (!h->have_ch && !h->reneg && !c->client_not_tls)
+        why = c->n_hs > 1 ? "handshake_start_missing" : "no_client_hello";
     else if (any_gap(c)) why = "bytes_missing";
     value_set_bool(o, "capture_incomplete", why != NULL);
     value_set_str(o, "capture_incomplete_reason", why);
