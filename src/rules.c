@@ -1,0 +1,2794 @@
+/* The rule engine. A rule file is a list of `param` declarations and
+ * `rule ID { field: value ... }` blocks (docs/rules.md has the grammar).
+ * Loading lexes and parses each file into expression trees, checking every
+ * facts path against src/facts_schema.def and every operator against the
+ * static types of its operands, so a typo is a load error with
+ * file:line:col rather than a rule that silently never fires. Evaluation
+ * walks the trees over a const facts tree; nothing in the facts is
+ * modified. Thresholds (storms) keep per-key hit times in a keyed hash.
+ *
+ * Why a hand-written recursive-descent parser: the language is small, and
+ * a parser generator would add a build step and make error columns harder
+ * to get right. */
+#include "rules.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include "json.h"
+#include "tls_names.h"
+#include "uthash_keyed.h"
+
+/* ------------------------------------------------------------ types */
+
+/* Static type bits of facts and expressions. */
+#define T_NULL 0x01u
+#define T_BOOL 0x02u
+#define T_INT 0x04u
+#define T_DBL 0x08u
+#define T_STR 0x10u
+#define T_ASTR 0x20u
+#define T_AOBJ 0x40u
+#define T_OBJ 0x80u
+#define T_NUM (T_INT | T_DBL)
+#define T_ARR (T_ASTR | T_AOBJ)
+#define T_ANY 0xffu
+
+struct schema_ent {
+    const char *path;
+    unsigned type;
+};
+static const struct schema_ent schema[] = {
+#define FACT(p, t) { p, t },
+#include "facts_schema.def"
+#undef FACT
+};
+
+static unsigned schema_type(const char *path)
+{
+    for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++)
+        if (strcmp(schema[i].path, path) == 0) return schema[i].type;
+    return 0;
+}
+
+static const char *type_desc(unsigned t)
+{
+    t &= ~T_NULL;
+    if (t == T_BOOL) return "bool";
+    if (t == T_INT || t == T_NUM) return "number";
+    if (t == T_DBL) return "number";
+    if (t == T_STR) return "string";
+    if (t == T_ASTR) return "array of strings";
+    if (t == T_AOBJ) return "array of objects";
+    if (t == T_OBJ) return "object";
+    if (t == 0) return "null";
+    return "value";
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "tlswatch: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) {
+        fprintf(stderr, "tlswatch: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "tlswatch: out of memory\n");
+        exit(1);
+    }
+    return q;
+}
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+static char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
+
+/* A growing string buffer. */
+struct sbuf {
+    char *s;
+    size_t n, cap;
+};
+static void sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t c = b->cap ? b->cap * 2 : 64;
+        while (c < b->n + n + 1) c *= 2;
+        b->s = xrealloc(b->s, c);
+        b->cap = c;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+}
+static void sb_add(struct sbuf *b, const char *s) { sb_addn(b, s, strlen(s)); }
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof tmp) n = (int)sizeof tmp - 1;
+    sb_addn(b, tmp, (size_t)n);
+}
+static const char *sb_str(struct sbuf *b) { return b->s ? b->s : ""; }
+
+/* ------------------------------------------------------------ AST */
+
+enum nk {
+    N_LIT, N_PATH, N_PARAM, N_IT, N_NOT, N_AND, N_OR, N_COALESCE, N_CMP, N_IN, N_CONTAINS,
+    N_MATCHES, N_EXISTS, N_ARITH, N_NEG, N_FUNC, N_LIST
+};
+enum cmpop { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+enum fn {
+    F_COUNT, F_ANY, F_ALL, F_FIRST, F_LEN, F_ALERT_MEANING, F_ALERT_NAME, F_JOIN, F_BURST, F_INT,
+    F_RFC3339, F_LOWER
+};
+static const struct {
+    const char *name;
+    int where; /* takes "ARRAY where COND" */
+    int minargs, maxargs;
+} fns[] = {
+    [F_COUNT] = { "count", 1, 1, 1 },       [F_ANY] = { "any", 1, 1, 1 },
+    [F_ALL] = { "all", 1, 1, 1 },           [F_FIRST] = { "first", 1, 1, 1 },
+    [F_LEN] = { "len", 0, 1, 1 },           [F_ALERT_MEANING] = { "alert_meaning", 0, 1, 1 },
+    [F_ALERT_NAME] = { "alert_name", 0, 1, 1 }, [F_JOIN] = { "join", 0, 1, 2 },
+    [F_BURST] = { "burst", 0, 2, 2 },       [F_INT] = { "int", 0, 1, 1 },
+    [F_RFC3339] = { "rfc3339", 0, 1, 1 },   [F_LOWER] = { "lower", 0, 1, 1 },
+};
+
+struct pstep {
+    char *key; /* NULL: index step */
+    long idx;
+};
+
+struct node {
+    enum nk k;
+    int op;      /* cmpop, arithmetic char, fn, negation flag for in/contains/matches */
+    int line, col;
+    unsigned type; /* static type */
+    char *sprefix; /* schema path of the value (objects), for field access */
+    struct node *a, *b, *c; /* children; c: "where" condition */
+    struct node **args;
+    size_t nargs;
+    /* literal */
+    unsigned lt; /* T_NULL/T_BOOL/T_INT/T_DBL/T_STR */
+    int64_t li;
+    double ld;
+    char *ls;
+    /* path */
+    struct pstep *steps;
+    size_t nsteps;
+    char *pathtext;
+    /* param */
+    size_t param;
+    regex_t *re;
+};
+
+struct tpart {
+    char *lit;
+    struct node *expr;
+};
+struct tmpl {
+    struct tpart *p;
+    size_t n;
+};
+/* A value that may depend on conditions: if C1 then V1 elif ... else Vn. */
+struct cval {
+    struct node **cond; /* cond[i] NULL: unconditional */
+    struct tmpl *val;
+    size_t n;
+};
+
+enum thr_by { BY_CLIENT, BY_FLOW, BY_SERVER, BY_SNI };
+static const char *const by_names[] = { "client", "flow", "server", "sni" };
+
+struct idref {
+    char *id;
+    char *file;
+    int line, col;
+};
+
+struct rule {
+    char *id, *category, *summary, *file;
+    int line, col;
+    enum rule_severity sev;
+    struct node *when;
+    struct cval confidence, fix_side, message, advice, evidence;
+    struct idref *supp_ids, *explains;
+    size_t nsupp_ids, nexplains;
+    size_t *supp; /* indices of rules that suppress this one */
+    size_t nsupp;
+    int has_thr;
+    struct node *thr_count, *thr_window;
+    enum thr_by thr_by;
+    int disabled;
+    int fired; /* scratch during rules_eval */
+};
+
+struct param {
+    char *name;
+    int is_str;
+    double num;
+    int is_int;
+    char *s;
+};
+
+struct storm {
+    char *key; /* "rule\x1fkey" */
+    double *times;
+    size_t n, cap;
+    double quiet_until, last;
+    UT_hash_handle hh;
+};
+
+struct ruleset {
+    struct rule *r;
+    size_t n, cap;
+    struct param *p;
+    size_t np, pcap;
+    enum rule_severity min_sev;
+    int fail_on; /* -1: off */
+    int failed;
+    struct storm *storms;
+    size_t nstorms;
+};
+
+static void node_free(struct node *n);
+static void tmpl_free(struct tmpl *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->p[i].lit);
+        node_free(t->p[i].expr);
+    }
+    free(t->p);
+    t->p = NULL;
+    t->n = 0;
+}
+static void cval_free(struct cval *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        node_free(c->cond[i]);
+        tmpl_free(&c->val[i]);
+    }
+    free(c->cond);
+    free(c->val);
+    memset(c, 0, sizeof *c);
+}
+static void node_free(struct node *n)
+{
+    if (!n) return;
+    node_free(n->a);
+    node_free(n->b);
+    node_free(n->c);
+    for (size_t i = 0; i < n->nargs; i++) node_free(n->args[i]);
+    free(n->args);
+    free(n->ls);
+    free(n->sprefix);
+    for (size_t i = 0; i < n->nsteps; i++) free(n->steps[i].key);
+    free(n->steps);
+    free(n->pathtext);
+    if (n->re) {
+        regfree(n->re);
+        free(n->re);
+    }
+    free(n);
+}
+static void idrefs_free(struct idref *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].id);
+        free(r[i].file);
+    }
+    free(r);
+}
+static void rule_free(struct rule *r)
+{
+    free(r->id);
+    free(r->category);
+    free(r->summary);
+    free(r->file);
+    node_free(r->when);
+    cval_free(&r->confidence);
+    cval_free(&r->fix_side);
+    cval_free(&r->message);
+    cval_free(&r->advice);
+    cval_free(&r->evidence);
+    idrefs_free(r->supp_ids, r->nsupp_ids);
+    idrefs_free(r->explains, r->nexplains);
+    free(r->supp);
+    node_free(r->thr_count);
+    node_free(r->thr_window);
+    memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------ lexer */
+
+enum tk { TK_EOF, TK_IDENT, TK_NUM, TK_STR, TK_PARAM, TK_OP, TK_BAD };
+
+struct tok {
+    enum tk k;
+    const char *p; /* start in the source */
+    size_t n;
+    int line, col;
+    double num;
+    int is_int;
+    int64_t inum;
+    char *s; /* decoded string / identifier / param name (owned) */
+    char op[3];
+};
+
+struct parser {
+    const char *file;
+    const char *src, *p, *end;
+    int line, col;
+    struct tok t;
+    int errors;
+    int bad; /* a syntax error in the current rule */
+    rules_error_fn err;
+    void *errctx;
+    struct ruleset *rs;
+    const char *scope;  /* schema prefix of "where" elements ("alerts[]"), or NULL */
+    unsigned scope_type; /* T_OBJ or T_STR */
+};
+
+static void report(struct parser *P, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void report(struct parser *P, int line, int col, const char *fmt, ...)
+{
+    char msg[600], full[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "%s:%d:%d: %s", P->file, line, col, msg);
+    P->errors++;
+    if (P->err)
+        P->err(P->errctx, full);
+    else
+        fprintf(stderr, "%s\n", full);
+}
+
+static void syntax(struct parser *P, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void syntax(struct parser *P, const char *fmt, ...)
+{
+    if (P->bad) return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    report(P, P->t.line, P->t.col, "%s", msg);
+    P->bad = 1;
+}
+
+static int adv_char(struct parser *P)
+{
+    if (P->p >= P->end) return 0;
+    if (*P->p == '\n') {
+        P->line++;
+        P->col = 1;
+    } else {
+        P->col++;
+    }
+    P->p++;
+    return 1;
+}
+
+static void skip_space(struct parser *P)
+{
+    while (P->p < P->end) {
+        char ch = *P->p;
+        if (ch == '#') {
+            while (P->p < P->end && *P->p != '\n') adv_char(P);
+        } else if (isspace((unsigned char)ch)) {
+            adv_char(P);
+        } else {
+            break;
+        }
+    }
+}
+
+static int is_id0(int ch) { return isalpha(ch) || ch == '_'; }
+static int is_id(int ch) { return isalnum(ch) || ch == '_' || ch == '-'; }
+
+static void next(struct parser *P)
+{
+    free(P->t.s);
+    memset(&P->t, 0, sizeof P->t);
+    skip_space(P);
+    struct tok *t = &P->t;
+    t->p = P->p;
+    t->line = P->line;
+    t->col = P->col;
+    if (P->p >= P->end) {
+        t->k = TK_EOF;
+        return;
+    }
+    unsigned char ch = (unsigned char)*P->p;
+    if (is_id0(ch)) {
+        const char *s = P->p;
+        while (P->p < P->end && is_id((unsigned char)*P->p)) adv_char(P);
+        while (P->p > s + 1 && P->p[-1] == '-') { /* a trailing '-' is an operator */
+            P->p--;
+            P->col--;
+        }
+        t->k = TK_IDENT;
+        t->n = (size_t)(P->p - s);
+        t->s = xstrndup(s, t->n);
+        return;
+    }
+    if (ch == '$') {
+        adv_char(P);
+        const char *s = P->p;
+        while (P->p < P->end && (isalnum((unsigned char)*P->p) || *P->p == '_')) adv_char(P);
+        t->k = TK_PARAM;
+        t->n = (size_t)(P->p - t->p);
+        t->s = xstrndup(s, (size_t)(P->p - s));
+        if (!*t->s) t->k = TK_BAD;
+        return;
+    }
+    if (isdigit(ch)) {
+        const char *s = P->p;
+        while (P->p < P->end && (isalnum((unsigned char)*P->p) || *P->p == '.')) adv_char(P);
+        t->n = (size_t)(P->p - s);
+        char buf[64];
+        if (t->n >= sizeof buf) {
+            t->k = TK_BAD;
+            return;
+        }
+        memcpy(buf, s, t->n);
+        buf[t->n] = '\0';
+        char *e;
+        int is_hex = t->n > 2 && buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X');
+        double mult = 1;
+        size_t L = t->n;
+        if (!is_hex && L > 1 && strchr("smhd", buf[L - 1])) { /* duration: 60s 5m 2h 30d */
+            mult = buf[L - 1] == 's' ? 1 : buf[L - 1] == 'm' ? 60 : buf[L - 1] == 'h' ? 3600 : 86400;
+            buf[L - 1] = '\0';
+        }
+        if (is_hex) {
+            errno = 0;
+            unsigned long long v = strtoull(buf, &e, 16);
+            if (*e || errno) {
+                t->k = TK_BAD;
+                return;
+            }
+            t->k = TK_NUM;
+            t->is_int = 1;
+            t->inum = (int64_t)v;
+            t->num = (double)v;
+            return;
+        }
+        errno = 0;
+        if (!strchr(buf, '.')) {
+            long long v = strtoll(buf, &e, 10);
+            if (*e || errno) {
+                t->k = TK_BAD;
+                return;
+            }
+            t->k = TK_NUM;
+            t->is_int = 1;
+            t->inum = (int64_t)((double)v * mult);
+            t->num = (double)v * mult;
+            return;
+        }
+        double v = strtod(buf, &e);
+        if (*e || errno) {
+            t->k = TK_BAD;
+            return;
+        }
+        t->k = TK_NUM;
+        t->num = v * mult;
+        return;
+    }
+    if (ch == '"') {
+        struct sbuf b = { 0 };
+        adv_char(P);
+        for (;;) {
+            if (P->p >= P->end || *P->p == '\n') {
+                free(b.s);
+                t->k = TK_BAD;
+                t->s = xstrdup("unterminated string");
+                return;
+            }
+            char c = *P->p;
+            if (c == '"') {
+                adv_char(P);
+                break;
+            }
+            if (c == '\\' && P->p + 1 < P->end) {
+                adv_char(P);
+                char e = *P->p;
+                char o = e == 'n' ? '\n' : e == 't' ? '\t' : e;
+                sb_addn(&b, &o, 1);
+                adv_char(P);
+                continue;
+            }
+            sb_addn(&b, &c, 1);
+            adv_char(P);
+        }
+        t->k = TK_STR;
+        t->n = (size_t)(P->p - t->p);
+        t->s = b.s ? b.s : xstrdup("");
+        return;
+    }
+    static const char *const ops2[] = { "==", "!=", "<=", ">=", "??" };
+    for (size_t i = 0; i < sizeof ops2 / sizeof ops2[0]; i++) {
+        if (P->p + 1 < P->end && P->p[0] == ops2[i][0] && P->p[1] == ops2[i][1]) {
+            t->k = TK_OP;
+            memcpy(t->op, ops2[i], 2);
+            adv_char(P);
+            adv_char(P);
+            t->n = 2;
+            return;
+        }
+    }
+    if (strchr("{}[]():,.<>+-*/%=", ch)) {
+        t->k = TK_OP;
+        t->op[0] = (char)ch;
+        t->n = 1;
+        adv_char(P);
+        return;
+    }
+    t->k = TK_BAD;
+    t->n = 1;
+    adv_char(P);
+}
+
+static int is_op(const struct parser *P, const char *op)
+{
+    return P->t.k == TK_OP && strcmp(P->t.op, op) == 0;
+}
+static int is_kw(const struct parser *P, const char *kw)
+{
+    return P->t.k == TK_IDENT && strcmp(P->t.s, kw) == 0;
+}
+static const char *tok_desc(const struct tok *t, char *buf, size_t n)
+{
+    switch (t->k) {
+    case TK_EOF: return "end of file";
+    case TK_STR: return "a string";
+    case TK_NUM: return "a number";
+    case TK_BAD: return t->s ? t->s : "an invalid character";
+    default: break;
+    }
+    size_t len = t->n < 40 ? t->n : 40;
+    snprintf(buf, n, "'%.*s'", (int)len, t->p);
+    return buf;
+}
+static int expect_op(struct parser *P, const char *op)
+{
+    if (is_op(P, op)) {
+        next(P);
+        return 1;
+    }
+    char b[64];
+    syntax(P, "expected '%s', found %s", op, tok_desc(&P->t, b, sizeof b));
+    return 0;
+}
+
+/* ------------------------------------------------------------ expressions */
+
+static struct node *new_node(struct parser *P, enum nk k, int line, int col)
+{
+    (void)P;
+    struct node *n = xcalloc(1, sizeof *n);
+    n->k = k;
+    n->line = line;
+    n->col = col;
+    n->type = T_ANY;
+    return n;
+}
+
+static const char *const reserved[] = { "and", "or", "not", "in", "contains", "matches", "exists",
+                                        "where", "true", "false", "null", "it", "if", "then",
+                                        "elif", "else" };
+static int is_reserved(const char *s)
+{
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcmp(s, reserved[i]) == 0) return 1;
+    return 0;
+}
+
+static struct node *parse_expr(struct parser *P);
+
+static size_t find_param(const struct ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->np; i++)
+        if (strcmp(rs->p[i].name, name) == 0) return i;
+    return (size_t)-1;
+}
+
+/* Resolves a path node (steps from the scope root, or from base n->a)
+ * against the schema: sets type and sprefix, reports unknown fields. */
+static void path_check(struct parser *P, struct node *n)
+{
+    const char *prefix = NULL;
+    if (n->a) {
+        prefix = n->a->sprefix;
+        if (!prefix) {
+            report(P, n->line, n->col, "field access on a %s", type_desc(n->a->type));
+            n->type = T_ANY;
+            return;
+        }
+    } else if (P->scope) {
+        prefix = P->scope;
+        if (P->scope_type != T_OBJ) {
+            report(P, n->line, n->col, "elements here are strings: use 'it', not a field name");
+            return;
+        }
+    }
+    struct sbuf b = { 0 };
+    if (prefix) sb_add(&b, prefix);
+    for (size_t i = 0; i < n->nsteps; i++) {
+        if (n->steps[i].key) {
+            if (b.n) sb_add(&b, ".");
+            sb_add(&b, n->steps[i].key);
+        } else {
+            sb_add(&b, "[]");
+        }
+    }
+    const char *full = sb_str(&b);
+    size_t L = strlen(full);
+    unsigned t;
+    if (L >= 2 && strcmp(full + L - 2, "[]") == 0) {
+        char *arr = xstrndup(full, L - 2);
+        unsigned at = schema_type(arr);
+        free(arr);
+        t = at == T_ASTR ? T_STR : at == T_AOBJ ? T_OBJ : 0;
+        if (!t && at) {
+            report(P, n->line, n->col, "'%s' is not an array", n->pathtext);
+            free(b.s);
+            return;
+        }
+    } else {
+        t = schema_type(full);
+    }
+    if (!t) {
+        if (prefix && !n->a)
+            report(P, n->line, n->col, "unknown field '%s' in elements of %.*s", n->pathtext,
+                   (int)(strlen(prefix) - 2), prefix);
+        else
+            report(P, n->line, n->col, "unknown field '%s' (not in docs/facts.md)", n->pathtext);
+        free(b.s);
+        return;
+    }
+    n->type = t;
+    if (t & (T_OBJ | T_AOBJ)) {
+        n->sprefix = b.s;
+        return;
+    }
+    free(b.s);
+}
+
+static void path_add_key(struct node *n, const char *key)
+{
+    n->steps = xrealloc(n->steps, (n->nsteps + 1) * sizeof *n->steps);
+    n->steps[n->nsteps].key = xstrdup(key);
+    n->steps[n->nsteps].idx = 0;
+    n->nsteps++;
+}
+static void path_add_idx(struct node *n, long idx)
+{
+    n->steps = xrealloc(n->steps, (n->nsteps + 1) * sizeof *n->steps);
+    n->steps[n->nsteps].key = NULL;
+    n->steps[n->nsteps].idx = idx;
+    n->nsteps++;
+}
+
+static struct node *parse_call(struct parser *P, const char *name, int line, int col)
+{
+    size_t f;
+    for (f = 0; f < sizeof fns / sizeof fns[0]; f++)
+        if (strcmp(fns[f].name, name) == 0) break;
+    if (f == sizeof fns / sizeof fns[0]) {
+        report(P, line, col, "unknown function '%s'", name);
+        P->bad = 1;
+        return NULL;
+    }
+    next(P); /* '(' */
+    struct node *n = new_node(P, N_FUNC, line, col);
+    n->op = (int)f;
+    if (fns[f].where) {
+        struct node *arr = parse_expr(P);
+        if (!arr) goto fail;
+        n->a = arr;
+        if (!(arr->type & T_ARR) && arr->type != T_ANY) {
+            report(P, arr->line, arr->col, "%s() needs an array, '%s' is a %s", name,
+                   arr->pathtext ? arr->pathtext : "argument", type_desc(arr->type));
+        }
+        if (is_kw(P, "where")) {
+            next(P);
+            const char *oscope = P->scope;
+            unsigned otype = P->scope_type;
+            char *scope = NULL;
+            if (arr->type == T_AOBJ && arr->sprefix) {
+                size_t L = strlen(arr->sprefix);
+                scope = xmalloc(L + 3);
+                memcpy(scope, arr->sprefix, L);
+                memcpy(scope + L, "[]", 3);
+                P->scope = scope;
+                P->scope_type = T_OBJ;
+            } else {
+                P->scope = "";
+                P->scope_type = T_STR;
+            }
+            n->c = parse_expr(P);
+            P->scope = oscope;
+            P->scope_type = otype;
+            if (f == F_FIRST && scope) n->sprefix = scope;
+            else free(scope);
+            if (!n->c) goto fail;
+        } else if (f == F_FIRST && arr->sprefix) {
+            size_t L = strlen(arr->sprefix);
+            n->sprefix = xmalloc(L + 3);
+            memcpy(n->sprefix, arr->sprefix, L);
+            memcpy(n->sprefix + L, "[]", 3);
+        }
+    } else if (!is_op(P, ")")) {
+        for (;;) {
+            struct node *a = parse_expr(P);
+            if (!a) goto fail;
+            n->args = xrealloc(n->args, (n->nargs + 1) * sizeof *n->args);
+            n->args[n->nargs++] = a;
+            if (!is_op(P, ",")) break;
+            next(P);
+        }
+    }
+    if (!expect_op(P, ")")) goto fail;
+    size_t na = fns[f].where ? 1 : n->nargs;
+    if ((int)na < fns[f].minargs || (int)na > fns[f].maxargs) {
+        report(P, line, col, "%s() takes %d%s argument%s, not %zu", name, fns[f].minargs,
+               fns[f].maxargs > fns[f].minargs ? " or more" : "", fns[f].maxargs > 1 ? "s" : "", na);
+        return n;
+    }
+    switch (f) {
+    case F_COUNT: case F_LEN: case F_BURST: case F_INT: n->type = T_INT; break;
+    case F_ANY: case F_ALL: n->type = T_BOOL; break;
+    case F_FIRST: n->type = n->a && n->a->type == T_ASTR ? T_STR : T_OBJ; break;
+    case F_ALERT_MEANING: case F_ALERT_NAME: case F_JOIN: case F_RFC3339: case F_LOWER:
+        n->type = T_STR;
+        break;
+    default: break;
+    }
+    if ((f == F_ALERT_MEANING || f == F_ALERT_NAME || f == F_INT || f == F_RFC3339) &&
+        !(n->args[0]->type & T_NUM))
+        report(P, n->args[0]->line, n->args[0]->col, "%s() needs a number, got a %s", name,
+               type_desc(n->args[0]->type));
+    if (f == F_BURST) {
+        if (!(n->args[0]->type & T_AOBJ))
+            report(P, n->args[0]->line, n->args[0]->col,
+                   "burst() needs an array of objects with a 'time' field");
+        if (!(n->args[1]->type & T_NUM))
+            report(P, n->args[1]->line, n->args[1]->col, "burst() window must be a number");
+    }
+    if (f == F_JOIN && !(n->args[0]->type & T_ARR))
+        report(P, n->args[0]->line, n->args[0]->col, "join() needs an array");
+    return n;
+fail:
+    node_free(n);
+    return NULL;
+}
+
+static struct node *parse_primary(struct parser *P)
+{
+    if (P->bad) return NULL;
+    struct tok *t = &P->t;
+    int line = t->line, col = t->col;
+    char b[64];
+    if (t->k == TK_NUM) {
+        struct node *n = new_node(P, N_LIT, line, col);
+        n->lt = t->is_int ? T_INT : T_DBL;
+        n->li = t->inum;
+        n->ld = t->num;
+        n->type = n->lt;
+        next(P);
+        return n;
+    }
+    if (t->k == TK_STR) {
+        struct node *n = new_node(P, N_LIT, line, col);
+        n->lt = n->type = T_STR;
+        n->ls = t->s;
+        t->s = NULL;
+        next(P);
+        return n;
+    }
+    if (t->k == TK_PARAM) {
+        size_t i = find_param(P->rs, t->s);
+        struct node *n = new_node(P, N_PARAM, line, col);
+        if (i == (size_t)-1) {
+            report(P, line, col, "unknown parameter '$%s' (declare it with: param %s = ...)", t->s,
+                   t->s);
+            n->type = T_ANY;
+        } else {
+            n->param = i;
+            n->type = P->rs->p[i].is_str ? T_STR : T_NUM;
+        }
+        next(P);
+        return n;
+    }
+    if (is_op(P, "(")) {
+        next(P);
+        struct node *n = parse_expr(P);
+        if (!n) return NULL;
+        if (!expect_op(P, ")")) {
+            node_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    if (t->k == TK_IDENT) {
+        if (is_kw(P, "true") || is_kw(P, "false")) {
+            struct node *n = new_node(P, N_LIT, line, col);
+            n->lt = n->type = T_BOOL;
+            n->li = is_kw(P, "true");
+            next(P);
+            return n;
+        }
+        if (is_kw(P, "null")) {
+            struct node *n = new_node(P, N_LIT, line, col);
+            n->lt = n->type = T_NULL;
+            next(P);
+            return n;
+        }
+        if (is_kw(P, "it")) {
+            struct node *n = new_node(P, N_IT, line, col);
+            if (!P->scope) report(P, line, col, "'it' is only valid after 'where'");
+            n->type = P->scope_type ? P->scope_type : T_ANY;
+            if (P->scope && P->scope_type == T_OBJ) n->sprefix = xstrdup(P->scope);
+            next(P);
+            return n;
+        }
+        if (is_reserved(t->s)) {
+            syntax(P, "expected a value, found keyword '%s'", t->s);
+            return NULL;
+        }
+        char *name = t->s;
+        t->s = NULL;
+        next(P);
+        if (is_op(P, "(")) {
+            struct node *n = parse_call(P, name, line, col);
+            free(name);
+            return n;
+        }
+        struct node *n = new_node(P, N_PATH, line, col);
+        path_add_key(n, name);
+        free(name);
+        return n;
+    }
+    syntax(P, "expected a value, found %s", tok_desc(t, b, sizeof b));
+    return NULL;
+}
+
+static struct node *parse_postfix(struct parser *P)
+{
+    struct node *n = parse_primary(P);
+    if (!n) return NULL;
+    int line = n->line, col = n->col;
+    const char *pstart = NULL;
+    if (n->k == N_PATH) pstart = NULL;
+    while (!P->bad && (is_op(P, ".") || is_op(P, "["))) {
+        if (n->k != N_PATH) { /* field access on an expression result */
+            struct node *w = new_node(P, N_PATH, n->line, n->col);
+            w->a = n;
+            n = w;
+        }
+        if (is_op(P, ".")) {
+            next(P);
+            if (P->t.k != TK_IDENT) {
+                char b[64];
+                syntax(P, "expected a field name after '.', found %s", tok_desc(&P->t, b, sizeof b));
+                break;
+            }
+            path_add_key(n, P->t.s);
+            next(P);
+        } else {
+            next(P);
+            if (P->t.k != TK_NUM || !P->t.is_int) {
+                char b[64];
+                syntax(P, "expected an index after '[', found %s", tok_desc(&P->t, b, sizeof b));
+                break;
+            }
+            path_add_idx(n, (long)P->t.inum);
+            next(P);
+            if (!expect_op(P, "]")) break;
+        }
+    }
+    (void)pstart;
+    if (P->bad) {
+        node_free(n);
+        return NULL;
+    }
+    if (n->k == N_PATH) {
+        struct sbuf b = { 0 };
+        for (size_t i = 0; i < n->nsteps; i++) {
+            if (n->steps[i].key) {
+                if (i) sb_add(&b, ".");
+                sb_add(&b, n->steps[i].key);
+            } else {
+                sb_printf(&b, "[%ld]", n->steps[i].idx);
+            }
+        }
+        n->pathtext = b.s ? b.s : xstrdup("");
+        n->line = line;
+        n->col = col;
+        path_check(P, n);
+    }
+    return n;
+}
+
+static struct node *parse_unary(struct parser *P)
+{
+    if (is_op(P, "-")) {
+        int line = P->t.line, col = P->t.col;
+        next(P);
+        struct node *a = parse_unary(P);
+        if (!a) return NULL;
+        struct node *n = new_node(P, N_NEG, line, col);
+        n->a = a;
+        if (!(a->type & T_NUM)) report(P, line, col, "'-' needs a number, got a %s", type_desc(a->type));
+        n->type = a->type & T_NUM ? a->type & T_NUM : T_NUM;
+        return n;
+    }
+    return parse_postfix(P);
+}
+
+static struct node *parse_mul(struct parser *P);
+static struct node *parse_arith(struct parser *P, int level)
+{
+    struct node *l = level ? parse_unary(P) : parse_mul(P);
+    const char *ops = level ? "*/%" : "+-";
+    while (l && P->t.k == TK_OP && P->t.op[1] == '\0' && strchr(ops, P->t.op[0])) {
+        char op = P->t.op[0];
+        int line = P->t.line, col = P->t.col;
+        next(P);
+        struct node *r = level ? parse_unary(P) : parse_mul(P);
+        if (!r) {
+            node_free(l);
+            return NULL;
+        }
+        struct node *n = new_node(P, N_ARITH, line, col);
+        n->op = op;
+        n->a = l;
+        n->b = r;
+        if (!(l->type & T_NUM) || !(r->type & T_NUM))
+            report(P, line, col, "'%c' needs numbers, got %s and %s", op, type_desc(l->type),
+                   type_desc(r->type));
+        n->type = ((l->type | r->type) & T_DBL) || op == '/' ? T_NUM : T_INT;
+        if (op == '/' && (l->type & T_NUM) == T_INT && (r->type & T_NUM) == T_INT) n->type = T_INT;
+        l = n;
+    }
+    return l;
+}
+static struct node *parse_mul(struct parser *P) { return parse_arith(P, 1); }
+
+/* Are values of types a and b comparable with ==? */
+static int eq_compatible(unsigned a, unsigned b)
+{
+    a &= ~T_NULL;
+    b &= ~T_NULL;
+    if (!a || !b) return 1; /* null literal */
+    if (a == T_ANY || b == T_ANY) return 1;
+    if ((a & T_NUM) && (b & T_NUM)) return 1;
+    return (a & b) != 0;
+}
+
+static struct node *parse_list(struct parser *P, unsigned ltype)
+{
+    int line = P->t.line, col = P->t.col;
+    if (!expect_op(P, "[")) return NULL;
+    struct node *n = new_node(P, N_LIST, line, col);
+    while (!is_op(P, "]")) {
+        struct node *e = parse_unary(P);
+        if (!e) {
+            node_free(n);
+            return NULL;
+        }
+        if (e->k != N_LIT && e->k != N_PARAM)
+            report(P, e->line, e->col, "list items must be constants or $parameters");
+        else if (!eq_compatible(ltype, e->type))
+            report(P, e->line, e->col, "type mismatch: list item is a %s, the value tested is a %s",
+                   type_desc(e->type), type_desc(ltype));
+        n->args = xrealloc(n->args, (n->nargs + 1) * sizeof *n->args);
+        n->args[n->nargs++] = e;
+        if (is_op(P, ",")) next(P);
+        else if (!is_op(P, "]")) {
+            char b[64];
+            syntax(P, "expected ',' or ']', found %s", tok_desc(&P->t, b, sizeof b));
+            node_free(n);
+            return NULL;
+        }
+    }
+    next(P);
+    return n;
+}
+
+/* /regex/ right after "matches": the '/' is the current token. */
+static struct node *parse_regex(struct parser *P)
+{
+    int line = P->t.line, col = P->t.col;
+    if (!is_op(P, "/")) {
+        char b[64];
+        syntax(P, "expected /regex/ after 'matches', found %s", tok_desc(&P->t, b, sizeof b));
+        return NULL;
+    }
+    /* The lexer stands right after the opening '/'. */
+    struct sbuf b = { 0 };
+    while (P->p < P->end && *P->p != '/' && *P->p != '\n') {
+        if (*P->p == '\\' && P->p + 1 < P->end && P->p[1] == '/') {
+            adv_char(P);
+        } else if (*P->p == '\\' && P->p + 1 < P->end) {
+            sb_addn(&b, P->p, 1);
+            adv_char(P);
+        }
+        sb_addn(&b, P->p, 1);
+        adv_char(P);
+    }
+    if (P->p >= P->end || *P->p != '/') {
+        free(b.s);
+        P->t.line = line;
+        P->t.col = col;
+        syntax(P, "unterminated /regex/");
+        return NULL;
+    }
+    adv_char(P);
+    int flags = REG_EXTENDED | REG_NOSUB;
+    while (P->p < P->end && *P->p == 'i') {
+        flags |= REG_ICASE;
+        adv_char(P);
+    }
+    struct node *n = new_node(P, N_LIT, line, col);
+    n->re = xcalloc(1, sizeof *n->re);
+    int rc = regcomp(n->re, sb_str(&b), flags);
+    if (rc) {
+        char eb[200];
+        regerror(rc, n->re, eb, sizeof eb);
+        report(P, line, col, "bad regex /%s/: %s", sb_str(&b), eb);
+        free(n->re);
+        n->re = NULL;
+    }
+    free(b.s);
+    next(P);
+    return n;
+}
+
+static struct node *parse_cmp(struct parser *P)
+{
+    struct node *l = parse_arith(P, 0);
+    if (!l) return NULL;
+    int neg = 0;
+    int line = P->t.line, col = P->t.col;
+    if (is_kw(P, "not")) {
+        /* "x not in [..]", "x not contains y", "x not matches /r/" */
+        const char *save_p = P->p;
+        int sl = P->line, sc = P->col;
+        struct tok save = P->t;
+        P->t.s = NULL;
+        next(P);
+        if (is_kw(P, "in") || is_kw(P, "contains") || is_kw(P, "matches")) {
+            neg = 1;
+            free(save.s);
+        } else { /* not ours: restore */
+            free(P->t.s);
+            P->t = save;
+            P->p = save_p;
+            P->line = sl;
+            P->col = sc;
+            return l;
+        }
+    }
+    struct node *n = NULL;
+    static const char *const cmps[] = { "==", "!=", "<", "<=", ">", ">=" };
+    for (int i = 0; i < 6; i++) {
+        if (!neg && is_op(P, cmps[i])) {
+            next(P);
+            struct node *r = parse_arith(P, 0);
+            if (!r) {
+                node_free(l);
+                return NULL;
+            }
+            n = new_node(P, N_CMP, line, col);
+            n->op = i;
+            n->a = l;
+            n->b = r;
+            n->type = T_BOOL;
+            if (i >= OP_LT) {
+                if (!(l->type & T_NUM) || !(r->type & T_NUM))
+                    report(P, line, col, "type mismatch: '%s' compares numbers, got %s and %s",
+                           cmps[i], type_desc(l->type), type_desc(r->type));
+            } else if (!eq_compatible(l->type, r->type)) {
+                report(P, line, col, "type mismatch: %s %s %s", type_desc(l->type), cmps[i],
+                       type_desc(r->type));
+            }
+            return n;
+        }
+    }
+    if (is_kw(P, "in")) {
+        next(P);
+        n = new_node(P, N_IN, line, col);
+        n->a = l;
+        n->op = neg;
+        n->type = T_BOOL;
+        if (l->type & (T_ARR | T_OBJ) && !(l->type & (T_STR | T_NUM | T_BOOL)))
+            report(P, l->line, l->col, "'in' tests a single value, '%s' is a %s",
+                   l->pathtext ? l->pathtext : "left side", type_desc(l->type));
+        n->b = parse_list(P, l->type);
+        if (!n->b) {
+            node_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    if (is_kw(P, "contains")) {
+        next(P);
+        struct node *r = parse_arith(P, 0);
+        if (!r) {
+            node_free(l);
+            return NULL;
+        }
+        n = new_node(P, N_CONTAINS, line, col);
+        n->a = l;
+        n->b = r;
+        n->op = neg;
+        n->type = T_BOOL;
+        if (!(l->type & (T_STR | T_ASTR)))
+            report(P, l->line, l->col, "'contains' needs a string or an array of strings on the left, got a %s",
+                   type_desc(l->type));
+        else if (!(r->type & (T_STR | T_NUM)))
+            report(P, r->line, r->col, "'contains' needs a string on the right, got a %s",
+                   type_desc(r->type));
+        return n;
+    }
+    if (is_kw(P, "matches")) {
+        next(P);
+        n = new_node(P, N_MATCHES, line, col);
+        n->a = l;
+        n->op = neg;
+        n->type = T_BOOL;
+        if (!(l->type & (T_STR | T_ASTR)))
+            report(P, l->line, l->col, "'matches' needs a string or an array of strings, got a %s",
+                   type_desc(l->type));
+        n->b = parse_regex(P);
+        if (!n->b) {
+            node_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    return l;
+}
+
+static struct node *parse_not(struct parser *P)
+{
+    int line = P->t.line, col = P->t.col;
+    if (is_kw(P, "not")) {
+        next(P);
+        struct node *a = parse_not(P);
+        if (!a) return NULL;
+        struct node *n = new_node(P, N_NOT, line, col);
+        n->a = a;
+        n->type = T_BOOL;
+        return n;
+    }
+    if (is_kw(P, "exists")) {
+        next(P);
+        struct node *a = parse_postfix(P);
+        if (!a) return NULL;
+        struct node *n = new_node(P, N_EXISTS, line, col);
+        n->a = a;
+        n->type = T_BOOL;
+        if (a->k != N_PATH) report(P, a->line, a->col, "'exists' needs a field path");
+        return n;
+    }
+    return parse_cmp(P);
+}
+
+static struct node *parse_bool(struct parser *P, int is_or)
+{
+    struct node *l = is_or ? parse_bool(P, 0) : parse_not(P);
+    const char *kw = is_or ? "or" : "and";
+    while (l && is_kw(P, kw)) {
+        int line = P->t.line, col = P->t.col;
+        next(P);
+        struct node *r = is_or ? parse_bool(P, 0) : parse_not(P);
+        if (!r) {
+            node_free(l);
+            return NULL;
+        }
+        struct node *n = new_node(P, is_or ? N_OR : N_AND, line, col);
+        n->a = l;
+        n->b = r;
+        n->type = T_BOOL;
+        l = n;
+    }
+    return l;
+}
+
+static struct node *parse_expr(struct parser *P)
+{
+    if (P->bad) return NULL;
+    struct node *l = parse_bool(P, 1);
+    while (l && is_op(P, "??")) {
+        int line = P->t.line, col = P->t.col;
+        next(P);
+        struct node *r = parse_bool(P, 1);
+        if (!r) {
+            node_free(l);
+            return NULL;
+        }
+        struct node *n = new_node(P, N_COALESCE, line, col);
+        n->a = l;
+        n->b = r;
+        n->type = (l->type | r->type) & ~T_NULL;
+        if (l->sprefix) n->sprefix = xstrdup(l->sprefix);
+        l = n;
+    }
+    return l;
+}
+
+/* ------------------------------------------------------------ templates */
+
+/* Parses "text {expr} text" (string token already decoded). Columns of
+ * errors inside {} point into the source line (exact for strings without
+ * escapes). */
+static int parse_template(struct parser *P, const char *s, int line, int col, struct tmpl *out)
+{
+    size_t i = 0, L = strlen(s);
+    struct sbuf lit = { 0 };
+    int ok = 1;
+    while (i < L) {
+        if (s[i] == '{' && i + 1 < L && s[i + 1] == '{') {
+            sb_add(&lit, "{");
+            i += 2;
+            continue;
+        }
+        if (s[i] == '}' && i + 1 < L && s[i + 1] == '}') {
+            sb_add(&lit, "}");
+            i += 2;
+            continue;
+        }
+        if (s[i] != '{') {
+            sb_addn(&lit, s + i, 1);
+            i++;
+            continue;
+        }
+        /* find the closing brace, skipping quoted strings */
+        size_t j = i + 1;
+        int inq = 0;
+        while (j < L && (inq || s[j] != '}')) {
+            if (s[j] == '"') inq = !inq;
+            j++;
+        }
+        if (j >= L) {
+            report(P, line, col + 1 + (int)i, "unclosed '{' in template");
+            ok = 0;
+            break;
+        }
+        if (lit.n) {
+            out->p = xrealloc(out->p, (out->n + 1) * sizeof *out->p);
+            out->p[out->n].lit = lit.s;
+            out->p[out->n].expr = NULL;
+            out->n++;
+            memset(&lit, 0, sizeof lit);
+        }
+        /* a sub-parser over the braces' content */
+        struct parser sub = *P;
+        memset(&sub.t, 0, sizeof sub.t);
+        sub.src = sub.p = s + i + 1;
+        sub.end = s + j;
+        sub.line = line;
+        sub.col = col + 2 + (int)i;
+        sub.errors = 0;
+        sub.bad = 0;
+        next(&sub);
+        struct node *e = parse_expr(&sub);
+        if (e && sub.t.k != TK_EOF) {
+            char b[64];
+            syntax(&sub, "unexpected %s in template expression", tok_desc(&sub.t, b, sizeof b));
+        }
+        free(sub.t.s);
+        P->errors += sub.errors;
+        if (sub.errors) {
+            node_free(e);
+            ok = 0;
+        } else {
+            out->p = xrealloc(out->p, (out->n + 1) * sizeof *out->p);
+            out->p[out->n].lit = NULL;
+            out->p[out->n].expr = e;
+            out->n++;
+        }
+        i = j + 1;
+    }
+    if (lit.n) {
+        out->p = xrealloc(out->p, (out->n + 1) * sizeof *out->p);
+        out->p[out->n].lit = lit.s;
+        out->p[out->n].expr = NULL;
+        out->n++;
+    } else {
+        free(lit.s);
+    }
+    return ok;
+}
+
+/* ATOM: one or more adjacent strings (a template), or a bare word. */
+static int parse_atom(struct parser *P, struct tmpl *out, int words_ok)
+{
+    if (P->t.k == TK_IDENT && words_ok && !is_reserved(P->t.s)) {
+        out->p = xcalloc(1, sizeof *out->p);
+        out->p[0].lit = P->t.s;
+        P->t.s = NULL;
+        out->n = 1;
+        next(P);
+        return 1;
+    }
+    if (P->t.k != TK_STR) {
+        char b[64];
+        syntax(P, "expected %s, found %s", words_ok ? "a word or a string" : "a string",
+               tok_desc(&P->t, b, sizeof b));
+        return 0;
+    }
+    int ok = 1;
+    while (P->t.k == TK_STR) {
+        ok &= parse_template(P, P->t.s, P->t.line, P->t.col, out);
+        next(P);
+    }
+    return ok;
+}
+
+static int parse_cval(struct parser *P, struct cval *cv, int words_ok)
+{
+    int had_if = 0;
+    if (is_kw(P, "if")) {
+        had_if = 1;
+        next(P);
+        for (;;) {
+            struct node *c = parse_expr(P);
+            if (!c) return 0;
+            cv->cond = xrealloc(cv->cond, (cv->n + 1) * sizeof *cv->cond);
+            cv->val = xrealloc(cv->val, (cv->n + 1) * sizeof *cv->val);
+            cv->cond[cv->n] = c;
+            memset(&cv->val[cv->n], 0, sizeof cv->val[cv->n]);
+            cv->n++;
+            if (!is_kw(P, "then")) {
+                char b[64];
+                syntax(P, "expected 'then', found %s", tok_desc(&P->t, b, sizeof b));
+                return 0;
+            }
+            next(P);
+            if (!parse_atom(P, &cv->val[cv->n - 1], words_ok)) return 0;
+            if (is_kw(P, "elif")) {
+                next(P);
+                continue;
+            }
+            if (!is_kw(P, "else")) {
+                char b[64];
+                syntax(P, "expected 'elif' or 'else', found %s", tok_desc(&P->t, b, sizeof b));
+                return 0;
+            }
+            next(P);
+            break;
+        }
+    }
+    (void)had_if;
+    cv->cond = xrealloc(cv->cond, (cv->n + 1) * sizeof *cv->cond);
+    cv->val = xrealloc(cv->val, (cv->n + 1) * sizeof *cv->val);
+    cv->cond[cv->n] = NULL;
+    memset(&cv->val[cv->n], 0, sizeof cv->val[cv->n]);
+    cv->n++;
+    return parse_atom(P, &cv->val[cv->n - 1], words_ok);
+}
+
+/* Checks that every branch of a word-valued field is one of allowed. */
+static void cval_check_words(struct parser *P, const struct cval *cv, const char *field,
+                             const char *const *allowed, int line, int col)
+{
+    for (size_t i = 0; i < cv->n; i++) {
+        const struct tmpl *t = &cv->val[i];
+        if (t->n != 1 || !t->p[0].lit) continue; /* a template: checked at run time */
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, t->p[0].lit) == 0) ok = 1;
+        if (!ok) {
+            struct sbuf b = { 0 };
+            for (const char *const *a = allowed; *a; a++) {
+                if (b.n) sb_add(&b, ", ");
+                sb_add(&b, *a);
+            }
+            report(P, line, col, "bad %s '%s' (one of: %s)", field, t->p[0].lit, sb_str(&b));
+            free(b.s);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ rules, params */
+
+static const char *const fix_sides[] = { "client", "server", "network", "either", "none", NULL };
+static const char *const confidences[] = { "exact", "inferred", NULL };
+static const char *const sev_names[] = { "info", "low", "medium", "high", "critical" };
+
+int rules_severity_parse(const char *s)
+{
+    if (!s) return -1;
+    for (int i = 0; i < 5; i++)
+        if (strcasecmp(s, sev_names[i]) == 0) return i;
+    return -1;
+}
+const char *rules_severity_name(enum rule_severity s)
+{
+    return (unsigned)s < 5 ? sev_names[s] : "?";
+}
+
+/* Skips to the '}' closing the current rule (after a syntax error). */
+static void recover(struct parser *P, int depth)
+{
+    while (P->t.k != TK_EOF) {
+        if (is_op(P, "{")) depth++;
+        if (is_op(P, "}")) {
+            if (--depth <= 0) {
+                next(P);
+                return;
+            }
+        }
+        next(P);
+    }
+}
+
+static int parse_idlist(struct parser *P, struct idref **out, size_t *n)
+{
+    if (!expect_op(P, "[")) return 0;
+    while (!is_op(P, "]")) {
+        if (P->t.k != TK_IDENT) {
+            char b[64];
+            syntax(P, "expected a rule id, found %s", tok_desc(&P->t, b, sizeof b));
+            return 0;
+        }
+        *out = xrealloc(*out, (*n + 1) * sizeof **out);
+        (*out)[*n].id = P->t.s;
+        (*out)[*n].file = xstrdup(P->file);
+        (*out)[*n].line = P->t.line;
+        (*out)[*n].col = P->t.col;
+        (*n)++;
+        P->t.s = NULL;
+        next(P);
+        if (is_op(P, ",")) next(P);
+        else if (!is_op(P, "]")) {
+            char b[64];
+            syntax(P, "expected ',' or ']', found %s", tok_desc(&P->t, b, sizeof b));
+            return 0;
+        }
+    }
+    next(P);
+    return 1;
+}
+
+/* threshold: count N within DURATION by client|flow|server|sni */
+static int parse_threshold(struct parser *P, struct rule *r)
+{
+    if (!is_kw(P, "count")) {
+        char b[64];
+        syntax(P, "expected 'count N within DURATION by KEY', found %s", tok_desc(&P->t, b, sizeof b));
+        return 0;
+    }
+    next(P);
+    r->thr_count = parse_unary(P);
+    if (!r->thr_count) return 0;
+    if (!is_kw(P, "within")) {
+        char b[64];
+        syntax(P, "expected 'within', found %s", tok_desc(&P->t, b, sizeof b));
+        return 0;
+    }
+    next(P);
+    r->thr_window = parse_unary(P);
+    if (!r->thr_window) return 0;
+    if (!is_kw(P, "by")) {
+        char b[64];
+        syntax(P, "expected 'by', found %s", tok_desc(&P->t, b, sizeof b));
+        return 0;
+    }
+    next(P);
+    int found = -1;
+    for (int i = 0; i < 4; i++)
+        if (is_kw(P, by_names[i])) found = i;
+    if (found < 0) {
+        char b[64];
+        syntax(P, "threshold key must be client, flow, server or sni, not %s", tok_desc(&P->t, b, sizeof b));
+        return 0;
+    }
+    r->thr_by = (enum thr_by)found;
+    next(P);
+    struct node *ns[2] = { r->thr_count, r->thr_window };
+    for (int i = 0; i < 2; i++)
+        if ((ns[i]->k != N_LIT && ns[i]->k != N_PARAM) || !(ns[i]->type & T_NUM))
+            report(P, ns[i]->line, ns[i]->col, "threshold %s must be a number or a $parameter",
+                   i ? "window" : "count");
+    r->has_thr = 1;
+    return 1;
+}
+
+static void parse_rule(struct parser *P)
+{
+    struct ruleset *rs = P->rs;
+    int line = P->t.line, col = P->t.col;
+    next(P); /* 'rule' */
+    P->bad = 0;
+    int errs0 = P->errors;
+    struct rule r;
+    memset(&r, 0, sizeof r);
+    r.file = xstrdup(P->file);
+    r.line = line;
+    r.col = col;
+    r.sev = (enum rule_severity)-1;
+    if (P->t.k != TK_IDENT) {
+        char b[64];
+        syntax(P, "expected a rule id after 'rule', found %s", tok_desc(&P->t, b, sizeof b));
+        recover(P, 0);
+        rule_free(&r);
+        return;
+    }
+    r.id = P->t.s;
+    P->t.s = NULL;
+    int idline = P->t.line, idcol = P->t.col;
+    for (size_t i = 0; i < rs->n; i++)
+        if (strcmp(rs->r[i].id, r.id) == 0)
+            report(P, idline, idcol, "duplicate rule id '%s' (first defined at %s:%d:%d)", r.id,
+                   rs->r[i].file, rs->r[i].line, rs->r[i].col);
+    next(P);
+    if (!expect_op(P, "{")) {
+        recover(P, 0);
+        rule_free(&r);
+        return;
+    }
+    unsigned seen = 0;
+    static const char *const fields[] = { "severity", "category", "summary", "when", "confidence",
+                                          "fix_side", "message", "advice", "evidence",
+                                          "suppressed_by", "explains", "threshold" };
+    while (!P->bad && !is_op(P, "}")) {
+        if (P->t.k != TK_IDENT) {
+            char b[64];
+            syntax(P, "expected a field name or '}', found %s", tok_desc(&P->t, b, sizeof b));
+            break;
+        }
+        int f = -1;
+        for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
+            if (strcmp(fields[i], P->t.s) == 0) f = i;
+        int fline = P->t.line, fcol = P->t.col;
+        if (f < 0) {
+            syntax(P, "unknown rule field '%s'", P->t.s);
+            break;
+        }
+        if (seen & (1u << f)) report(P, fline, fcol, "field '%s' given twice", fields[f]);
+        seen |= 1u << f;
+        next(P);
+        if (!expect_op(P, ":")) break;
+        int vline = P->t.line, vcol = P->t.col;
+        switch (f) {
+        case 0: {
+            int s = P->t.k == TK_IDENT ? rules_severity_parse(P->t.s) : -1;
+            if (s < 0) {
+                char b[64];
+                syntax(P, "bad severity %s (critical, high, medium, low or info)",
+                       tok_desc(&P->t, b, sizeof b));
+                break;
+            }
+            r.sev = (enum rule_severity)s;
+            next(P);
+            break;
+        }
+        case 1:
+            if (P->t.k != TK_IDENT) {
+                char b[64];
+                syntax(P, "expected a category word, found %s", tok_desc(&P->t, b, sizeof b));
+                break;
+            }
+            free(r.category);
+            r.category = P->t.s;
+            P->t.s = NULL;
+            next(P);
+            break;
+        case 2: {
+            if (P->t.k != TK_STR) {
+                char b[64];
+                syntax(P, "expected a string, found %s", tok_desc(&P->t, b, sizeof b));
+                break;
+            }
+            struct sbuf b = { 0 };
+            while (P->t.k == TK_STR) {
+                sb_add(&b, P->t.s);
+                next(P);
+            }
+            free(r.summary);
+            r.summary = b.s;
+            break;
+        }
+        case 3:
+            node_free(r.when);
+            r.when = parse_expr(P);
+            break;
+        case 4:
+            cval_free(&r.confidence);
+            if (parse_cval(P, &r.confidence, 1))
+                cval_check_words(P, &r.confidence, "confidence", confidences, vline, vcol);
+            break;
+        case 5:
+            cval_free(&r.fix_side);
+            if (parse_cval(P, &r.fix_side, 1))
+                cval_check_words(P, &r.fix_side, "fix_side", fix_sides, vline, vcol);
+            break;
+        case 6: cval_free(&r.message); parse_cval(P, &r.message, 0); break;
+        case 7: cval_free(&r.advice); parse_cval(P, &r.advice, 0); break;
+        case 8: cval_free(&r.evidence); parse_cval(P, &r.evidence, 0); break;
+        case 9: parse_idlist(P, &r.supp_ids, &r.nsupp_ids); break;
+        case 10: parse_idlist(P, &r.explains, &r.nexplains); break;
+        case 11:
+            node_free(r.thr_count);
+            node_free(r.thr_window);
+            r.thr_count = r.thr_window = NULL;
+            parse_threshold(P, &r);
+            break;
+        default: break;
+        }
+    }
+    if (P->bad) {
+        recover(P, 1);
+        rule_free(&r);
+        return;
+    }
+    next(P); /* '}' */
+    if ((int)r.sev < 0) report(P, line, col, "rule '%s' has no severity", r.id);
+    if (!r.when) report(P, line, col, "rule '%s' has no 'when' condition", r.id);
+    if (!r.message.n) report(P, line, col, "rule '%s' has no message", r.id);
+    if (P->errors != errs0) {
+        rule_free(&r);
+        return;
+    }
+    if (!r.category) r.category = xstrdup("general");
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 32;
+        rs->r = xrealloc(rs->r, rs->cap * sizeof *rs->r);
+    }
+    rs->r[rs->n++] = r;
+}
+
+/* param NAME = NUMBER|DURATION|STRING */
+static void parse_param(struct parser *P)
+{
+    next(P);
+    P->bad = 0;
+    if (P->t.k != TK_IDENT || strchr(P->t.s, '-')) {
+        char b[64];
+        syntax(P, "expected a parameter name, found %s", tok_desc(&P->t, b, sizeof b));
+        next(P);
+        return;
+    }
+    char *name = P->t.s;
+    P->t.s = NULL;
+    int line = P->t.line, col = P->t.col;
+    next(P);
+    if (!expect_op(P, "=")) {
+        free(name);
+        return;
+    }
+    struct param p;
+    memset(&p, 0, sizeof p);
+    p.name = name;
+    int neg = 0;
+    if (is_op(P, "-")) {
+        neg = 1;
+        next(P);
+    }
+    if (P->t.k == TK_NUM) {
+        p.num = neg ? -P->t.num : P->t.num;
+        p.is_int = P->t.is_int;
+    } else if (P->t.k == TK_STR && !neg) {
+        p.is_str = 1;
+        p.s = P->t.s;
+        P->t.s = NULL;
+    } else {
+        char b[64];
+        syntax(P, "expected a number, duration or string, found %s", tok_desc(&P->t, b, sizeof b));
+        free(name);
+        return;
+    }
+    next(P);
+    if (find_param(P->rs, name) != (size_t)-1) {
+        report(P, line, col, "parameter '%s' declared twice", name);
+        free(p.name);
+        free(p.s);
+        return;
+    }
+    struct ruleset *rs = P->rs;
+    if (rs->np == rs->pcap) {
+        rs->pcap = rs->pcap ? rs->pcap * 2 : 16;
+        rs->p = xrealloc(rs->p, rs->pcap * sizeof *rs->p);
+    }
+    rs->p[rs->np++] = p;
+}
+
+int rules_load_string(struct ruleset *rs, const char *name, const char *text, rules_error_fn err,
+                      void *ctx)
+{
+    struct parser P;
+    memset(&P, 0, sizeof P);
+    P.file = name;
+    P.src = P.p = text;
+    P.end = text + strlen(text);
+    P.line = P.col = 1;
+    P.err = err;
+    P.errctx = ctx;
+    P.rs = rs;
+    next(&P);
+    while (P.t.k != TK_EOF) {
+        P.bad = 0;
+        if (is_kw(&P, "rule")) {
+            parse_rule(&P);
+        } else if (is_kw(&P, "param")) {
+            parse_param(&P);
+        } else {
+            char b[64];
+            syntax(&P, "expected 'rule' or 'param', found %s", tok_desc(&P.t, b, sizeof b));
+            /* skip to the next line starting with rule/param */
+            int line = P.t.line;
+            while (P.t.k != TK_EOF && (P.t.line == line || !(is_kw(&P, "rule") || is_kw(&P, "param"))))
+                next(&P);
+        }
+    }
+    free(P.t.s);
+    return P.errors;
+}
+
+static int load_file(struct ruleset *rs, const char *path, rules_error_fn err, void *ctx)
+{
+    FILE *f = fopen(path, "rb");
+    char msg[1200];
+    if (!f) {
+        snprintf(msg, sizeof msg, "%s:0:0: cannot open: %s", path, strerror(errno));
+        if (err) err(ctx, msg);
+        else fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    struct sbuf b = { 0 };
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        sb_addn(&b, buf, n);
+        if (b.n > (8u << 20)) break;
+    }
+    fclose(f);
+    if (b.s && strlen(b.s) != b.n) {
+        free(b.s);
+        snprintf(msg, sizeof msg, "%s:0:0: NUL byte in rule file", path);
+        if (err) err(ctx, msg);
+        else fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    int e = rules_load_string(rs, path, sb_str(&b), err, ctx);
+    free(b.s);
+    return e;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int rules_load(struct ruleset *rs, const char *path, rules_error_fn err, void *ctx)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return load_file(rs, path, err, ctx);
+    DIR *d = opendir(path);
+    if (!d) return load_file(rs, path, err, ctx);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t L = strlen(de->d_name);
+        if (L < 7 || strcmp(de->d_name + L - 6, ".rules") != 0 || de->d_name[0] == '.') continue;
+        names = xrealloc(names, (n + 1) * sizeof *names);
+        size_t pl = strlen(path) + L + 2;
+        names[n] = xmalloc(pl);
+        snprintf(names[n], pl, "%s/%s", path, de->d_name);
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    int e = 0;
+    for (size_t i = 0; i < n; i++) {
+        e += load_file(rs, names[i], err, ctx);
+        free(names[i]);
+    }
+    free(names);
+    if (n == 0) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s:0:0: no *.rules files in this directory", path);
+        if (err) err(ctx, msg);
+        else fprintf(stderr, "%s\n", msg);
+        return e + 1;
+    }
+    return e;
+}
+
+static size_t find_rule(const struct ruleset *rs, const char *id)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (strcmp(rs->r[i].id, id) == 0) return i;
+    return (size_t)-1;
+}
+
+static void add_supp(struct rule *r, size_t by)
+{
+    for (size_t i = 0; i < r->nsupp; i++)
+        if (r->supp[i] == by) return;
+    r->supp = xrealloc(r->supp, (r->nsupp + 1) * sizeof *r->supp);
+    r->supp[r->nsupp++] = by;
+}
+
+int rules_finalize(struct ruleset *rs, rules_error_fn err, void *ctx)
+{
+    struct parser P;
+    memset(&P, 0, sizeof P);
+    P.err = err;
+    P.errctx = ctx;
+    for (size_t i = 0; i < rs->n; i++) {
+        free(rs->r[i].supp);
+        rs->r[i].supp = NULL;
+        rs->r[i].nsupp = 0;
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        struct rule *r = &rs->r[i];
+        for (size_t k = 0; k < r->nsupp_ids; k++) {
+            size_t j = find_rule(rs, r->supp_ids[k].id);
+            P.file = r->supp_ids[k].file;
+            if (j == (size_t)-1)
+                report(&P, r->supp_ids[k].line, r->supp_ids[k].col,
+                       "suppressed_by: unknown rule id '%s'", r->supp_ids[k].id);
+            else if (j == i)
+                report(&P, r->supp_ids[k].line, r->supp_ids[k].col, "a rule cannot suppress itself");
+            else
+                add_supp(r, j);
+        }
+        for (size_t k = 0; k < r->nexplains; k++) {
+            size_t j = find_rule(rs, r->explains[k].id);
+            P.file = r->explains[k].file;
+            if (j == (size_t)-1)
+                report(&P, r->explains[k].line, r->explains[k].col, "explains: unknown rule id '%s'",
+                       r->explains[k].id);
+            else if (j == i)
+                report(&P, r->explains[k].line, r->explains[k].col, "a rule cannot explain itself");
+            else
+                add_supp(&rs->r[j], i);
+        }
+    }
+    return P.errors;
+}
+
+/* ------------------------------------------------------------ ruleset */
+
+struct ruleset *rules_new(void)
+{
+    struct ruleset *rs = xcalloc(1, sizeof *rs);
+    rs->fail_on = -1;
+    return rs;
+}
+
+static void storms_clear(struct ruleset *rs)
+{
+    struct storm *s, *tmp;
+    HASH_ITER(hh, rs->storms, s, tmp) {
+        HASH_DEL(rs->storms, s);
+        free(s->key);
+        free(s->times);
+        free(s);
+    }
+    rs->nstorms = 0;
+}
+
+void rules_free(struct ruleset *rs)
+{
+    if (!rs) return;
+    for (size_t i = 0; i < rs->n; i++) rule_free(&rs->r[i]);
+    free(rs->r);
+    for (size_t i = 0; i < rs->np; i++) {
+        free(rs->p[i].name);
+        free(rs->p[i].s);
+    }
+    free(rs->p);
+    storms_clear(rs);
+    free(rs);
+}
+
+const char *rules_default_dir(void)
+{
+#ifdef TLSWATCH_RULES_DIR
+    struct stat st;
+    if (stat(TLSWATCH_RULES_DIR, &st) == 0 && S_ISDIR(st.st_mode)) return TLSWATCH_RULES_DIR;
+#endif
+    return "rules";
+}
+
+int rules_set_param(struct ruleset *rs, const char *assignment, char *err, size_t errlen)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment) {
+        snprintf(err, errlen, "--param needs NAME=VALUE, got '%s'", assignment);
+        return -1;
+    }
+    char name[128];
+    size_t nl = (size_t)(eq - assignment);
+    if (nl >= sizeof name) nl = sizeof name - 1;
+    memcpy(name, assignment, nl);
+    name[nl] = '\0';
+    size_t i = find_param(rs, name);
+    if (i == (size_t)-1) {
+        struct sbuf b = { 0 };
+        for (size_t k = 0; k < rs->np; k++) {
+            if (b.n) sb_add(&b, ", ");
+            sb_add(&b, rs->p[k].name);
+        }
+        snprintf(err, errlen, "unknown parameter '%s' (known: %s)", name, b.s ? b.s : "none");
+        free(b.s);
+        return -1;
+    }
+    const char *v = eq + 1;
+    struct param *p = &rs->p[i];
+    if (p->is_str) {
+        free(p->s);
+        p->s = xstrdup(v);
+        return 0;
+    }
+    char *e;
+    errno = 0;
+    double d = strtod(v, &e);
+    double mult = 1;
+    if (e != v && *e && !e[1] && strchr("smhd", *e)) {
+        mult = *e == 's' ? 1 : *e == 'm' ? 60 : *e == 'h' ? 3600 : 86400;
+        e++;
+    }
+    if (e == v || *e || errno || !isfinite(d)) {
+        snprintf(err, errlen, "parameter '%s' needs a number, got '%s'", name, v);
+        return -1;
+    }
+    p->num = d * mult;
+    p->is_int = p->num == floor(p->num);
+    return 0;
+}
+
+double rules_param(const struct ruleset *rs, const char *name)
+{
+    size_t i = find_param(rs, name);
+    if (i == (size_t)-1 || rs->p[i].is_str) return NAN;
+    return rs->p[i].num;
+}
+
+int rules_disable(struct ruleset *rs, const char *id)
+{
+    size_t i = find_rule(rs, id);
+    if (i == (size_t)-1) return -1;
+    rs->r[i].disabled = 1;
+    return 0;
+}
+void rules_set_min_severity(struct ruleset *rs, enum rule_severity s) { rs->min_sev = s; }
+void rules_set_fail_on(struct ruleset *rs, enum rule_severity s) { rs->fail_on = (int)s; }
+int rules_failed(const struct ruleset *rs) { return rs->failed; }
+size_t rules_count(const struct ruleset *rs) { return rs->n; }
+const char *rules_id(const struct ruleset *rs, size_t i) { return i < rs->n ? rs->r[i].id : NULL; }
+
+/* ------------------------------------------------------------ evaluation */
+
+enum rvk { RV_NULL, RV_BOOL, RV_NUM, RV_STR, RV_VAL };
+struct rv {
+    enum rvk k;
+    int is_int;
+    int64_t i;
+    double d;
+    const char *s;
+    size_t n;
+    const struct value *v; /* arrays, objects */
+    char *own;             /* s when allocated */
+};
+
+struct env {
+    const struct ruleset *rs;
+    const struct value *root;
+    const struct value *elem; /* "where" element */
+};
+
+static void rv_free(struct rv *r)
+{
+    free(r->own);
+    r->own = NULL;
+}
+static struct rv rv_null(void)
+{
+    struct rv r;
+    memset(&r, 0, sizeof r);
+    return r;
+}
+static struct rv rv_bool(int b)
+{
+    struct rv r = rv_null();
+    r.k = RV_BOOL;
+    r.i = b != 0;
+    return r;
+}
+static struct rv rv_int(int64_t i)
+{
+    struct rv r = rv_null();
+    r.k = RV_NUM;
+    r.is_int = 1;
+    r.i = i;
+    r.d = (double)i;
+    return r;
+}
+static struct rv rv_dbl(double d)
+{
+    struct rv r = rv_null();
+    r.k = RV_NUM;
+    r.d = d;
+    return r;
+}
+static struct rv rv_str(const char *s, size_t n)
+{
+    struct rv r = rv_null();
+    r.k = RV_STR;
+    r.s = s;
+    r.n = n;
+    return r;
+}
+static struct rv rv_own(char *s)
+{
+    struct rv r = rv_str(s, strlen(s));
+    r.own = s;
+    return r;
+}
+static struct rv rv_from_value(const struct value *v)
+{
+    if (!v) return rv_null();
+    switch (v->type) {
+    case V_NULL: return rv_null();
+    case V_BOOL: return rv_bool(v->u.b);
+    case V_INT: return rv_int(v->u.i);
+    case V_DOUBLE: return rv_dbl(v->u.d);
+    case V_STR: return rv_str(v->u.str.s, v->u.str.len);
+    default: {
+        struct rv r = rv_null();
+        r.k = RV_VAL;
+        r.v = v;
+        return r;
+    }
+    }
+}
+
+static int rv_truthy(const struct rv *r)
+{
+    switch (r->k) {
+    case RV_NULL: return 0;
+    case RV_BOOL: return (int)r->i;
+    case RV_NUM: return r->is_int ? r->i != 0 : r->d != 0;
+    case RV_STR: return r->n != 0;
+    case RV_VAL: return value_truthy(r->v);
+    }
+    return 0;
+}
+
+static int rv_eq(const struct rv *a, const struct rv *b)
+{
+    if (a->k == RV_NULL || b->k == RV_NULL) return a->k == b->k;
+    if (a->k != b->k) return 0;
+    switch (a->k) {
+    case RV_BOOL: return a->i == b->i;
+    case RV_NUM: return a->is_int && b->is_int ? a->i == b->i : a->d == b->d;
+    case RV_STR: return a->n == b->n && memcmp(a->s, b->s, a->n) == 0;
+    case RV_VAL: return a->v == b->v;
+    default: return 0;
+    }
+}
+
+static struct rv eval(const struct node *n, const struct env *E);
+
+static const struct value *walk(const struct value *v, const struct node *n)
+{
+    for (size_t i = 0; v && i < n->nsteps; i++) {
+        if (n->steps[i].key) {
+            v = v->type == V_OBJ ? value_obj_get(v, n->steps[i].key) : NULL;
+        } else {
+            long idx = n->steps[i].idx;
+            if (v->type != V_ARR) return NULL;
+            if (idx < 0) idx += (long)v->u.arr.n;
+            v = idx >= 0 ? value_arr_get(v, (size_t)idx) : NULL;
+        }
+    }
+    return v;
+}
+
+static struct rv eval_path(const struct node *n, const struct env *E)
+{
+    const struct value *base;
+    struct rv b = rv_null();
+    if (n->a) {
+        b = eval(n->a, E);
+        if (b.k != RV_VAL) {
+            rv_free(&b);
+            return rv_null();
+        }
+        base = b.v;
+    } else {
+        base = E->elem ? E->elem : E->root;
+    }
+    struct rv r = rv_from_value(walk(base, n));
+    rv_free(&b);
+    return r;
+}
+
+static double burst(const struct value *arr, double window)
+{
+    if (!arr || arr->type != V_ARR) return 0;
+    size_t n = arr->u.arr.n, best = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct value *ti = value_obj_get(arr->u.arr.items[i], "time");
+        if (!ti || (ti->type != V_DOUBLE && ti->type != V_INT)) continue;
+        double t0 = ti->type == V_INT ? (double)ti->u.i : ti->u.d;
+        size_t c = 0;
+        for (size_t j = 0; j < n; j++) {
+            const struct value *tj = value_obj_get(arr->u.arr.items[j], "time");
+            if (!tj || (tj->type != V_DOUBLE && tj->type != V_INT)) continue;
+            double t = tj->type == V_INT ? (double)tj->u.i : tj->u.d;
+            if (t >= t0 && t - t0 <= window) c++;
+        }
+        if (c > best) best = c;
+    }
+    return (double)best;
+}
+
+static void rv_render(const struct rv *r, struct sbuf *b);
+
+static struct rv eval_func(const struct node *n, const struct env *E)
+{
+    int f = n->op;
+    if (fns[f].where) {
+        struct rv a = eval(n->a, E);
+        if (a.k != RV_VAL || a.v->type != V_ARR) {
+            rv_free(&a);
+            return f == F_COUNT ? rv_int(0) : f == F_ANY ? rv_bool(0) : f == F_ALL ? rv_bool(1)
+                                                                                  : rv_null();
+        }
+        const struct value *arr = a.v;
+        int64_t count = 0;
+        for (size_t i = 0; i < arr->u.arr.n; i++) {
+            const struct value *el = arr->u.arr.items[i];
+            int hit = 1;
+            if (n->c) {
+                struct env sub = *E;
+                sub.elem = el;
+                struct rv c = eval(n->c, &sub);
+                hit = rv_truthy(&c);
+                rv_free(&c);
+            }
+            if (f == F_FIRST && hit) return rv_from_value(el);
+            if (f == F_ANY && hit) return rv_bool(1);
+            if (f == F_ALL && !hit) return rv_bool(0);
+            count += hit;
+        }
+        return f == F_COUNT ? rv_int(count) : f == F_ANY ? rv_bool(0) : f == F_ALL ? rv_bool(1)
+                                                                                  : rv_null();
+    }
+    struct rv a = eval(n->args[0], E);
+    struct rv out = rv_null();
+    switch (f) {
+    case F_LEN:
+        if (a.k == RV_STR) out = rv_int((int64_t)a.n);
+        else if (a.k == RV_VAL) out = rv_int((int64_t)value_len(a.v));
+        else out = rv_int(0);
+        break;
+    case F_ALERT_MEANING:
+    case F_ALERT_NAME:
+        if (a.k == RV_NUM && a.d >= 0 && a.d <= 255) {
+            const char *s = f == F_ALERT_MEANING ? tls_names_alert_meaning((uint8_t)a.d)
+                                                 : tls_names_alert((uint8_t)a.d);
+            if (s) out = rv_str(s, strlen(s));
+        }
+        break;
+    case F_JOIN: {
+        const char *sep = ", ";
+        size_t sepn = 2;
+        struct rv s = rv_null();
+        if (n->nargs > 1) {
+            s = eval(n->args[1], E);
+            if (s.k == RV_STR) {
+                sep = s.s;
+                sepn = s.n;
+            }
+        }
+        struct sbuf b = { 0 };
+        if (a.k == RV_VAL && a.v->type == V_ARR) {
+            for (size_t i = 0; i < a.v->u.arr.n; i++) {
+                if (i) sb_addn(&b, sep, sepn);
+                struct rv e = rv_from_value(a.v->u.arr.items[i]);
+                rv_render(&e, &b);
+            }
+        }
+        rv_free(&s);
+        out = rv_own(b.s ? b.s : xstrdup(""));
+        break;
+    }
+    case F_BURST: {
+        struct rv w = eval(n->args[1], E);
+        if (a.k == RV_VAL && w.k == RV_NUM) out = rv_int((int64_t)burst(a.v, w.d));
+        else out = rv_int(0);
+        rv_free(&w);
+        break;
+    }
+    case F_INT:
+        if (a.k == RV_NUM) out = rv_int(a.is_int ? a.i : (int64_t)floor(a.d));
+        break;
+    case F_RFC3339:
+        if (a.k == RV_NUM) {
+            struct timeval tv = { (time_t)floor(a.d), 0 };
+            char buf[48];
+            format_time_rfc3339(&tv, buf, sizeof buf);
+            char *dot = strchr(buf, '.'); /* seconds are enough */
+            if (dot) {
+                dot[0] = 'Z';
+                dot[1] = '\0';
+            }
+            out = rv_own(xstrdup(buf));
+        }
+        break;
+    case F_LOWER:
+        if (a.k == RV_STR) {
+            char *s = xstrndup(a.s, a.n);
+            for (char *p = s; *p; p++) *p = (char)tolower((unsigned char)*p);
+            out = rv_own(s);
+        }
+        break;
+    default: break;
+    }
+    rv_free(&a);
+    return out;
+}
+
+static int rv_contains(const struct rv *a, const struct rv *b)
+{
+    if (a->k == RV_STR && b->k == RV_STR) {
+        if (b->n == 0) return 1;
+        if (b->n > a->n) return 0;
+        for (size_t i = 0; i + b->n <= a->n; i++)
+            if (memcmp(a->s + i, b->s, b->n) == 0) return 1;
+        return 0;
+    }
+    if (a->k == RV_VAL && a->v->type == V_ARR) {
+        for (size_t i = 0; i < a->v->u.arr.n; i++) {
+            struct rv e = rv_from_value(a->v->u.arr.items[i]);
+            if (rv_eq(&e, b)) return 1;
+        }
+    }
+    return 0;
+}
+
+static int rx_match(const regex_t *re, const char *s, size_t n)
+{
+    char buf[512];
+    char *heap = NULL;
+    const char *p = buf;
+    if (n < sizeof buf) {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+    } else {
+        heap = xstrndup(s, n);
+        p = heap;
+    }
+    int m = regexec(re, p, 0, NULL, 0) == 0;
+    free(heap);
+    return m;
+}
+
+static struct rv eval(const struct node *n, const struct env *E)
+{
+    switch (n->k) {
+    case N_LIT:
+        switch (n->lt) {
+        case T_BOOL: return rv_bool((int)n->li);
+        case T_INT: return rv_int(n->li);
+        case T_DBL: return rv_dbl(n->ld);
+        case T_STR: return rv_str(n->ls, strlen(n->ls));
+        default: return rv_null();
+        }
+    case N_PARAM: {
+        if (n->param >= E->rs->np) return rv_null();
+        const struct param *p = &E->rs->p[n->param];
+        if (p->is_str) return rv_str(p->s, strlen(p->s));
+        return p->is_int ? rv_int((int64_t)p->num) : rv_dbl(p->num);
+    }
+    case N_PATH: return eval_path(n, E);
+    case N_IT: return rv_from_value(E->elem);
+    case N_NOT: {
+        struct rv a = eval(n->a, E);
+        int t = rv_truthy(&a);
+        rv_free(&a);
+        return rv_bool(!t);
+    }
+    case N_AND:
+    case N_OR: {
+        struct rv a = eval(n->a, E);
+        int t = rv_truthy(&a);
+        rv_free(&a);
+        if (n->k == N_AND ? !t : t) return rv_bool(t);
+        struct rv b = eval(n->b, E);
+        t = rv_truthy(&b);
+        rv_free(&b);
+        return rv_bool(t);
+    }
+    case N_COALESCE: {
+        struct rv a = eval(n->a, E);
+        if (a.k != RV_NULL) return a;
+        return eval(n->b, E);
+    }
+    case N_EXISTS: {
+        struct rv a = eval(n->a, E);
+        int t = a.k != RV_NULL;
+        rv_free(&a);
+        return rv_bool(t);
+    }
+    case N_CMP: {
+        struct rv a = eval(n->a, E), b = eval(n->b, E);
+        int res = 0;
+        if (n->op == OP_EQ) res = rv_eq(&a, &b);
+        else if (n->op == OP_NE) res = !rv_eq(&a, &b);
+        else if (a.k == RV_NUM && b.k == RV_NUM) {
+            int c;
+            if (a.is_int && b.is_int) c = a.i < b.i ? -1 : a.i > b.i;
+            else c = a.d < b.d ? -1 : a.d > b.d;
+            res = n->op == OP_LT ? c < 0 : n->op == OP_LE ? c <= 0 : n->op == OP_GT ? c > 0 : c >= 0;
+        }
+        rv_free(&a);
+        rv_free(&b);
+        return rv_bool(res);
+    }
+    case N_IN: {
+        struct rv a = eval(n->a, E);
+        int res = 0;
+        if (a.k != RV_NULL) {
+            for (size_t i = 0; i < n->b->nargs && !res; i++) {
+                struct rv e = eval(n->b->args[i], E);
+                res = rv_eq(&a, &e);
+                rv_free(&e);
+            }
+        }
+        int null = a.k == RV_NULL;
+        rv_free(&a);
+        return rv_bool(null ? 0 : n->op ? !res : res);
+    }
+    case N_CONTAINS: {
+        struct rv a = eval(n->a, E), b = eval(n->b, E);
+        int res = a.k == RV_NULL ? -1 : rv_contains(&a, &b);
+        rv_free(&a);
+        rv_free(&b);
+        return rv_bool(res < 0 ? 0 : n->op ? !res : res);
+    }
+    case N_MATCHES: {
+        struct rv a = eval(n->a, E);
+        int res = 0, null = a.k == RV_NULL;
+        if (n->b->re) {
+            if (a.k == RV_STR) {
+                res = rx_match(n->b->re, a.s, a.n);
+            } else if (a.k == RV_VAL && a.v->type == V_ARR) {
+                for (size_t i = 0; i < a.v->u.arr.n && !res; i++) {
+                    const struct value *e = a.v->u.arr.items[i];
+                    if (e->type == V_STR) res = rx_match(n->b->re, e->u.str.s, e->u.str.len);
+                }
+            }
+        }
+        rv_free(&a);
+        return rv_bool(null ? 0 : n->op ? !res : res);
+    }
+    case N_NEG: {
+        struct rv a = eval(n->a, E);
+        if (a.k != RV_NUM) return rv_null();
+        return a.is_int ? rv_int(-a.i) : rv_dbl(-a.d);
+    }
+    case N_ARITH: {
+        struct rv a = eval(n->a, E), b = eval(n->b, E);
+        struct rv r = rv_null();
+        if (a.k == RV_NUM && b.k == RV_NUM) {
+            if (a.is_int && b.is_int) {
+                int64_t x = a.i, y = b.i;
+                switch (n->op) {
+                case '+': r = rv_int((int64_t)((uint64_t)x + (uint64_t)y)); break;
+                case '-': r = rv_int((int64_t)((uint64_t)x - (uint64_t)y)); break;
+                case '*': r = rv_dbl((double)x * (double)y);
+                    if (fabs(r.d) < 9e18) r = rv_int((int64_t)r.d);
+                    break;
+                case '/': if (y && !(x == INT64_MIN && y == -1)) r = rv_int(x / y); break;
+                case '%': if (y && !(x == INT64_MIN && y == -1)) r = rv_int(x % y); break;
+                default: break;
+                }
+            } else {
+                double x = a.d, y = b.d;
+                switch (n->op) {
+                case '+': r = rv_dbl(x + y); break;
+                case '-': r = rv_dbl(x - y); break;
+                case '*': r = rv_dbl(x * y); break;
+                case '/': if (y != 0) r = rv_dbl(x / y); break;
+                case '%': if (y != 0) r = rv_dbl(fmod(x, y)); break;
+                default: break;
+                }
+            }
+        }
+        rv_free(&a);
+        rv_free(&b);
+        return r;
+    }
+    case N_FUNC: return eval_func(n, E);
+    case N_LIST: return rv_null();
+    }
+    return rv_null();
+}
+
+static void rv_render(const struct rv *r, struct sbuf *b)
+{
+    switch (r->k) {
+    case RV_NULL: sb_add(b, "unknown"); break;
+    case RV_BOOL: sb_add(b, r->i ? "true" : "false"); break;
+    case RV_NUM:
+        if (r->is_int) sb_printf(b, "%lld", (long long)r->i);
+        else if (r->d == floor(r->d) && fabs(r->d) < 1e15) sb_printf(b, "%.0f", r->d);
+        else sb_printf(b, "%.3f", r->d);
+        break;
+    case RV_STR: sb_addn(b, r->s, r->n); break;
+    case RV_VAL:
+        if (r->v->type == V_ARR) {
+            if (r->v->u.arr.n == 0) {
+                sb_add(b, "none");
+                break;
+            }
+            for (size_t i = 0; i < r->v->u.arr.n; i++) {
+                if (i) sb_add(b, ",");
+                struct rv e = rv_from_value(r->v->u.arr.items[i]);
+                if (e.k == RV_VAL) {
+                    struct json j;
+                    json_init(&j);
+                    value_to_json(e.v, &j);
+                    sb_addn(b, j.buf, j.len);
+                    json_free(&j);
+                } else {
+                    rv_render(&e, b);
+                }
+            }
+        } else {
+            struct json j;
+            json_init(&j);
+            value_to_json(r->v, &j);
+            sb_addn(b, j.buf, j.len);
+            json_free(&j);
+        }
+        break;
+    }
+}
+
+static void render_tmpl(const struct tmpl *t, const struct env *E, struct sbuf *b)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->p[i].lit) {
+            sb_add(b, t->p[i].lit);
+            continue;
+        }
+        struct rv r = eval(t->p[i].expr, E);
+        rv_render(&r, b);
+        rv_free(&r);
+    }
+}
+
+/* Picks the branch of a conditional value and renders it ("" if none). */
+static char *render_cval(const struct cval *cv, const struct env *E, const char *dflt)
+{
+    struct sbuf b = { 0 };
+    for (size_t i = 0; i < cv->n; i++) {
+        int take = 1;
+        if (cv->cond[i]) {
+            struct rv c = eval(cv->cond[i], E);
+            take = rv_truthy(&c);
+            rv_free(&c);
+        }
+        if (take) {
+            render_tmpl(&cv->val[i], E, &b);
+            return b.s ? b.s : xstrdup("");
+        }
+    }
+    return xstrdup(dflt);
+}
+
+static double fact_num(const struct value *facts, const char *path, double dflt)
+{
+    const struct value *v = value_path(facts, path);
+    if (!v) return dflt;
+    if (v->type == V_INT) return (double)v->u.i;
+    if (v->type == V_DOUBLE) return v->u.d;
+    return dflt;
+}
+static const char *fact_str(const struct value *facts, const char *path)
+{
+    const struct value *v = value_path(facts, path);
+    return v && v->type == V_STR ? v->u.str.s : NULL;
+}
+
+static void thr_key(const struct rule *r, const struct value *facts, const struct rules_ctx *ctx,
+                    struct sbuf *b)
+{
+    sb_add(b, r->id);
+    sb_add(b, "\x1f");
+    const char *k = NULL;
+    char tmp[300];
+    switch (r->thr_by) {
+    case BY_CLIENT:
+        k = ctx && ctx->client ? ctx->client : fact_str(facts, "flow.client_ip");
+        break;
+    case BY_SERVER:
+    case BY_SNI:
+        if (r->thr_by == BY_SNI) k = fact_str(facts, "sni");
+        if (!k && ctx && ctx->server) k = ctx->server;
+        if (!k) {
+            const char *ip = fact_str(facts, "flow.server_ip");
+            snprintf(tmp, sizeof tmp, "%s:%.0f", ip ? ip : "?", fact_num(facts, "flow.server_port", 0));
+            k = tmp;
+        }
+        break;
+    case BY_FLOW:
+        k = ctx ? ctx->flow : NULL;
+        if (!k) {
+            const char *ci = fact_str(facts, "flow.client_ip"), *si = fact_str(facts, "flow.server_ip");
+            snprintf(tmp, sizeof tmp, "%s:%.0f-%s:%.0f", ci ? ci : "?",
+                     fact_num(facts, "flow.client_port", 0), si ? si : "?",
+                     fact_num(facts, "flow.server_port", 0));
+            k = tmp;
+        }
+        break;
+    }
+    sb_add(b, k ? k : "?");
+}
+
+#define STORM_MAX_KEYS 100000
+#define STORM_MAX_TIMES 4096
+
+static void storms_prune(struct ruleset *rs, double now)
+{
+    struct storm *s, *tmp;
+    HASH_ITER(hh, rs->storms, s, tmp) {
+        if (now - s->last > 3600 && now >= s->quiet_until) {
+            HASH_DEL(rs->storms, s);
+            free(s->key);
+            free(s->times);
+            free(s);
+            rs->nstorms--;
+        }
+    }
+    if (rs->nstorms >= STORM_MAX_KEYS) storms_clear(rs);
+}
+
+/* Counts one hit of r at time now; returns 1 when the rule fires. */
+static int threshold_hit(struct ruleset *rs, const struct rule *r, const struct value *facts,
+                         const struct rules_ctx *ctx, double now, const struct env *E)
+{
+    struct rv c = eval(r->thr_count, E), w = eval(r->thr_window, E);
+    double count = c.k == RV_NUM ? c.d : 1, window = w.k == RV_NUM ? w.d : 0;
+    rv_free(&c);
+    rv_free(&w);
+    struct sbuf key = { 0 };
+    thr_key(r, facts, ctx, &key);
+    struct storm *s = NULL;
+    HASH_FIND(hh, rs->storms, key.s, key.n, s);
+    if (!s) {
+        if (rs->nstorms >= STORM_MAX_KEYS) storms_prune(rs, now);
+        s = xcalloc(1, sizeof *s);
+        s->key = key.s;
+        s->quiet_until = -INFINITY;
+        HASH_ADD_KEYPTR(hh, rs->storms, s->key, key.n, s);
+        rs->nstorms++;
+    } else {
+        free(key.s);
+    }
+    s->last = now;
+    /* drop hits that left the window */
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (now - s->times[i] <= window) s->times[k++] = s->times[i];
+    s->n = k;
+    if (s->n == s->cap) {
+        if (s->cap >= STORM_MAX_TIMES) {
+            memmove(s->times, s->times + 1, (s->n - 1) * sizeof *s->times);
+            s->n--;
+        } else {
+            s->cap = s->cap ? s->cap * 2 : 8;
+            s->times = xrealloc(s->times, s->cap * sizeof *s->times);
+        }
+    }
+    s->times[s->n++] = now;
+    if ((double)s->n >= count && now >= s->quiet_until) {
+        s->quiet_until = now + window; /* once per window per key */
+        s->n = 0;
+        return 1;
+    }
+    return 0;
+}
+
+size_t rules_eval(struct ruleset *rs, const struct value *facts, const struct rules_ctx *ctx,
+                  rules_finding_fn cb, void *cbctx)
+{
+    struct env E = { rs, facts, NULL };
+    double now = ctx && ctx->time > 0 ? ctx->time : fact_num(facts, "flow.time", 0);
+    for (size_t i = 0; i < rs->n; i++) {
+        struct rule *r = &rs->r[i];
+        r->fired = 0;
+        if (r->disabled || !r->when) continue;
+        struct rv c = eval(r->when, &E);
+        int hit = rv_truthy(&c);
+        rv_free(&c);
+        if (hit && r->has_thr) hit = threshold_hit(rs, r, facts, ctx, now, &E);
+        r->fired = hit;
+    }
+    size_t emitted = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        struct rule *r = &rs->r[i];
+        if (!r->fired) continue;
+        int supp = 0;
+        for (size_t k = 0; k < r->nsupp && !supp; k++) supp = rs->r[r->supp[k]].fired;
+        if (supp || r->sev < rs->min_sev) continue;
+        char *conf = render_cval(&r->confidence, &E, "exact");
+        char *fix = render_cval(&r->fix_side, &E, "either");
+        char *msg = render_cval(&r->message, &E, "");
+        char *adv = render_cval(&r->advice, &E, "");
+        char *evi = render_cval(&r->evidence, &E, "");
+        struct rule_finding f = { r->id, r->sev, rules_severity_name(r->sev), r->category,
+                                  conf, fix, msg, adv, evi };
+        if (rs->fail_on >= 0 && (int)r->sev >= rs->fail_on) rs->failed = 1;
+        if (cb) cb(cbctx, &f);
+        emitted++;
+        free(conf);
+        free(fix);
+        free(msg);
+        free(adv);
+        free(evi);
+    }
+    return emitted;
+}
+
+/* ------------------------------------------------------------ listing */
+
+/* The distinct literal values a word field can take ("server/client"). */
+static char *cval_words(const struct cval *cv, const char *dflt)
+{
+    struct sbuf b = { 0 };
+    for (size_t i = 0; i < cv->n; i++) {
+        const struct tmpl *t = &cv->val[i];
+        const char *w = t->n == 1 && t->p[0].lit ? t->p[0].lit : "varies";
+        int dup = 0;
+        if (b.s) {
+            char *tmp = xstrdup(b.s);
+            for (char *save = NULL, *tok = strtok_r(tmp, "/", &save); tok; tok = strtok_r(NULL, "/", &save))
+                if (strcmp(tok, w) == 0) dup = 1;
+            free(tmp);
+        }
+        if (dup) continue;
+        if (b.n) sb_add(&b, "/");
+        sb_add(&b, w);
+    }
+    return b.s ? b.s : xstrdup(dflt);
+}
+
+static void md_cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputs("\\|", out);
+        else if (*s == '\n') fputc(' ', out);
+        else fputc(*s, out);
+    }
+}
+
+int rules_list_format_parse(const char *s)
+{
+    if (!s) return -1;
+    if (strcmp(s, "text") == 0) return RULES_LIST_TEXT;
+    if (strcmp(s, "markdown") == 0 || strcmp(s, "md") == 0) return RULES_LIST_MARKDOWN;
+    if (strcmp(s, "json") == 0) return RULES_LIST_JSON;
+    return -1;
+}
+
+int rules_list(const struct ruleset *rs, enum rules_list_format fmt, FILE *out)
+{
+    if (fmt == RULES_LIST_MARKDOWN) {
+        fputs("| id | severity | category | fix at | what it means |\n", out);
+        fputs("|---|---|---|---|---|\n", out);
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct rule *r = &rs->r[i];
+        char *fix = cval_words(&r->fix_side, "either");
+        char *conf = cval_words(&r->confidence, "exact");
+        const char *sum = r->summary ? r->summary : "";
+        switch (fmt) {
+        case RULES_LIST_TEXT:
+            fprintf(out, "%-34s %-8s %-14s fix:%-15s %s%s\n", r->id, rules_severity_name(r->sev),
+                    r->category, fix, sum, r->disabled ? " [disabled]" : "");
+            break;
+        case RULES_LIST_MARKDOWN:
+            fprintf(out, "| `%s` | %s | %s | ", r->id, rules_severity_name(r->sev), r->category);
+            md_cell(out, fix);
+            fputs(" | ", out);
+            md_cell(out, sum);
+            fputs(" |\n", out);
+            break;
+        case RULES_LIST_JSON: {
+            struct json j;
+            json_init(&j);
+            json_obj_begin(&j);
+            json_kv_str(&j, "id", r->id);
+            json_kv_str(&j, "severity", rules_severity_name(r->sev));
+            json_kv_str(&j, "category", r->category);
+            json_kv_str(&j, "fix_side", fix);
+            json_kv_str(&j, "confidence", conf);
+            json_kv_str(&j, "summary", sum);
+            json_kv_bool(&j, "enabled", !r->disabled);
+            json_kv_bool(&j, "threshold", r->has_thr);
+            json_key(&j, "file");
+            json_str(&j, r->file);
+            json_kv_int(&j, "line", r->line);
+            json_obj_end(&j);
+            json_end_line(&j);
+            fwrite(j.buf, 1, j.len, out);
+            json_free(&j);
+            break;
+        }
+        }
+        free(fix);
+        free(conf);
+    }
+    if (fmt == RULES_LIST_JSON) {
+        for (size_t i = 0; i < rs->np; i++) {
+            struct json j;
+            json_init(&j);
+            json_obj_begin(&j);
+            json_kv_str(&j, "param", rs->p[i].name);
+            json_key(&j, "value");
+            if (rs->p[i].is_str) json_str(&j, rs->p[i].s);
+            else json_double(&j, rs->p[i].num, rs->p[i].is_int ? 0 : 3);
+            json_obj_end(&j);
+            json_end_line(&j);
+            fwrite(j.buf, 1, j.len, out);
+            json_free(&j);
+        }
+    } else if (fmt == RULES_LIST_TEXT && rs->np) {
+        fputs("\nparameters (--param NAME=VALUE):\n", out);
+        for (size_t i = 0; i < rs->np; i++) {
+            if (rs->p[i].is_str) fprintf(out, "  %s = \"%s\"\n", rs->p[i].name, rs->p[i].s);
+            else fprintf(out, "  %s = %g\n", rs->p[i].name, rs->p[i].num);
+        }
+    }
+    return ferror(out) ? -1 : 0;
+}
