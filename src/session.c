@@ -393,8 +393,13 @@ static void add_negotiation(struct value *o, const struct tconn *c, const struct
     if (h->have_sh) {
         value_set_str(o, "version", ver_name(sh->version, b, sizeof b));
         value_set_int(o, "version_code", sh->version);
-        value_set_str(o, "cipher", tls_names_fmt(tls_names_cipher(sh->cipher), sh->cipher, b, sizeof b));
-        value_set_int(o, "cipher_code", sh->cipher);
+        if (sh->version == 0x0002) { /* SSLv2: 3-byte cipher specs, no TLS suite */
+            value_obj_set(o, "cipher", value_null());
+            value_obj_set(o, "cipher_code", value_null());
+        } else {
+            value_set_str(o, "cipher", tls_names_fmt(tls_names_cipher(sh->cipher), sh->cipher, b, sizeof b));
+            value_set_int(o, "cipher_code", sh->cipher);
+        }
         const tls_cipher_info *ci = tls_names_cipher_info(sh->cipher);
         value_set_str(o, "cipher_kx", ci ? tls_names_kx(ci->kx) : NULL);
         value_set_str(o, "cipher_enc", ci ? tls_names_enc(ci->enc) : NULL);
