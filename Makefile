@@ -18,11 +18,11 @@ DESTDIR ?=
 SAN     ?= 0
 
 ifeq ($(SAN),1)
-BUILD    := build/san
+BUILD    ?= build/san
 OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined
 else
-BUILD    := build/rel
+BUILD    ?= build/rel
 OPTFLAGS := -O2 -g -D_FORTIFY_SOURCE=2
 LDSAN    :=
 endif
@@ -109,11 +109,15 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIBTW) $(LIBDISSECT)
 tests: $(BIN) $(UNIT_BINS) $(REPLAY_BINS) $(TOOL_BINS)
 
 demo: $(BIN)
-	@echo "== tlswatch --all on pcaps/demo.pcap =="
-	$(BIN) -r pcaps/demo.pcap --all
+	@echo "== every handshake in pcaps/demo.pcap, as text =="
+	$(BIN) -q -r pcaps/demo.pcap --all -F text
+	@echo "== the handshakes that went wrong, as JSON lines =="
+	$(BIN) -q -r pcaps/demo.pcap
 
+# The test build runs under ASan+UBSan (gcc); clang must build it clean too.
 check: test-deps
 	$(MAKE) SAN=1 tests
+	$(MAKE) CC=clang BUILD=build/clang all
 	@sh tests/run.sh build/san
 
 install: $(BIN)
