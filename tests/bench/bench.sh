@@ -16,7 +16,7 @@
 #   tshark     tshark -r FILE -q -z conv,tcp (small scenario only)
 #   tlswatch   tlswatch -q -r FILE --all  (stdout to /dev/null)
 #
-# Environment knobs: KEEP=1, BENCH_REPS (5), BENCH_CONNS (100), BENCH_CONC (10),
+# Environment knobs: KEEP=1, BENCH_REPS (5, small), BENCH_BIG_REPS (3, big and many), BENCH_CONNS (100), BENCH_CONC (10),
 # BENCH_SMALL_MB (1), BENCH_BIG_MB (100, 0 = skip), BENCH_MANY (200000, 0 =
 # skip), BENCH_MANY_CONC (1000), BENCH_MANY_KB (4), BENCH_TIMEOUT (600 s per
 # command), BENCH_TEMPLATE (pcaps/tls12-ok.pcap), BENCH_MANY_TEMPLATE
@@ -35,6 +35,7 @@ cd "$ROOT" || exit 1
 D=build/bench
 KEEP=${KEEP:-0}
 REPS=${BENCH_REPS:-5}
+BIG_REPS=${BENCH_BIG_REPS:-3}
 CONNS=${BENCH_CONNS:-100}
 CONC=${BENCH_CONC:-10}
 SMALL_MB=${BENCH_SMALL_MB:-1}
@@ -161,7 +162,7 @@ if [ "$BIG_MB" -gt 0 ]; then
     if disk_ok "$need"; then
         echo "bench: scenario big: $CONNS x ${BIG_MB} MB (~$((need / 1048576)) MiB on disk)" >&2
         if gen big "$TEMPLATE" "$CONNS" "$BIG" "$CONC"; then
-            measure big "$D/big.pcap" 1
+            measure big "$D/big.pcap" "$BIG_REPS"
             finish_scen big
         fi
     else
@@ -173,7 +174,7 @@ fi
 if [ "$MANY" -gt 0 ]; then
     echo "bench: scenario many: $MANY x ${MANY_KB} KB ($MANY_CONC concurrent)" >&2
     if gen many "$MANY_TEMPLATE" "$MANY" $((MANY_KB * 1024)) "$MANY_CONC"; then
-        measure many "$D/many.pcap" 1
+        measure many "$D/many.pcap" "$BIG_REPS"
         finish_scen many
     fi
 fi
@@ -222,6 +223,11 @@ RES=$D/results.md
     else
         echo "tlswatch peak RSS flatness: not measured (small or big scenario missing)"
     fi
+    awk -v info="$INFO" '$1 == "many" { w[$2] = $3; r[$2] = $6 }
+        END { while ((getline l < info) > 0) { split(l, a, " "); if (a[1] == "many") n = a[2] }
+              if (n > 0 && ("tlswatch" in w) && ("pcap_read" in w))
+                  printf "many connections: tlswatch spends %.1f us per connection above pcap_read (%.1f us in all), peak RSS %.1f KiB per connection of the capture\n",
+                      (w["tlswatch"] - w["pcap_read"]) * 1e6 / n, w["tlswatch"] * 1e6 / n, r["tlswatch"] / n }' "$AGG"
     echo
     echo "Timing is the median of the runs (wall from date +%s%N, CPU from GNU time), peak RSS the max over runs;"
     echo "every capture is read once before timing (page cache warm). Command: make bench (sh tests/bench/bench.sh $TW)."

@@ -522,7 +522,10 @@ static void start(struct conn *c, uint64_t id)
     memset(c, 0, sizeof *c);
     c->id = id;
     c->cip = cip + (uint32_t)(id / 64000);
-    c->cport = (uint16_t)(1024 + id % 64000);
+    uint32_t port = 1024 + (uint32_t)(id % 64000);
+    if (c->cip == sip && port >= sport)
+        port++; /* never the server's own address:port */
+    c->cport = (uint16_t)port;
     c->cdelta = (uint32_t)rng();
     c->sdelta = (uint32_t)rng();
     c->tsdelta[0] = (uint32_t)(now_us / 1000);
