@@ -151,7 +151,7 @@ enum nk {
 enum cmpop { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
 enum fn {
     F_COUNT, F_ANY, F_ALL, F_FIRST, F_LEN, F_ALERT_MEANING, F_ALERT_NAME, F_JOIN, F_BURST, F_INT,
-    F_RFC3339, F_LOWER
+    F_RFC3339, F_LOWER, F_CHOOSE, F_ALERT_LIST
 };
 static const struct {
     const char *name;
@@ -164,6 +164,7 @@ static const struct {
     [F_ALERT_NAME] = { "alert_name", 0, 1, 1 }, [F_JOIN] = { "join", 0, 1, 2 },
     [F_BURST] = { "burst", 0, 2, 2 },       [F_INT] = { "int", 0, 1, 1 },
     [F_RFC3339] = { "rfc3339", 0, 1, 1 },   [F_LOWER] = { "lower", 0, 1, 1 },
+    [F_CHOOSE] = { "choose", 0, 3, 3 },     [F_ALERT_LIST] = { "alert_list", 0, 1, 1 },
 };
 
 struct pstep {
@@ -229,7 +230,7 @@ struct rule {
     size_t *supp; /* indices of rules that suppress this one */
     size_t nsupp;
     int has_thr;
-    struct node *thr_count, *thr_window;
+    struct node *thr_count, *thr_window, *thr_weight;
     enum thr_by thr_by;
     int disabled;
     int fired; /* scratch during rules_eval */
@@ -245,7 +246,7 @@ struct param {
 
 struct storm {
     char *key; /* "rule\x1fkey" */
-    double *times;
+    double *times, *w; /* hit times and weights */
     size_t n, cap;
     double quiet_until, last;
     UT_hash_handle hh;
@@ -328,6 +329,7 @@ static void rule_free(struct rule *r)
     free(r->supp);
     node_free(r->thr_count);
     node_free(r->thr_window);
+    node_free(r->thr_weight);
     memset(r, 0, sizeof *r);
 }
 
@@ -513,6 +515,7 @@ static void next(struct parser *P)
     }
     if (ch == '"') {
         struct sbuf b = { 0 };
+        int depth = 0, inq = 0;
         adv_char(P);
         for (;;) {
             if (P->p >= P->end || *P->p == '\n') {
@@ -522,6 +525,40 @@ static void next(struct parser *P)
                 return;
             }
             char c = *P->p;
+            /* Inside {...} of a template the text is an expression and is
+             * kept raw: its own "strings" do not end the outer string. */
+            if (depth > 0) {
+                if (inq) {
+                    if (c == '\\' && P->p + 1 < P->end) {
+                        sb_addn(&b, P->p, 1);
+                        adv_char(P);
+                        c = *P->p;
+                    } else if (c == '"') {
+                        inq = 0;
+                    }
+                } else if (c == '"') {
+                    inq = 1;
+                } else if (c == '{') {
+                    depth++;
+                } else if (c == '}') {
+                    depth--;
+                }
+                sb_addn(&b, &c, 1);
+                adv_char(P);
+                continue;
+            }
+            if (c == '{') {
+                if (P->p + 1 < P->end && P->p[1] == '{') { /* literal brace */
+                    sb_addn(&b, "{{", 2);
+                    adv_char(P);
+                    adv_char(P);
+                    continue;
+                }
+                depth = 1;
+                sb_addn(&b, &c, 1);
+                adv_char(P);
+                continue;
+            }
             if (c == '"') {
                 adv_char(P);
                 break;
@@ -674,6 +711,34 @@ static void path_check(struct parser *P, struct node *n)
     } else {
         t = schema_type(full);
     }
+    if (!t && prefix && !n->a && P->scope) {
+        /* not an element field: maybe a facts path from the root */
+        const char *oscope = P->scope;
+        struct sbuf rb = { 0 };
+        for (size_t i = 0; i < n->nsteps; i++) {
+            if (n->steps[i].key) {
+                if (rb.n) sb_add(&rb, ".");
+                sb_add(&rb, n->steps[i].key);
+            } else {
+                sb_add(&rb, "[]");
+            }
+        }
+        size_t rl = rb.n;
+        int found = schema_type(sb_str(&rb)) != 0;
+        if (!found && rl > 2 && strcmp(rb.s + rl - 2, "[]") == 0) {
+            rb.s[rl - 2] = '\0';
+            found = schema_type(rb.s) != 0;
+        }
+        free(rb.s);
+        if (found) {
+            free(b.s);
+            n->op = 1;
+            P->scope = NULL;
+            path_check(P, n);
+            P->scope = oscope;
+            return;
+        }
+    }
     if (!t) {
         if (prefix && !n->a)
             report(P, n->line, n->col, "unknown field '%s' in elements of %.*s", n->pathtext,
@@ -770,6 +835,7 @@ static struct node *parse_call(struct parser *P, const char *name, int line, int
     if ((int)na < fns[f].minargs || (int)na > fns[f].maxargs) {
         report(P, line, col, "%s() takes %d%s argument%s, not %zu", name, fns[f].minargs,
                fns[f].maxargs > fns[f].minargs ? " or more" : "", fns[f].maxargs > 1 ? "s" : "", na);
+        n->type = T_ANY;
         return n;
     }
     switch (f) {
@@ -778,6 +844,12 @@ static struct node *parse_call(struct parser *P, const char *name, int line, int
     case F_FIRST: n->type = n->a && n->a->type == T_ASTR ? T_STR : T_OBJ; break;
     case F_ALERT_MEANING: case F_ALERT_NAME: case F_JOIN: case F_RFC3339: case F_LOWER:
         n->type = T_STR;
+        break;
+    case F_CHOOSE: n->type = n->args[1]->type | n->args[2]->type; break;
+    case F_ALERT_LIST:
+        n->type = T_STR;
+        if (!(n->args[0]->type & T_AOBJ))
+            report(P, n->args[0]->line, n->args[0]->col, "alert_list() needs an array of alerts");
         break;
     default: break;
     }
@@ -981,11 +1053,16 @@ static struct node *parse_arith(struct parser *P, int level)
         n->op = op;
         n->a = l;
         n->b = r;
-        if (!(l->type & T_NUM) || !(r->type & T_NUM))
-            report(P, line, col, "'%c' needs numbers, got %s and %s", op, type_desc(l->type),
-                   type_desc(r->type));
-        n->type = ((l->type | r->type) & T_DBL) || op == '/' ? T_NUM : T_INT;
-        if (op == '/' && (l->type & T_NUM) == T_INT && (r->type & T_NUM) == T_INT) n->type = T_INT;
+        int concat = op == '+' && (l->type == T_STR || r->type == T_STR);
+        if (concat) {
+            n->type = T_STR; /* string + value: concatenation */
+        } else {
+            if (!(l->type & T_NUM) || !(r->type & T_NUM))
+                report(P, line, col, "'%c' needs numbers, got %s and %s", op, type_desc(l->type),
+                       type_desc(r->type));
+            n->type = ((l->type | r->type) & T_DBL) || op == '/' ? T_NUM : T_INT;
+            if (op == '/' && (l->type & T_NUM) == T_INT && (r->type & T_NUM) == T_INT) n->type = T_INT;
+        }
         l = n;
     }
     return l;
@@ -1284,10 +1361,18 @@ static int parse_template(struct parser *P, const char *s, int line, int col, st
         }
         /* find the closing brace, skipping quoted strings */
         size_t j = i + 1;
-        int inq = 0;
-        while (j < L && (inq || s[j] != '}')) {
-            if (s[j] == '"') inq = !inq;
-            j++;
+        int inq = 0, depth = 1;
+        for (; j < L; j++) {
+            if (inq) {
+                if (s[j] == '\\' && j + 1 < L) j++;
+                else if (s[j] == '"') inq = 0;
+            } else if (s[j] == '"') {
+                inq = 1;
+            } else if (s[j] == '{') {
+                depth++;
+            } else if (s[j] == '}' && --depth == 0) {
+                break;
+            }
         }
         if (j >= L) {
             report(P, line, col + 1 + (int)i, "unclosed '{' in template");
@@ -1500,7 +1585,7 @@ static int parse_threshold(struct parser *P, struct rule *r)
         return 0;
     }
     next(P);
-    r->thr_count = parse_unary(P);
+    r->thr_count = parse_arith(P, 0);
     if (!r->thr_count) return 0;
     if (!is_kw(P, "within")) {
         char b[64];
@@ -1508,7 +1593,7 @@ static int parse_threshold(struct parser *P, struct rule *r)
         return 0;
     }
     next(P);
-    r->thr_window = parse_unary(P);
+    r->thr_window = parse_arith(P, 0);
     if (!r->thr_window) return 0;
     if (!is_kw(P, "by")) {
         char b[64];
@@ -1526,11 +1611,17 @@ static int parse_threshold(struct parser *P, struct rule *r)
     }
     r->thr_by = (enum thr_by)found;
     next(P);
-    struct node *ns[2] = { r->thr_count, r->thr_window };
-    for (int i = 0; i < 2; i++)
-        if ((ns[i]->k != N_LIT && ns[i]->k != N_PARAM) || !(ns[i]->type & T_NUM))
-            report(P, ns[i]->line, ns[i]->col, "threshold %s must be a number or a $parameter",
-                   i ? "window" : "count");
+    if (is_kw(P, "weight")) {
+        next(P);
+        r->thr_weight = parse_arith(P, 0);
+        if (!r->thr_weight) return 0;
+    }
+    struct node *ns[3] = { r->thr_count, r->thr_window, r->thr_weight };
+    static const char *const what[3] = { "count", "window", "weight" };
+    for (int i = 0; i < 3; i++)
+        if (ns[i] && !(ns[i]->type & T_NUM))
+            report(P, ns[i]->line, ns[i]->col, "threshold %s must be a number, got a %s", what[i],
+                   type_desc(ns[i]->type));
     r->has_thr = 1;
     return 1;
 }
@@ -1652,7 +1743,8 @@ static void parse_rule(struct parser *P)
         case 11:
             node_free(r.thr_count);
             node_free(r.thr_window);
-            r.thr_count = r.thr_window = NULL;
+            node_free(r.thr_weight);
+            r.thr_count = r.thr_window = r.thr_weight = NULL;
             parse_threshold(P, &r);
             break;
         default: break;
@@ -1907,6 +1999,7 @@ static void storms_clear(struct ruleset *rs)
         HASH_DEL(rs->storms, s);
         free(s->key);
         free(s->times);
+        free(s->w);
         free(s);
     }
     rs->nstorms = 0;
@@ -2142,7 +2235,7 @@ static struct rv eval_path(const struct node *n, const struct env *E)
         }
         base = b.v;
     } else {
-        base = E->elem ? E->elem : E->root;
+        base = E->elem && !n->op ? E->elem : E->root;
     }
     struct rv r = rv_from_value(walk(base, n));
     rv_free(&b);
@@ -2201,6 +2294,12 @@ static struct rv eval_func(const struct node *n, const struct env *E)
         return f == F_COUNT ? rv_int(count) : f == F_ANY ? rv_bool(0) : f == F_ALL ? rv_bool(1)
                                                                                   : rv_null();
     }
+    if (f == F_CHOOSE) { /* lazy: only the chosen branch is evaluated */
+        struct rv c = eval(n->args[0], E);
+        int t = rv_truthy(&c);
+        rv_free(&c);
+        return eval(n->args[t ? 1 : 2], E);
+    }
     struct rv a = eval(n->args[0], E);
     struct rv out = rv_null();
     switch (f) {
@@ -2245,6 +2344,34 @@ static struct rv eval_func(const struct node *n, const struct env *E)
         if (a.k == RV_VAL && w.k == RV_NUM) out = rv_int((int64_t)burst(a.v, w.d));
         else out = rv_int(0);
         rv_free(&w);
+        break;
+    }
+    case F_ALERT_LIST: {
+        /* "server warning no_renegotiation(100) after finished; client encrypted alert" */
+        struct sbuf b = { 0 };
+        if (a.k == RV_VAL && a.v->type == V_ARR) {
+            for (size_t i = 0; i < a.v->u.arr.n; i++) {
+                const struct value *al = a.v->u.arr.items[i];
+                const struct value *from = value_obj_get(al, "from"), *lvl = value_obj_get(al, "level"),
+                                   *desc = value_obj_get(al, "description"),
+                                   *code = value_obj_get(al, "code"), *enc = value_obj_get(al, "encrypted"),
+                                   *after = value_obj_get(al, "after");
+                if (i) sb_add(&b, "; ");
+                sb_add(&b, from && from->type == V_STR ? from->u.str.s : "?");
+                if (desc && desc->type == V_STR) {
+                    if (lvl && lvl->type == V_STR) sb_printf(&b, " %s", lvl->u.str.s);
+                    sb_printf(&b, " %s", desc->u.str.s);
+                    if (code && code->type == V_INT) sb_printf(&b, "(%lld)", (long long)code->u.i);
+                    if (enc && value_truthy(enc)) sb_add(&b, " (decrypted)");
+                } else if (enc && value_truthy(enc)) {
+                    sb_add(&b, " encrypted alert");
+                } else {
+                    sb_add(&b, " alert");
+                }
+                if (after && after->type == V_STR) sb_printf(&b, " after %s", after->u.str.s);
+            }
+        }
+        out = b.s ? rv_own(b.s) : rv_str("none", 4);
         break;
     }
     case F_INT:
@@ -2418,7 +2545,12 @@ static struct rv eval(const struct node *n, const struct env *E)
     case N_ARITH: {
         struct rv a = eval(n->a, E), b = eval(n->b, E);
         struct rv r = rv_null();
-        if (a.k == RV_NUM && b.k == RV_NUM) {
+        if (n->type == T_STR) {
+            struct sbuf sb = { 0 };
+            rv_render(&a, &sb);
+            rv_render(&b, &sb);
+            r = rv_own(sb.s ? sb.s : xstrdup(""));
+        } else if (a.k == RV_NUM && b.k == RV_NUM) {
             if (a.is_int && b.is_int) {
                 int64_t x = a.i, y = b.i;
                 switch (n->op) {
@@ -2586,6 +2718,7 @@ static void storms_prune(struct ruleset *rs, double now)
             HASH_DEL(rs->storms, s);
             free(s->key);
             free(s->times);
+            free(s->w);
             free(s);
             rs->nstorms--;
         }
@@ -2593,14 +2726,21 @@ static void storms_prune(struct ruleset *rs, double now)
     if (rs->nstorms >= STORM_MAX_KEYS) storms_clear(rs);
 }
 
-/* Counts one hit of r at time now; returns 1 when the rule fires. */
+/* Counts one hit (of the rule's weight, default 1) of r at time now;
+ * returns 1 when the hits within the window reach the count. */
 static int threshold_hit(struct ruleset *rs, const struct rule *r, const struct value *facts,
                          const struct rules_ctx *ctx, double now, const struct env *E)
 {
     struct rv c = eval(r->thr_count, E), w = eval(r->thr_window, E);
-    double count = c.k == RV_NUM ? c.d : 1, window = w.k == RV_NUM ? w.d : 0;
+    double count = c.k == RV_NUM ? c.d : 1, window = w.k == RV_NUM ? w.d : 0, weight = 1;
     rv_free(&c);
     rv_free(&w);
+    if (r->thr_weight) {
+        struct rv x = eval(r->thr_weight, E);
+        weight = x.k == RV_NUM ? x.d : 0;
+        rv_free(&x);
+        if (!(weight > 0)) return 0;
+    }
     struct sbuf key = { 0 };
     thr_key(r, facts, ctx, &key);
     struct storm *s = NULL;
@@ -2618,20 +2758,29 @@ static int threshold_hit(struct ruleset *rs, const struct rule *r, const struct 
     s->last = now;
     /* drop hits that left the window */
     size_t k = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (now - s->times[i] <= window) s->times[k++] = s->times[i];
+    for (size_t i = 0; i < s->n; i++) {
+        if (now - s->times[i] <= window) {
+            s->times[k] = s->times[i];
+            s->w[k++] = s->w[i];
+        }
+    }
     s->n = k;
     if (s->n == s->cap) {
         if (s->cap >= STORM_MAX_TIMES) {
             memmove(s->times, s->times + 1, (s->n - 1) * sizeof *s->times);
+            memmove(s->w, s->w + 1, (s->n - 1) * sizeof *s->w);
             s->n--;
         } else {
             s->cap = s->cap ? s->cap * 2 : 8;
             s->times = xrealloc(s->times, s->cap * sizeof *s->times);
+            s->w = xrealloc(s->w, s->cap * sizeof *s->w);
         }
     }
-    s->times[s->n++] = now;
-    if ((double)s->n >= count && now >= s->quiet_until) {
+    s->times[s->n] = now;
+    s->w[s->n++] = weight;
+    double sum = 0;
+    for (size_t i = 0; i < s->n; i++) sum += s->w[i];
+    if (sum >= count && now >= s->quiet_until) {
         s->quiet_until = now + window; /* once per window per key */
         s->n = 0;
         return 1;
