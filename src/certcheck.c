@@ -197,7 +197,9 @@ enum certcheck_status certcheck_chain(struct certcheck *cc, const uint8_t *const
      * as the whole left-most label, matching exactly one label. */
     int host = -1;
     if (sni && *sni) {
-        host = X509_check_host(leaf, sni, strlen(sni), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+        size_t sl = strlen(sni);
+        if (sl > 1 && sni[sl - 1] == '.') sl--; /* absolute name "host." */
+        host = X509_check_host(leaf, sni, sl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
     }
     int trust_err = r.self_signed_leaf || r.self_signed_chain || r.no_issuer_leaf || r.no_issuer_deeper;
     enum certcheck_status st;

@@ -1,0 +1,271 @@
+/* certcheck: every status, built from certificates made here with
+ * libcrypto (EC P-256), validated at fixed times against a test CA file. */
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "certcheck.h"
+#include "t.h"
+
+#define T0 1700000000LL /* 2023-11-14 */
+#define DAY 86400LL
+
+struct kc {
+    EVP_PKEY *key;
+    X509 *cert;
+};
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *val)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, val);
+    if (e) {
+        X509_add_ext(x, e, -1);
+        X509_EXTENSION_free(e);
+    }
+}
+
+/* issuer NULL: self-signed. san: "DNS:a,DNS:b" or NULL. */
+static struct kc make(const char *cn, const struct kc *issuer, int ca, long long nb, long long na,
+                      const char *san, long serial)
+{
+    struct kc r;
+    r.key = EVP_EC_gen("P-256");
+    r.cert = X509_new();
+    X509_set_version(r.cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(r.cert), serial);
+    X509_NAME *n = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_subject_name(r.cert, n);
+    X509_set_issuer_name(r.cert, issuer ? X509_get_subject_name(issuer->cert) : n);
+    X509_NAME_free(n);
+    ASN1_TIME_set(X509_getm_notBefore(r.cert), (time_t)nb);
+    ASN1_TIME_set(X509_getm_notAfter(r.cert), (time_t)na);
+    X509_set_pubkey(r.cert, r.key);
+    X509 *iss = issuer ? issuer->cert : r.cert;
+    add_ext(r.cert, iss, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
+    if (ca) add_ext(r.cert, iss, NID_key_usage, "critical,keyCertSign,cRLSign");
+    add_ext(r.cert, iss, NID_subject_key_identifier, "hash");
+    if (issuer) add_ext(r.cert, iss, NID_authority_key_identifier, "keyid:always");
+    if (san) add_ext(r.cert, iss, NID_subject_alt_name, san);
+    X509_sign(r.cert, issuer ? issuer->key : r.key, EVP_sha256());
+    return r;
+}
+
+static void kc_free(struct kc *k)
+{
+    X509_free(k->cert);
+    EVP_PKEY_free(k->key);
+}
+
+struct der {
+    unsigned char *d[4];
+    size_t len[4];
+    size_t n;
+};
+static void der_add(struct der *d, X509 *x)
+{
+    unsigned char *p = NULL;
+    int l = i2d_X509(x, &p);
+    d->d[d->n] = p;
+    d->len[d->n] = (size_t)l;
+    d->n++;
+}
+static void der_free(struct der *d)
+{
+    for (size_t i = 0; i < d->n; i++) OPENSSL_free(d->d[i]);
+    d->n = 0;
+}
+
+static enum certcheck_status run(struct certcheck *cc, struct der *d, const char *sni, long long at,
+                                 struct value **facts)
+{
+    *facts = value_obj();
+    return certcheck_chain(cc, (const uint8_t *const *)d->d, d->len, d->n, sni, at, *facts);
+}
+
+static const char *vstr(const struct value *f, const char *path)
+{
+    const struct value *v = value_path(f, path);
+    return v && v->type == V_STR ? v->u.str.s : NULL;
+}
+static int vbool(const struct value *f, const char *path)
+{
+    const struct value *v = value_path(f, path);
+    return !v ? -2 : v->type == V_NULL ? -1 : v->type == V_BOOL ? v->u.b : -3;
+}
+
+int main(void)
+{
+    long long nb = T0 - 10 * DAY, na = T0 + 355 * DAY;
+    struct kc root = make("tlswatch test root", NULL, 1, T0 - 100 * DAY, T0 + 3650 * DAY, NULL, 1);
+    struct kc inter = make("tlswatch test intermediate", &root, 1, T0 - 100 * DAY, T0 + 1000 * DAY, NULL, 2);
+    struct kc leaf = make("server.example", &inter, 0, nb, na, "DNS:server.example,DNS:*.wild.example", 3);
+    struct kc selfs = make("server.example", NULL, 0, nb, na, "DNS:server.example", 4);
+    struct kc rogue = make("rogue root", NULL, 1, T0 - 100 * DAY, T0 + 3650 * DAY, NULL, 5);
+    struct kc rogue_int = make("rogue intermediate", &rogue, 1, T0 - 100 * DAY, T0 + 1000 * DAY, NULL, 6);
+    struct kc rogue_leaf = make("server.example", &rogue_int, 0, nb, na, "DNS:server.example", 7);
+    struct kc other_key = make("server.example", &inter, 0, nb, na, "DNS:server.example", 8);
+
+    char dir[] = "/tmp/tw-certcheck-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    char cafile[256];
+    snprintf(cafile, sizeof cafile, "%s/root.pem", dir);
+    FILE *f = fopen(cafile, "w");
+    PEM_write_X509(f, root.cert);
+    fclose(f);
+
+    char err[256] = "";
+    struct certcheck_opts o = { cafile, NULL, 0 };
+    struct certcheck *cc = certcheck_new(&o, err, sizeof err);
+    CHECK(cc != NULL, "certcheck_new with a CA file (%s)", err);
+    struct certcheck_opts bad = { "/nonexistent/ca.pem", NULL, 0 };
+    struct certcheck *cc2 = certcheck_new(&bad, err, sizeof err);
+    CHECK(cc2 == NULL && strstr(err, "/nonexistent/ca.pem"), "missing CA file is an error: %s", err);
+
+    struct der d = { 0 };
+    struct value *fa;
+    enum certcheck_status st;
+
+    /* ok: leaf + intermediate, trusted root, host matches */
+    der_add(&d, leaf.cert);
+    der_add(&d, inter.cert);
+    st = run(cc, &d, "server.example", T0, &fa);
+    CHECK_EQ_INT(st, CC_OK, "leaf+intermediate to trusted root: ok");
+    CHECK_EQ_STR(vstr(fa, "server_cert_validation.status"), "ok", "status fact ok");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.trusted_root"), 1, "trusted_root true");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.chain_complete"), 1, "chain_complete true");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.hostname_match"), 1, "hostname_match true");
+    CHECK_EQ_INT(value_path(fa, "server_cert_validation.depth")->u.i, 2, "depth 2 (leaf, int, root)");
+    CHECK(value_path(fa, "server_cert_validation.error")->type == V_NULL, "no error string");
+    CHECK_EQ_STR(vstr(fa, "server_cert_validation.trust_store"), cafile, "trust store named");
+    value_free(fa);
+
+    /* no SNI: hostname_match null, still ok */
+    st = run(cc, &d, NULL, T0, &fa);
+    CHECK_EQ_INT(st, CC_OK, "no SNI: ok");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.hostname_match"), -1, "no SNI: hostname_match null");
+    value_free(fa);
+
+    /* expired / not yet valid against the given time, not the wall clock */
+    st = run(cc, &d, "server.example", na + DAY, &fa);
+    CHECK_EQ_INT(st, CC_EXPIRED, "validated after notAfter: expired");
+    CHECK_EQ_STR(vstr(fa, "server_cert_validation.error"), "certificate has expired", "X509 error string");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.time_valid"), 0, "time_valid false");
+    value_free(fa);
+    st = run(cc, &d, "server.example", nb - DAY, &fa);
+    CHECK_EQ_INT(st, CC_NOT_YET_VALID, "validated before notBefore: not_yet_valid");
+    CHECK_EQ_STR(vstr(fa, "server_cert_validation.status"), "not_yet_valid", "status not_yet_valid");
+    value_free(fa);
+
+    /* hostname mismatch and RFC 6125 wildcards */
+    st = run(cc, &d, "other.example", T0, &fa);
+    CHECK_EQ_INT(st, CC_HOSTNAME_MISMATCH, "other.example: hostname_mismatch");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.hostname_match"), 0, "hostname_match false");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.trusted_root"), 1, "chain still trusted");
+    value_free(fa);
+    static const struct { const char *name; int ok; } wild[] = {
+        { "a.wild.example", 1 }, { "A.WILD.EXAMPLE", 1 }, { "a.b.wild.example", 0 },
+        { "wild.example", 0 },   { "xwild.example", 0 },  { "server.example.", 1 },
+    };
+    for (size_t i = 0; i < sizeof wild / sizeof wild[0]; i++) {
+        st = run(cc, &d, wild[i].name, T0, &fa);
+        CHECK_EQ_INT(st == CC_OK, wild[i].ok, "*.wild.example vs %s: %s", wild[i].name,
+                     wild[i].ok ? "match" : "no match");
+        value_free(fa);
+    }
+    der_free(&d);
+
+    /* incomplete chain: leaf only, its issuer (intermediate) not sent */
+    der_add(&d, leaf.cert);
+    st = run(cc, &d, "server.example", T0, &fa);
+    CHECK_EQ_INT(st, CC_CHAIN_INCOMPLETE, "leaf without intermediate: chain_incomplete");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.chain_complete"), 0, "chain_complete false");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.trusted_root"), 0, "trusted_root false");
+    value_free(fa);
+    der_free(&d);
+
+    /* self-signed leaf */
+    der_add(&d, selfs.cert);
+    st = run(cc, &d, "server.example", T0, &fa);
+    CHECK_EQ_INT(st, CC_SELF_SIGNED, "self-signed leaf: self_signed");
+    CHECK_EQ_STR(vstr(fa, "server_cert_validation.error"), "self-signed certificate", "self-signed error string");
+    value_free(fa);
+    der_free(&d);
+
+    /* unknown CA: complete chain up to an untrusted root (root sent) */
+    der_add(&d, rogue_leaf.cert);
+    der_add(&d, rogue_int.cert);
+    der_add(&d, rogue.cert);
+    st = run(cc, &d, "server.example", T0, &fa);
+    CHECK_EQ_INT(st, CC_UNKNOWN_CA, "chain to an untrusted root (root sent): unknown_ca");
+    CHECK_EQ_INT(vbool(fa, "server_cert_validation.chain_complete"), 1, "unknown_ca: chain complete");
+    value_free(fa);
+    der_free(&d);
+    /* ... and with the root not sent: the intermediate's issuer is missing */
+    der_add(&d, rogue_leaf.cert);
+    der_add(&d, rogue_int.cert);
+    st = run(cc, &d, "server.example", T0, &fa);
+    CHECK_EQ_INT(st, CC_UNKNOWN_CA, "chain to an untrusted root (root not sent): unknown_ca");
+    value_free(fa);
+    der_free(&d);
+
+    /* an intermediate trusted by a different store only */
+    struct certcheck_opts sys = { NULL, NULL, 0 };
+    struct certcheck *ccs = certcheck_new(&sys, err, sizeof err);
+    CHECK(ccs != NULL, "system store loads");
+    der_add(&d, leaf.cert);
+    der_add(&d, inter.cert);
+    st = certcheck_chain(ccs, (const uint8_t *const *)d.d, d.len, d.n, "server.example", T0, NULL);
+    CHECK_EQ_INT(st, CC_UNKNOWN_CA, "test chain against the system store: unknown_ca");
+    der_free(&d);
+    certcheck_free(ccs);
+
+    /* malformed / no certificate */
+    unsigned char junk[] = { 0x30, 0x03, 0x01, 0x02, 0x03 };
+    const uint8_t *jp = junk;
+    size_t jl = sizeof junk;
+    fa = value_obj();
+    st = certcheck_chain(cc, &jp, &jl, 1, "x", T0, fa);
+    CHECK_EQ_INT(st, CC_MALFORMED, "garbage DER: malformed");
+    CHECK_EQ_STR(vstr(fa, "server_cert_validation.status"), "malformed", "status malformed");
+    value_free(fa);
+    CHECK_EQ_INT(certcheck_chain(cc, NULL, NULL, 0, "x", T0, NULL), CC_NO_CERT, "no certificate");
+
+    /* certificate-changed memory */
+    der_add(&d, leaf.cert);
+    der_add(&d, other_key.cert);
+    der_add(&d, rogue_leaf.cert);
+    fa = value_obj();
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[0], d.len[0], fa), 0, "first sighting: not changed");
+    CHECK_EQ_INT(vbool(fa, "server_cert_changed"), 0, "server_cert_changed false");
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[0], d.len[0], fa), 0, "same leaf again: not changed");
+    CHECK_EQ_INT(certcheck_seen(cc, "other.example", d.d[2], d.len[2], fa), 0, "other name: independent");
+    value_free(fa);
+    fa = value_obj();
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[1], d.len[1], fa), 1, "new key, same issuer: changed");
+    CHECK_EQ_INT(vbool(fa, "server_cert_changed"), 1, "server_cert_changed true");
+    CHECK(vstr(fa, "server_cert_previous_sha256") && strlen(vstr(fa, "server_cert_previous_sha256")) == 64,
+          "previous sha256 given");
+    value_free(fa);
+    fa = value_obj();
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[2], d.len[2], fa), 1, "other issuer: changed");
+    CHECK(vstr(fa, "server_cert_previous_issuer") && strstr(vstr(fa, "server_cert_previous_issuer"), "tlswatch test intermediate"),
+          "previous issuer named: %s", vstr(fa, "server_cert_previous_issuer"));
+    value_free(fa);
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", junk, sizeof junk, NULL), -1, "garbage: -1");
+    der_free(&d);
+
+    certcheck_free(cc);
+    unlink(cafile);
+    rmdir(dir);
+    struct kc *all[] = { &root, &inter, &leaf, &selfs, &rogue, &rogue_int, &rogue_leaf, &other_key };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) kc_free(all[i]);
+    return T_DONE();
+}
