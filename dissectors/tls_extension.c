@@ -177,11 +177,12 @@ static void ext_one(uint16_t type, cur_t *b, uint8_t hs, bool hrr, tls_exts *out
             out->selected_version = cur_u16(b);
         }
         break;
-    case 44:
+    case 44: {
         out->has_cookie = true;
-        out->cookie_len = (uint16_t)cur_remaining(b);
-        cur_skip(b, cur_remaining(b));
+        cur_t ck = cur_vec16(b);
+        out->cookie_len = (uint16_t)cur_remaining(&ck);
         break;
+    }
     case 45: {
         cur_t l = cur_vec8(b);
         while (cur_remaining(&l) > 0) {
