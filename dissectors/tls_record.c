@@ -54,6 +54,13 @@ static void deliver(tls_record_stream *st, const uint8_t *body, size_t len)
     if (st->cb) st->cb(st->user, &st->cur);
 }
 
+/* SSLv2 3-byte header (high bit clear, third byte = padding length), only
+ * right after another SSLv2 record and when the byte cannot start a TLS one. */
+static bool is_v2_long(const tls_record_stream *st, uint8_t b0)
+{
+    return st->last_v2 && !(b0 & 0x80) && (b0 < 20 || b0 > 26);
+}
+
 /* Header complete: classify, then choose BODY or SKIP. Returns false when
  * the stream is abandoned. */
 static bool header_done(tls_record_stream *st, const uint8_t *h)
@@ -62,10 +69,10 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
     memset(r, 0, sizeof *r);
     r->offset = st->offset;
     size_t len;
-    if (h[0] & 0x80) {
+    if ((h[0] & 0x80) || is_v2_long(st, h[0])) {
         r->sslv2 = true;
         r->version = 0x0002;
-        len = (size_t)((h[0] & 0x7f) << 8 | h[1]);
+        len = (h[0] & 0x80) ? (size_t)((h[0] & 0x7f) << 8 | h[1]) : (size_t)((h[0] & 0x3f) << 8 | h[1]);
         r->length = (uint16_t)len;
         r->anomalies |= TLS_ANOM_BIT(SSLV2_RECORD);
         if (len < 3) r->anomalies |= TLS_ANOM_BIT(INVALID_RECORD_LENGTH);
@@ -107,7 +114,8 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
         keep = len <= st->cap; /* the message type is in the body */
         if (!keep) r->anomalies |= TLS_ANOM_BIT(RECORD_TOO_LARGE_TO_BUFFER);
     }
-    st->offset += r->sslv2 ? 2 : 5;
+    st->last_v2 = r->sslv2;
+    st->offset += r->sslv2 ? ((h[0] & 0x80) ? 2u : 3u) : 5u;
     if (keep && len > 0) {
         st->state = ST_BODY;
         return true;
@@ -132,7 +140,7 @@ static size_t step_header(tls_record_stream *st, const uint8_t *d, size_t len)
         desync(st, TLS_ANOM_NOT_TLS);
         return len;
     }
-    size_t want = (first[0] & 0x80) ? 2 : 5;
+    size_t want = (first[0] & 0x80) ? 2 : is_v2_long(st, first[0]) ? 3 : 5;
     if (st->hdr_have == 0 && len >= want) {
         if (!header_done(st, d)) return len;
         return want;

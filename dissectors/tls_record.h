@@ -61,6 +61,7 @@ typedef struct tls_record_stream {
     uint8_t enc;      /* enum tls_record_enc */
     bool desynced;
     bool sslv2_seen;
+    bool last_v2;     /* previous record had an SSLv2 header */
     tls_anomalies anomalies; /* union of everything seen on this stream */
     uint64_t records;
     uint64_t skipped_bytes;

@@ -41,7 +41,9 @@ static void on_sslv2(tls_stream *s, const tls_record *r)
     tls_event ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = TLS_EV_SSLV2;
-    if (!r->body || r->body_len == 0) return;
+    /* Hellos open a direction; later SSLv2 records are key exchange or
+     * ciphertext whose first byte means nothing. */
+    if (!r->body || r->body_len == 0 || r->offset != 0) return;
     if (r->body[0] == 1) {
         memset(&s->msg, 0, sizeof s->msg);
         s->msg.type = TLS_HS_CLIENT_HELLO;

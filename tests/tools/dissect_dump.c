@@ -40,7 +40,7 @@ typedef struct dir {
     int d; /* 0 client, 1 server */
     char addr[64];
     unsigned port;
-    bool have_next, syn_seen, started, gave_up;
+    bool have_next, syn_seen, started, gave_up, v2_encrypted;
     uint64_t next;
     seg pending[MAX_PENDING];
     size_t npending;
@@ -123,9 +123,11 @@ static void on_event(void *user, const tls_event *ev)
     case TLS_EV_RECORD:
         if (ev->rec->sslv2) { /* tshark: version 0x0002 and length, no content type */
             sl_addf(&v[K_RVER], true, 0x0002);
+            if (d->v2_encrypted) break; /* after CLIENT-MASTER-KEY / SERVER-HELLO: ciphertext */
             sl_addf(&v[K_RLEN], false, ev->rec->length);
             if (ev->rec->body && ev->rec->body_len && ev->rec->body[0] != 1 && ev->rec->body[0] != 4 && !d->d)
                 sl_addf(&v[K_HS], false, ev->rec->body[0]); /* e.g. CLIENT-MASTER-KEY */
+            if (ev->rec->body && ev->rec->body_len && ev->rec->body[0] == (d->d ? 4 : 2)) d->v2_encrypted = true;
             break;
         }
         sl_addf(&v[K_REC], false, ev->rec->content_type);

@@ -4,16 +4,19 @@ rule id, RULE.NAME.json (the rule must fire) and RULE.clean.NAME.json (it
 must not). Each is a facts tree shaped as docs/facts.md says the session
 layer builds it for the matching pcaps/ capture (MANIFEST.md). Run from
 anywhere: python3 make-fixtures.py; the JSON files are committed."""
-import copy, json, os
+import copy, datetime, json, os
 
 T = 1763800000.25          # capture time (2025-11-22)
 DAY = 86400
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+def rfc(t):
+    return datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 def cert(cn="server.example", issuer="CN=tlswatch test intermediate", nb=T - 10 * DAY, na=T + 355 * DAY,
          key_type="EC", bits=256, sig="ecdsa-with-SHA256", self_signed=False, san=None):
     return {"subject": "CN=" + cn, "issuer": issuer, "cn": cn, "serial": "1a2b", "sha256": "ab" * 32,
-            "not_before": "nb", "not_after": "na", "not_before_epoch": int(nb), "not_after_epoch": int(na),
+            "not_before": rfc(nb), "not_after": rfc(na), "not_before_epoch": int(nb), "not_after_epoch": int(na),
             "san": san if san is not None else [cn, "localhost"], "san_ip": ["127.0.0.1", "::1"],
             "key": "%s-%d" % (key_type, bits), "key_type": key_type, "key_bits": bits,
             "curve": "prime256v1" if key_type == "EC" else None, "sig": sig,
