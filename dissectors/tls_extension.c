@@ -193,6 +193,7 @@ static void ext_one(uint16_t type, cur_t *b, uint8_t hs, bool hrr, tls_exts *out
         break;
     }
     case 49: out->has_post_handshake_auth = true; break;
+    case 40: /* key_share before TLS1.3 draft 23 */
     case 51: ext_key_share(b, hs, hrr, out); break;
     case 0xfe0d:
         out->has_ech = true;
