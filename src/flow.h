@@ -71,6 +71,7 @@ struct flow {
     void *nids_stream;   /* owned by reassembly.c */
     uint32_t v6_pseudo_id; /* reassembly.c: IPv6 flow's pseudo-IPv4 id */
     void *app;           /* owned by the layer above; freed by the release hook */
+    uint8_t app_done;    /* the layer above is finished with this flow */
     struct flow *lru_prev, *lru_next;
     struct flow_table *table;
     UT_hash_handle hh;

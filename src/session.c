@@ -1153,7 +1153,12 @@ static struct tconn *conn_of(struct sessions *s, struct flow *f)
 static void start_tls(struct sessions *s, struct tconn *c)
 {
     size_t hs_cap = s->o.max_handshake_bytes;
-    c->buf = xcalloc(2, TLS_RECORD_BUF_SIZE + hs_cap);
+    /* not zeroed: the record and handshake layers only read what they wrote */
+    c->buf = malloc(2 * (TLS_RECORD_BUF_SIZE + hs_cap));
+    if (!c->buf) {
+        fprintf(stderr, "tlswatch: out of memory\n");
+        exit(1);
+    }
     for (int d = 0; d < 2; d++) {
         uint8_t *base = c->buf + (size_t)d * (TLS_RECORD_BUF_SIZE + hs_cap);
         tls_stream_config cfg = {
@@ -1202,6 +1207,7 @@ static void detect(struct sessions *s, struct tconn *c, int dir, const uint8_t *
 void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
                      size_t len, const struct timeval *ts)
 {
+    if (f->app_done) return; /* retransmissions after the close */
     struct tconn *c = conn_of(s, f);
     c->now = tvd(ts);
     if (c->state == ST_NOT_TLS || !len) return;
@@ -1238,9 +1244,22 @@ void session_on_tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir,
         snprintf(c->close_after, NAME_LEN, "%s", c->last_any);
     }
     if (ev == REASM_EV_FIN) c->fin[dir] = true;
-    (void)s;
-    if (c->state != ST_TLS || !c->cur) return;
-    if (ev == REASM_EV_RST || (c->fin[0] && c->fin[1])) settle(c, c->cur, true);
+    if (c->state != ST_TLS) return;
+    if (ev == REASM_EV_RST || (c->fin[0] && c->fin[1])) {
+        /* the connection is over: decide, and give the state back now
+         * rather than when the flow leaves the table */
+        if (!c->n_hs) new_hs(c, false, C)->t_start = tvd(&f->first_ts);
+        if (c->cur) {
+            settle(c, c->cur, true);
+            free_hs(c->cur);
+            c->cur = NULL;
+        }
+        free(c->buf);
+        free(c);
+        f->app = NULL;
+        f->app_done = 1;
+        s->st.released_at_close++;
+    }
 }
 
 static void plaintext_to_tls(struct sessions *s, struct tconn *c)

@@ -35,7 +35,7 @@ struct session_opts {
 
 struct session_stats {
     uint64_t tls_flows, handshakes, by_outcome[OUT_COUNT];
-    uint64_t not_tls_flows, starttls_flows, buffers_freed;
+    uint64_t not_tls_flows, starttls_flows, buffers_freed, released_at_close;
 };
 
 /* Called once per handshake when its outcome is decided. facts belongs to
