@@ -199,6 +199,15 @@ static void test_record_fields(void)
     CHECK(last.sslv2 && last.content_type == 1 && last.version == 0x0002 && last.length == 46,
           "record: SSLv2 CLIENT-HELLO header");
     CHECK(last.anomalies & TLS_ANOM_BIT(SSLV2_RECORD), "record: SSLv2 anomaly named");
+    /* same trace, a later client record with a 3-byte SSLv2 header
+     * (00 18 07: length 0x18, 7 bytes of padding), after the 2-byte ones */
+    static const uint8_t v2long[] = {
+        0x00, 0x18, 0x07, 0x2e, 0xd0, 0x5c, 0x4a, 0x75, 0xd1, 0xca, 0xb5, 0x3f, 0x81, 0x94,
+        0xbb, 0xbd, 0x54, 0x40, 0x8a, 0x13, 0xfe, 0x84, 0x51, 0xb1, 0xf5, 0x52, 0xfa };
+    tls_record_feed(&rs, v2long, sizeof v2long);
+    CHECK(last.sslv2 && last.length == 0x18 && last.offset == sizeof v2 && !tls_record_desynced(&rs) &&
+              !tls_record_partial(&rs),
+          "record: SSLv2 3-byte header after a 2-byte one");
     /* oversize length from a real header with the length bytes raised */
     static uint8_t big[5 + 0x5000] = { 0x17, 0x03, 0x03, 0x50, 0x00 };
     tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_keep, NULL);
