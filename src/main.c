@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "certcheck.h"
+#include "rules.h"
 #include "decode.h"
 #include "flow.h"
 #include "json.h"
@@ -38,12 +40,24 @@ struct config {
     double stats_interval;
     struct reasm_opts ro;
     struct session_opts so;
+    /* rules */
+    const char **rule_paths, **params, **disabled;
+    size_t nrule_paths, nparams, ndisabled;
+    int check_rules, list_rules, list_format;
+    int min_severity, fail_on;
+    const char *ca_file, *ca_path;
 };
 
 struct app {
     struct config cfg;
     struct reasm *reasm;
     struct sessions *sessions;
+    struct ruleset *rules;
+    struct certcheck *cc;
+    struct json pending;   /* finding lines of the handshake being reported */
+    const struct flow *cur_flow;
+    const struct value *cur_facts;
+    uint64_t findings, findings_by_sev[5];
     struct decode_stats dstats;
     struct capture_stats cstats;
     struct json j;
@@ -81,6 +95,15 @@ static void usage(FILE *f)
         "                       offloaded checksums, drop corrupt ones)\n"
         "  --max-flows N        connections tracked at once (default 65536)\n"
         "  --idle-timeout S     forget a connection idle for S seconds (default 300)\n"
+        "rules:\n"
+        "  --rules DIR|FILE     rule files (repeatable; default the installed rules/)\n"
+        "  --check-rules        validate the rules and exit (file:line:col errors, exit 2)\n"
+        "  --list-rules         list the rules and exit; --format text|markdown|json\n"
+        "  --param NAME=VALUE   override a rule parameter (repeatable)\n"
+        "  --disable RULE       turn a rule off (repeatable)\n"
+        "  --min-severity S     report findings at or above S (info..critical)\n"
+        "  --fail-on S          exit 3 when a finding at or above S was reported\n"
+        "  --ca-file F, --ca-path D  trust store for chain validation (default: system)\n"
         "tls:\n"
         "  --handshake-timeout S  no server answer for S seconds is a timeout (default 10)\n"
         "  --max-handshake-bytes N  largest handshake message reassembled (default 65536)\n"
@@ -88,7 +111,8 @@ static void usage(FILE *f)
         "  -V, --version        print the version\n"
         "  -h, --help           this help\n"
         "\n"
-        "exit codes: 0 ok, 1 runtime error (bad file, capture failure), 2 usage error\n");
+        "exit codes: 0 ok, 1 runtime error (bad file, capture failure), 2 usage or rule\n"
+        "error, 3 findings at or above --fail-on\n");
 }
 
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
@@ -106,7 +130,8 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 
 enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
-    OPT_HS_TIMEOUT, OPT_MAX_HS,
+    OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
+    OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -121,6 +146,16 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "user", required_argument, NULL, OPT_USER },
         { "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
         { "max-handshake-bytes", required_argument, NULL, OPT_MAX_HS },
+        { "rules", required_argument, NULL, OPT_RULES },
+        { "check-rules", no_argument, NULL, OPT_CHECK_RULES },
+        { "list-rules", no_argument, NULL, OPT_LIST_RULES },
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "param", required_argument, NULL, OPT_PARAM },
+        { "disable", required_argument, NULL, OPT_DISABLE },
+        { "min-severity", required_argument, NULL, OPT_MIN_SEV },
+        { "fail-on", required_argument, NULL, OPT_FAIL_ON },
+        { "ca-file", required_argument, NULL, OPT_CA_FILE },
+        { "ca-path", required_argument, NULL, OPT_CA_PATH },
         { "snaplen", required_argument, NULL, 's' },
         { "buffer-size", required_argument, NULL, 'B' },
         { "no-promisc", no_argument, NULL, 'p' },
@@ -137,7 +172,12 @@ static int parse_args(int argc, char **argv, struct config *c)
     c->so.handshake_timeout = 10;
     c->so.max_handshake_bytes = 65536;
     c->files = calloc((size_t)argc, sizeof *c->files);
-    if (!c->files) return 1;
+    c->rule_paths = calloc((size_t)argc, sizeof *c->rule_paths);
+    c->params = calloc((size_t)argc, sizeof *c->params);
+    c->disabled = calloc((size_t)argc, sizeof *c->disabled);
+    if (!c->files || !c->rule_paths || !c->params || !c->disabled) return 1;
+    c->min_severity = SEV_INFO;
+    c->fail_on = -1;
     while ((ch = getopt_long(argc, argv, "+r:i:o:F:s:B:pqVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': c->files[c->nfiles++] = optarg; break;
@@ -171,6 +211,32 @@ static int parse_args(int argc, char **argv, struct config *c)
             break;
         case OPT_FLOWS: c->flows = 1; break;
         case OPT_ALL: c->all = 1; break;
+        case OPT_RULES: c->rule_paths[c->nrule_paths++] = optarg; break;
+        case OPT_CHECK_RULES: c->check_rules = 1; break;
+        case OPT_LIST_RULES: c->list_rules = 1; break;
+        case OPT_FORMAT:
+            c->list_format = rules_list_format_parse(optarg);
+            if (c->list_format < 0) {
+                fprintf(stderr, "tlswatch: --format: expected text, markdown or json, not \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_PARAM: c->params[c->nparams++] = optarg; break;
+        case OPT_DISABLE: c->disabled[c->ndisabled++] = optarg; break;
+        case OPT_MIN_SEV:
+        case OPT_FAIL_ON: {
+            int sev = rules_severity_parse(optarg);
+            if (sev < 0) {
+                fprintf(stderr, "tlswatch: %s: expected info, low, medium, high or critical, not \"%s\"\n",
+                        ch == OPT_MIN_SEV ? "--min-severity" : "--fail-on", optarg);
+                return 2;
+            }
+            if (ch == OPT_MIN_SEV) c->min_severity = sev;
+            else c->fail_on = sev;
+            break;
+        }
+        case OPT_CA_FILE: c->ca_file = optarg; break;
+        case OPT_CA_PATH: c->ca_path = optarg; break;
         case OPT_CHECKSUMS:
             if (strcmp(optarg, "auto") == 0) c->ro.checksums = CKSUM_AUTO;
             else if (strcmp(optarg, "on") == 0) c->ro.checksums = CKSUM_ON;
@@ -198,6 +264,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         default: usage(stderr); return 2;
         }
     }
+    if (c->check_rules || c->list_rules) return 0;
     if (!c->nfiles == !c->iface) {
         fprintf(stderr, "tlswatch: give either -r FILE or -i IFACE (see --help)\n");
         return 2;
@@ -372,6 +439,11 @@ static void emit_stats(struct app *a, const struct timeval *ts)
     for (int i = 0; i < OUT_COUNT; i++) json_kv_uint(j, session_outcome_name(i), ss->by_outcome[i]);
     json_obj_end(j);
     json_obj_end(j);
+    json_key(j, "findings");
+    json_obj_begin(j);
+    json_kv_uint(j, "total", a->findings);
+    for (int i = 0; i < 5; i++) json_kv_uint(j, rules_severity_name((enum rule_severity)i), a->findings_by_sev[i]);
+    json_obj_end(j);
     json_key(j, "memory");
     json_obj_begin(j);
     json_kv_int(j, "rss_kib", rss_kib());
@@ -437,14 +509,100 @@ static void emit_tls_text(const struct flow *f, const struct value *facts)
     if (n > 0) output_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+static void pending_put(struct json *j, const char *s, size_t n)
+{
+    if (j->len + n + 1 > j->cap) {
+        size_t nc = j->cap ? j->cap : 1024;
+        while (nc < j->len + n + 1) nc *= 2;
+        char *nb = realloc(j->buf, nc);
+        if (!nb) return;
+        j->buf = nb;
+        j->cap = nc;
+    }
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+    j->buf[j->len] = '\0';
+}
+
+static void finding_text(struct app *a, const struct flow *f, const struct value *facts,
+                         const struct rule_finding *r)
+{
+    char cip[64], sip[64], ts[48], up[16], line[4096];
+    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
+    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
+    const struct value *t = value_path(facts, "flow.time");
+    double when = t && t->type == V_DOUBLE ? t->u.d : (double)f->first_ts.tv_sec;
+    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
+    format_time_rfc3339(&tv, ts, sizeof ts);
+    size_t i = 0;
+    for (; r->severity_name[i] && i < sizeof up - 1; i++) {
+        char ch = r->severity_name[i];
+        up[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+    }
+    up[i] = '\0';
+    int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s (fix: %s) %s [%s sni=%s]\n", ts,
+                     f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
+                     f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port, up, r->rule,
+                     r->fix_side ? r->fix_side : "-", r->message ? r->message : "",
+                     vstr(facts, "version") ? vstr(facts, "version") : "-", vstr(facts, "sni") ? vstr(facts, "sni") : "-");
+    if (n > 0) pending_put(&a->pending, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void on_finding(void *ctx, const struct rule_finding *r)
+{
+    struct app *a = ctx;
+    a->findings++;
+    if ((unsigned)r->severity < 5) a->findings_by_sev[r->severity]++;
+    if (a->cfg.text) {
+        finding_text(a, a->cur_flow, a->cur_facts, r);
+        return;
+    }
+    struct json *j = &a->pending;
+    const struct value *t = value_path(a->cur_facts, "flow.time");
+    double when = t && t->type == V_DOUBLE ? t->u.d : (double)a->cur_flow->first_ts.tv_sec;
+    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
+    j->depth = 0;
+    j->after_key = 0;
+    json_obj_begin(j);
+    common_fields(j, a->cur_flow, &tv, "finding");
+    json_key(j, "finding");
+    json_obj_begin(j);
+    json_kv_str(j, "rule", r->rule);
+    json_kv_str(j, "severity", r->severity_name);
+    json_kv_str(j, "category", r->category);
+    json_kv_str(j, "confidence", r->confidence);
+    json_kv_str(j, "message", r->message);
+    json_kv_str(j, "fix_side", r->fix_side);
+    json_kv_str(j, "advice", r->advice);
+    json_kv_str(j, "evidence", r->evidence);
+    json_obj_end(j);
+    json_obj_end(j);
+    json_end_line(j);
+}
+
 static void on_handshake(void *ctx, struct flow *f, struct value *facts, const struct timeval *ts)
 {
     struct app *a = ctx;
-    (void)ts;
-    if (a->cfg.all || !is_ok_outcome(vstr(facts, "outcome"))) {
+    size_t n = 0;
+    json_reset(&a->pending);
+    if (a->rules) {
+        char cip[64], sip[80], fid[32];
+        flow_addr_str(f, f->cli.addr, cip, sizeof cip);
+        flow_addr_str(f, f->srv.addr, sip, sizeof sip - 8);
+        size_t l = strlen(sip);
+        snprintf(sip + l, sizeof sip - l, ":%u", f->srv.port);
+        snprintf(fid, sizeof fid, "%llu", (unsigned long long)f->id);
+        struct rules_ctx rc = { (double)ts->tv_sec + (double)ts->tv_usec / 1e6, cip, fid, sip };
+        a->cur_flow = f;
+        a->cur_facts = facts;
+        n = rules_eval(a->rules, facts, &rc, on_finding, a);
+    }
+    if (a->cfg.all || n > 0 || (!a->rules && !is_ok_outcome(vstr(facts, "outcome")))) {
         if (a->cfg.text) emit_tls_text(f, facts);
         else emit_tls_json(a, f, facts);
     }
+    if (a->pending.len) output_write(a->pending.buf, a->pending.len);
+    json_reset(&a->pending);
     value_free(facts);
 }
 
@@ -554,6 +712,58 @@ static void summary(const struct app *a)
             (unsigned long long)rs->cksum_offloaded, (unsigned long long)rs->nids_complaints);
 }
 
+static void rule_error(void *ctx, const char *line)
+{
+    int *n = ctx;
+    (*n)++;
+    fprintf(stderr, "%s\n", line);
+}
+
+/* Loads the rules. Returns -1 to go on, or an exit code (list/check done,
+ * or an error). */
+static int setup_rules(struct app *a)
+{
+    struct config *c = &a->cfg;
+    int errors = 0;
+    a->rules = rules_new();
+    if (!a->rules) return 1;
+    if (c->nrule_paths == 0) {
+        const char *d = rules_default_dir();
+        if (rules_load(a->rules, d, rule_error, &errors) < 0 && !errors) errors++;
+    }
+    for (size_t i = 0; i < c->nrule_paths; i++)
+        if (rules_load(a->rules, c->rule_paths[i], rule_error, &errors) < 0 && !errors) errors++;
+    for (size_t i = 0; i < c->nparams; i++) {
+        char err[256];
+        if (rules_set_param(a->rules, c->params[i], err, sizeof err) != 0) {
+            fprintf(stderr, "tlswatch: --param %s: %s\n", c->params[i], err);
+            return 2;
+        }
+    }
+    if (!errors) rules_finalize(a->rules, rule_error, &errors);
+    for (size_t i = 0; i < c->ndisabled; i++) {
+        if (rules_disable(a->rules, c->disabled[i]) != 0) {
+            fprintf(stderr, "tlswatch: --disable %s: no such rule\n", c->disabled[i]);
+            return 2;
+        }
+    }
+    if (errors) {
+        fprintf(stderr, "tlswatch: %d error(s) in the rules\n", errors);
+        return 2;
+    }
+    if (c->check_rules) {
+        fprintf(stderr, "tlswatch: %zu rules, no errors\n", rules_count(a->rules));
+        return 0;
+    }
+    if (c->list_rules) {
+        rules_list(a->rules, (enum rules_list_format)c->list_format, stdout);
+        return 0;
+    }
+    rules_set_min_severity(a->rules, (enum rule_severity)c->min_severity);
+    if (c->fail_on >= 0) rules_set_fail_on(a->rules, (enum rule_severity)c->fail_on);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     static struct app a;
@@ -567,6 +777,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "tlswatch: getrandom failed: %s\n", strerror(errno));
         return 1;
     }
+    rc = setup_rules(&a);
+    if (rc >= 0) {
+        rules_free(a.rules);
+        free(a.cfg.files);
+        free(a.cfg.filter);
+        free(a.cfg.rule_paths);
+        free(a.cfg.params);
+        free(a.cfg.disabled);
+        return rc;
+    }
+    rc = 0;
     if (output_open(a.cfg.out_path) != 0) return 1;
     json_init(&a.j);
     struct reasm_callbacks cb = { .ctx = &a, .on_data = on_data, .on_tcp_event = on_tcp_event,
@@ -574,6 +795,16 @@ int main(int argc, char **argv)
     a.reasm = reasm_new(&a.cfg.ro, &cb);
     if (!a.reasm) return 1;
     a.sessions = sessions_new(&a.cfg.so, a.reasm, on_handshake, &a);
+    {
+        char err[256] = "";
+        struct certcheck_opts cko = { a.cfg.ca_file, a.cfg.ca_path, 0 };
+        a.cc = certcheck_new(&cko, err, sizeof err);
+        if (!a.cc) {
+            fprintf(stderr, "tlswatch: trust store: %s\n", err);
+            return 2;
+        }
+        sessions_set_certcheck(a.sessions, a.cc);
+    }
     install_signals();
 
     struct capture_opts co = {
@@ -592,7 +823,14 @@ int main(int argc, char **argv)
     if (!a.cfg.quiet && rc != 2) summary(&a);
     reasm_free(a.reasm);
     sessions_free(a.sessions);
+    certcheck_free(a.cc);
+    if (!rc && a.rules && rules_failed(a.rules)) rc = 3;
+    rules_free(a.rules);
     json_free(&a.j);
+    json_free(&a.pending);
+    free(a.cfg.rule_paths);
+    free(a.cfg.params);
+    free(a.cfg.disabled);
     output_close();
     free(a.cfg.files);
     free(a.cfg.filter);

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certcheck.h"
 #include "tls_names.h"
 #include "tls_stream.h"
 #include "x509_summary.h"
@@ -43,6 +44,8 @@
 #define MAX_ALERTS 16
 #define NAME_LEN 40
 #define FIRST_BYTES 32
+#define MAX_DER 10           /* server certificates kept for validation */
+#define MAX_DER_BYTES 65536
 
 enum { C = DIR_TO_SERVER, S = DIR_TO_CLIENT }; /* stream index = sender */
 enum conn_state { ST_DETECT = 0, ST_TLS, ST_NOT_TLS };
@@ -87,6 +90,9 @@ struct hs {
     struct alert_rec alerts[MAX_ALERTS];
     int nalerts, alerts_dropped;
     bool duplicate_ch;
+    uint8_t *der[MAX_DER];
+    size_t der_len[MAX_DER];
+    int nder;
     struct tconn *c;
     struct hs *to_prev, *to_next; /* timeout list */
     bool in_to;
@@ -135,6 +141,7 @@ struct sessions {
     void *ctx;
     struct session_stats st;
     struct hs *to_head, *to_tail;
+    struct certcheck *cc;
 };
 
 static const char *const outcome_names[OUT_COUNT] = {
@@ -589,6 +596,25 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
     value_set_bool(rn, "after_tls13", h->reneg && c->tls13);
     value_set_bool(rn, "inherited_negotiation", h->inherited);
     value_obj_set(o, "renegotiation", rn);
+    /* the same, in the docs/facts.md list form the rules use */
+    struct value *rl = value_arr();
+    if (h->reneg) {
+        struct value *e = value_obj();
+        value_set_str(e, "initiator", h->initiator == C ? "client" : "server");
+        value_set_double(e, "time", h->t_start);
+        value_set_bool(e, "encrypted", !h->reneg_cleartext);
+        value_set_str(e, "result", outcome == OUT_RENEGOTIATED ? "accepted"
+                                   : outcome == OUT_RENEG_REJECTED ? "rejected" : "unknown");
+        value_set_str(e, "evidence", h->reneg_rejected_seen ? "alert from the peer instead of a handshake answer"
+                                     : h->reneg_ignored ? "the peer kept sending data without answering"
+                                     : outcome == OUT_RENEG_REJECTED ? "the connection closed without a handshake answer"
+                                     : outcome == OUT_RENEGOTIATED ? "both sides sent ChangeCipherSpec and Finished again"
+                                     : "no answer seen");
+        value_arr_push(rl, e);
+    }
+    value_obj_set(o, "renegotiations", rl);
+    value_set_str(o, "renegotiation_rejected_by",
+                  outcome == OUT_RENEG_REJECTED ? (h->reneg_rejecter == C ? "client" : "server") : NULL);
     value_set_int(o, "renegotiation_count", c->reneg_count);
 
     struct value *hb = value_obj();
@@ -600,8 +626,8 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
     struct value *en = value_obj();
     value_set_int(en, "client_records", (int64_t)c->enc_records[C]);
     value_set_int(en, "server_records", (int64_t)c->enc_records[S]);
-    value_set_int(en, "client_bytes", (int64_t)c->enc_bytes[C]);
-    value_set_int(en, "server_bytes", (int64_t)c->enc_bytes[S]);
+    value_set_int(en, "client_app_bytes", (int64_t)c->enc_bytes[C]);
+    value_set_int(en, "server_app_bytes", (int64_t)c->enc_bytes[S]);
     value_obj_set(o, "encrypted", en);
 
     struct value *an = value_arr();
@@ -632,6 +658,7 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
 
 static void free_hs(struct hs *h)
 {
+    for (int i = 0; i < h->nder; i++) free(h->der[i]);
     value_free(h->server_cert);
     value_free(h->chain);
     value_free(h->client_cert);
@@ -647,6 +674,20 @@ static void decide(struct tconn *c, struct hs *h, int outcome)
     s->st.handshakes++;
     s->st.by_outcome[outcome]++;
     struct value *facts = build_facts(c, h, outcome);
+    if (s->cc && h->nder > 0 && !h->inherited) {
+        const struct value *sni = value_obj_get(facts, "sni");
+        const char *name = sni && sni->type == V_STR ? sni->u.str.s : NULL;
+        certcheck_chain(s->cc, (const uint8_t *const *)h->der, h->der_len, (size_t)h->nder, name,
+                        (int64_t)h->t_start, facts);
+        char key[128];
+        if (name) snprintf(key, sizeof key, "%s", name);
+        else {
+            char ip[64];
+            flow_addr_str(c->f, c->f->srv.addr, ip, sizeof ip);
+            snprintf(key, sizeof key, "%s:%u", ip, c->f->srv.port);
+        }
+        certcheck_seen(s->cc, key, h->der[0], h->der_len[0], facts);
+    }
     struct timeval tv = { (time_t)c->now, (suseconds_t)((c->now - (double)(time_t)c->now) * 1e6) };
     if (s->emit) s->emit(s->ctx, c->f, facts, &tv);
     else value_free(facts);
@@ -820,6 +861,14 @@ static void summarize_chain(struct hs *h, const tls_certificate *cert, bool from
         } else {
             if (!h->chain) h->chain = value_arr();
             value_arr_push(h->chain, v);
+        }
+        if (from_server && h->nder < MAX_DER && cert->certs[i].len <= MAX_DER_BYTES) {
+            uint8_t *copy = malloc(cert->certs[i].len);
+            if (copy) {
+                memcpy(copy, cert->certs[i].der, cert->certs[i].len);
+                h->der[h->nder] = copy;
+                h->der_len[h->nder++] = cert->certs[i].len;
+            }
         }
     }
 }
@@ -1330,3 +1379,5 @@ struct sessions *sessions_new(const struct session_opts *o, struct reasm *r,
 void sessions_free(struct sessions *s) { free(s); }
 
 const struct session_stats *sessions_stats(const struct sessions *s) { return &s->st; }
+
+void sessions_set_certcheck(struct sessions *s, struct certcheck *cc) { s->cc = cc; }

@@ -62,5 +62,8 @@ int session_role_hint(const uint8_t *payload, size_t len);
 void sessions_tick(struct sessions *s, const struct timeval *now);
 
 const struct session_stats *sessions_stats(const struct sessions *s);
+/* Validate server chains (and remember leaves per name) with this checker. */
+struct certcheck;
+void sessions_set_certcheck(struct sessions *s, struct certcheck *cc);
 
 #endif

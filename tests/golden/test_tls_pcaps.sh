@@ -24,12 +24,16 @@ done
 # every event carries the common fields and a Community ID
 n=$("$TLSWATCH" -q --all -r "$TOP/pcaps/demo.pcap" | jq -r 'select(.event_type=="tls") | select(.timestamp and .flow_id and (.community_id|startswith("1:")) and .src_ip and .src_port and .dest_ip and .dest_port and .proto=="TCP") | 1' | wc -l)
 if [ "$n" -eq 3 ]; then echo "PASS tls events carry timestamp, flow_id, community_id, endpoints"; else echo "FAIL tls common fields ($n of 3)"; fi
-# without --all, only the handshakes that went wrong
-n=$("$TLSWATCH" -q -r "$TOP/pcaps/demo.pcap" | jq -r 'select(.event_type=="tls") | .tls.outcome' | tr '\n' ' ')
-if [ "$n" = "failed " ]; then echo "PASS without --all only the failed handshake is reported"; else echo "FAIL without --all: $n"; fi
+# without --all, only the handshakes with findings (each followed by its findings)
+n=$("$TLSWATCH" -q -r "$TOP/pcaps/demo.pcap" | jq -r 'select(.event_type=="tls") | .tls.version // "none"' | tr '\n' ' ')
+case "$n" in *TLSv1.3*) echo "FAIL without --all: a clean TLS 1.3 handshake reported ($n)" ;;
+             *none*) echo "PASS without --all only handshakes with findings are reported ($n)" ;;
+             *) echo "FAIL without --all: the failed handshake is missing ($n)" ;; esac
+f=$("$TLSWATCH" -q -r "$TOP/pcaps/demo.pcap" | jq -r 'select(.event_type=="finding") | .finding | select(.rule=="version-mismatch") | "\(.severity) \(.fix_side != null) \(.advice|length > 20)"')
+if [ "$f" = "critical true true" ]; then echo "PASS finding events carry rule, severity, fix side and advice"; else echo "FAIL finding event: $f"; fi
 # text mode: one line per handshake and a summary
 out=$("$TLSWATCH" -q --all -F text -r "$TOP/pcaps/demo.pcap")
-if [ "$(printf '%s\n' "$out" | grep -c ' -> ')" -eq 3 ] && printf '%s\n' "$out" | grep -q '^summary: .* 3 TLS handshakes: established 2 failed 1$'; then
+if [ "$(printf '%s\n' "$out" | grep -Ec ' -> [^ ]+ (established|failed|resumed|aborted|timeout)')" -eq 3 ] && printf '%s\n' "$out" | grep -q '^summary: .* 3 TLS handshakes: established 2 failed 1$'; then
     echo "PASS text output: a line per handshake and a summary"
 else
     echo "FAIL text output:"; printf '%s\n' "$out"
