@@ -604,6 +604,7 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
         value_set_double(e, "time", h->t_start);
         value_set_bool(e, "encrypted", !h->reneg_cleartext);
         value_set_str(e, "result", outcome == OUT_RENEGOTIATED ? "accepted"
+                                   : outcome == OUT_RENEG_REJECTED && h->reneg_ignored && !h->reneg_rejected_seen ? "ignored"
                                    : outcome == OUT_RENEG_REJECTED ? "rejected" : "unknown");
         value_set_str(e, "evidence", h->reneg_rejected_seen ? "alert from the peer instead of a handshake answer"
                                      : h->reneg_ignored ? "the peer kept sending data without answering"
@@ -613,8 +614,9 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
         value_arr_push(rl, e);
     }
     value_obj_set(o, "renegotiations", rl);
-    value_set_str(o, "renegotiation_rejected_by",
-                  outcome == OUT_RENEG_REJECTED ? (h->reneg_rejecter == C ? "client" : "server") : NULL);
+    /* a peer that just carried on (ignored the request) did not reject it */
+    bool rejected = outcome == OUT_RENEG_REJECTED && !(h->reneg_ignored && !h->reneg_rejected_seen);
+    value_set_str(o, "renegotiation_rejected_by", rejected ? (h->reneg_rejecter == C ? "client" : "server") : NULL);
     value_set_int(o, "renegotiation_count", c->reneg_count);
 
     struct value *hb = value_obj();
@@ -834,7 +836,7 @@ static void add_alert(struct tconn *c, struct hs *h, int dir, int level, int cod
     a->code = enc ? -1 : code;
     a->encrypted = enc;
     a->inferred = inferred;
-    a->during_hs = !h->done;
+    a->during_hs = !h->done && !(h->reneg && h->reneg_ignored);
     a->after_peer_close = c->close_by >= 0 && c->close_by != dir;
     a->time = c->now;
     snprintf(a->after, NAME_LEN, "%s", c->last_any);
@@ -1019,10 +1021,10 @@ static void on_alert(struct tconn *c, int dir, const tls_event *ev)
     bool peer_closed = c->close_by >= 0 && c->close_by != dir;
     if (a->encrypted) {
         add_alert(c, h, dir, -1, -1, true, false);
-        if (h->reneg && dir != h->initiator && !h->reneg_answered) {
+        if (h->reneg && dir != h->initiator && !h->reneg_answered && !h->reneg_ignored) {
             h->reneg_rejected_seen = true;
             h->reneg_rejecter = dir;
-        } else if (!h->done && !peer_closed) {
+        } else if (!h->done && !peer_closed && !h->reneg) {
             h->enc_alert_in_hs = true;
         }
     } else {
@@ -1058,11 +1060,23 @@ static bool alert_sized(uint16_t len) { return len >= 19 && len <= 24; }
 static void on_encrypted_tls12(struct tconn *c, int dir, const tls_record *r)
 {
     struct hs *h = c->cur;
+    if (r->content_type == TLS_CT_HANDSHAKE && r->length == 4 && dir == S && c->first_done &&
+        (!h || h->decided)) {
+        /* no cipher suite makes a 4-byte record: this is a cleartext
+         * HelloRequest (00 00 00 00) sent after the handshake */
+        struct hs *n = new_hs(c, true, S);
+        n->reneg_cleartext = true;
+        hist_add(c, dir, 'H');
+        set_last(c, dir, "hello_request");
+        return;
+    }
     if (r->content_type != TLS_CT_HANDSHAKE) {
         /* the peer carries on with data instead of answering */
         if (r->content_type == TLS_CT_APPLICATION_DATA && h && h->reneg && !h->decided &&
-            dir != h->initiator && !h->reneg_answered)
+            dir != h->initiator && !h->reneg_answered && !h->reneg_rejected_seen) {
             h->reneg_ignored = true;
+            h->reneg_rejecter = dir;
+        }
         return;
     }
     if (h && !h->decided && !h->reneg && h->ccs[dir] && !h->fin[dir]) {
@@ -1098,6 +1112,13 @@ static void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
 {
     struct hs *h = c->cur;
     if (!h || h->decided || r->content_type != TLS_CT_APPLICATION_DATA) return;
+    if (h->reneg) {
+        if (dir != h->initiator && !h->reneg_rejected_seen) {
+            h->reneg_ignored = true; /* the peer carries on */
+            h->reneg_rejecter = dir;
+        }
+        return;
+    }
     if (dir == S) {
         if (!h->fin[C]) {
             if (!c->last[S][0] || strcmp(c->last[S], "encrypted_server_flight") != 0) hist_add(c, dir, 'E');
@@ -1159,6 +1180,16 @@ static void on_record(struct tconn *c, int dir, const tls_record *r)
         tls_stream_set_encrypted(&c->st[dir], TLS_RECORD_ENC_TLS12);
         c->enc_records[dir]++;
         c->enc_bytes[dir] += r->length;
+        return;
+    }
+    if (r->content_type == TLS_CT_HANDSHAKE && dir == C && c->tls13 && c->first_done &&
+        (!c->cur || c->cur->decided)) {
+        /* a cleartext handshake record from the client after a TLS 1.3
+         * handshake: a ClientHello, i.e. renegotiation, which 1.3 forbids */
+        struct hs *h = new_hs(c, true, C);
+        h->reneg_cleartext = true;
+        hist_add(c, dir, 'C');
+        set_last(c, dir, "client_hello");
         return;
     }
     if (r->content_type < 20 || r->content_type > 24) hist_add(c, dir, 'Q');

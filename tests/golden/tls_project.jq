@@ -11,5 +11,7 @@ select(.event_type == "tls") | .tls |
   (if .renegotiation.attempt then "reneg:\(.renegotiation.initiator):\(.renegotiation.rejected_by // "-")" else "-" end),
   (if .client_cert_sent then (if .client_cert_empty then "clientcert:empty" else "clientcert:yes" end) else "-" end),
   (if .capture_incomplete then "incomplete:\(.capture_incomplete_reason)" else "-" end),
-  (if .close.by then "close:\(.close.by):\(.close.how)" else "-" end),
+  # who closes first after an alert is a race between real stacks: pinned
+  # only where the close is the story (aborted, timeout)
+  (if .close.by and (.outcome == "aborted" or .outcome == "timeout") then "close:\(.close.by):\(.close.how)" else "-" end),
   .history ] | join("|")
