@@ -1,6 +1,7 @@
 # tests/gen/certs.sh -- sourced by make-pcaps.sh (bash).
-# make_certs DIR: a throw-away PKI for the capture scenarios. Nothing here is
-# ever committed; every run makes new keys.
+# make_certs DIR: a throw-away PKI for the capture scenarios. Every run makes
+# new keys; no key is ever committed. Only the root certificate is published,
+# as pcaps/test-ca.pem (save_test_ca below).
 #
 #   ca.crt            root CA "tlswatch test root" (EC P-256)
 #   int.crt           intermediate CA signed by the root
@@ -109,6 +110,34 @@ EOF
     local rc=$?
     cd - >/dev/null
     return $rc
+}
+
+# save_test_ca DIR OUTFILE NSCENARIOS: the public trust anchor of this run for
+# `tlswatch --ca-file`: the root "tlswatch test root" only (a certificate, never
+# a key). Deliberately left out:
+#   - the intermediate: with it in the store, chain-incomplete (leaf sent
+#     without its intermediate) would verify;
+#   - "rogue root" (unknown-ca) and the self-signed leaf (self-signed): those
+#     captures must stay untrusted.
+# A full run (NSCENARIOS 0) replaces OUTFILE. A partial run (scenario names
+# given) only re-makes some captures while the others still chain to the
+# earlier roots, so the new root is appended instead.
+save_test_ca() {
+    local d=$1 out=$2 partial=$3 tmp
+    tmp=$(mktemp "$out.XXXXXX") || return 1
+    if [ "$partial" != 0 ] && [ -s "$out" ]; then
+        cat "$out" > "$tmp"
+    else
+        printf '# pcaps/test-ca.pem -- written by tests/gen/make-pcaps.sh (certs.sh save_test_ca).\n# Trust anchor of the generated captures: use with tlswatch --ca-file pcaps/test-ca.pem.\n# Root only: no intermediate, no rogue/self-signed roots, no private keys.\n' > "$tmp"
+    fi
+    openssl x509 -in "$d/ca.crt" -noout -subject -enddate | sed 's/^/# /' >> "$tmp" &&
+        openssl x509 -in "$d/ca.crt" -outform PEM >> "$tmp" || { rm -f "$tmp"; return 1; }
+    if grep -q 'PRIVATE KEY' "$tmp"; then
+        echo "save_test_ca: refusing to write a private key to $out" >&2
+        rm -f "$tmp"
+        return 1
+    fi
+    chmod 644 "$tmp" && mv "$tmp" "$out"
 }
 
 # leaf NAME SUBJECT EXTSECTION: EC P-256 leaf signed by the intermediate.

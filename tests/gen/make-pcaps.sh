@@ -58,6 +58,7 @@ START=$(date +%s)
 . "$GEN_DIR/post.sh"
 
 make_certs "$C" || { echo "make-pcaps: certificate generation failed, see $C/certs.log" >&2; cat "$C/certs.log" >&2; exit 1; }
+save_test_ca "$C" "$OUT/test-ca.pem" $# || exit 1
 
 if [ $# -gt 0 ]; then
     LIST="$*"
