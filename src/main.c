@@ -535,7 +535,7 @@ static void finding_text(struct app *a, const struct flow *f, const struct value
     struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
     format_time_rfc3339(&tv, ts, sizeof ts);
     size_t i = 0;
-    for (; r->severity_name[i] && i < sizeof up - 1; i++) {
+    for (; i < sizeof up - 1 && r->severity_name[i]; i++) {
         char ch = r->severity_name[i];
         up[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
     }

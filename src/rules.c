@@ -1912,7 +1912,7 @@ int rules_load(struct ruleset *rs, const char *path, rules_error_fn err, void *c
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) qsort(names, n, sizeof *names, cmp_str);
     int e = 0;
     for (size_t i = 0; i < n; i++) {
         e += load_file(rs, names[i], err, ctx);
