@@ -61,7 +61,8 @@ struct app {
     struct decode_stats dstats;
     struct capture_stats cstats;
     struct json j;
-    struct timeval first_ts, last_ts, next_stats;
+    struct timeval first_ts, last_ts;
+    double next_stats_at;
     int have_ts;
 };
 
@@ -633,11 +634,6 @@ static void on_end(void *ctx, struct flow *f)
     if (a->cfg.flows && !a->cfg.text) emit_flow(a, f);
 }
 
-static double tv_diff(const struct timeval *a, const struct timeval *b)
-{
-    return (double)(a->tv_sec - b->tv_sec) + (double)(a->tv_usec - b->tv_usec) / 1e6;
-}
-
 static void maybe_stats(struct app *a, const struct timeval *now)
 {
     if (stats_requested) {
@@ -645,15 +641,15 @@ static void maybe_stats(struct app *a, const struct timeval *now)
         emit_stats(a, now);
     }
     if (a->cfg.stats_interval <= 0) return;
-    if (!a->next_stats.tv_sec) {
-        double next = (double)now->tv_sec + a->cfg.stats_interval;
-        a->next_stats.tv_sec = (time_t)next;
+    double t = (double)now->tv_sec + (double)now->tv_usec / 1e6;
+    if (a->next_stats_at == 0) {
+        a->next_stats_at = t + a->cfg.stats_interval;
         return;
     }
-    if (tv_diff(now, &a->next_stats) >= 0) {
+    if (t >= a->next_stats_at) {
         emit_stats(a, now);
-        double next = (double)now->tv_sec + a->cfg.stats_interval;
-        a->next_stats.tv_sec = (time_t)next;
+        /* one event per interval, however long the gap in the capture */
+        a->next_stats_at = t + a->cfg.stats_interval;
     }
 }
 

@@ -117,3 +117,10 @@ check "--max-flows 1: every connection still reported" \
     test "$(flows --max-flows 1 -r "$P/demo.pcap" | wc -l)" -eq "$n_all"
 check "usage error for a bad --checksums value (exit 2)" \
     sh -c "'$TLSWATCH' --checksums maybe -r '$P/demo.pcap' 2>/dev/null; [ \$? -eq 2 ]"
+
+# statistics: one final event; with --stats-interval, periodic ones in capture time
+n1=$("$TLSWATCH" -q -r "$P/demo.pcap" | jq -r 'select(.event_type=="stats") | 1' | wc -l)
+n2=$("$TLSWATCH" -q --stats-interval 0.05 -r "$P/demo.pcap" | jq -r 'select(.event_type=="stats") | 1' | wc -l)
+span=$(tshark -r "$P/demo.pcap" -T fields -e frame.time_relative 2>/dev/null | tail -1)
+check "stats: one event at the end, more with --stats-interval 0.05 over ${span}s ($n1, $n2)" \
+    test "$n1" -eq 1 -a "$n2" -gt 1 -a "$n2" -le 7
