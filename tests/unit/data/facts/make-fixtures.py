@@ -136,6 +136,11 @@ F["insecure-renegotiation.both"] = base(
     client_extensions=["server_name"], server_extensions=[])
 F["insecure-renegotiation.server"] = base(reneg_info={"client": True, "server": False})
 F["insecure-renegotiation.clean"] = OK12
+# capture picked up after the ClientHello (pcaps/midstream-no-ch, one-direction-server): the
+# session layer reports reneg_info.client false, but the ClientHello was never seen
+F["insecure-renegotiation.clean.midstream-no-ch"] = base(outcome="incomplete_capture", client_version=None, client_versions=[],
+    sni=None, client_max_version_code=None, reneg_info={"client": False, "server": True}, scsv_renegotiation=False,
+    client_extensions=[], flow=dict(BASE12["flow"], midstream=True))
 F["insecure-renegotiation.clean.tls13"] = tls13(reneg_info={"client": False, "server": False}, scsv_renegotiation=False)
 F["renegotiation-in-tls13.client"] = tls13(
     handshakes=2, renegotiation_count=1,
@@ -222,6 +227,9 @@ F["client-clock-skew.bad-certificate"] = client_rejects(42, "bad_certificate")
 F["client-clock-skew.clean"] = F["certificate-expired.rejected"]
 F["client-clock-skew.clean.hostname"] = client_rejects(42, "bad_certificate", sni="other.example",
     server_cert_validation=validation("hostname_mismatch", False))
+# pcaps/sni-missing: no SNI, default certificate for another name, client bad_certificate (42)
+F["client-clock-skew.clean.no-sni"] = client_rejects(42, "bad_certificate", sni=None,
+    server_cert=cert("default.example"), server_cert_validation=validation("ok", None))
 F["certificate-self-signed.rejected"] = client_rejects(48, "unknown_ca", server_cert=cert(issuer="CN=server.example", self_signed=True),
     chain=[], chain_len=1, server_cert_validation=validation("self_signed", True, "self-signed certificate"))
 F["certificate-self-signed.clean"] = OK12
