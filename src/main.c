@@ -463,13 +463,24 @@ static int is_ok_outcome(const char *o)
                  strcmp(o, "renegotiated") == 0);
 }
 
+/* The time of a handshake's event: its first record (facts flow.time). */
+static struct timeval event_time(const struct value *facts, const struct flow *f)
+{
+    const struct value *t = value_path(facts, "flow.time");
+    if (!t || t->type != V_DOUBLE) return f->first_ts;
+    double when = t->u.d;
+    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6 + 0.5) };
+    if (tv.tv_usec >= 1000000) {
+        tv.tv_sec++;
+        tv.tv_usec -= 1000000;
+    }
+    return tv;
+}
+
 static void emit_tls_json(struct app *a, const struct flow *f, const struct value *facts)
 {
     struct json *j = &a->j;
-    const struct value *t = value_path(facts, "flow.time");
-    double when = t && t->type == V_DOUBLE ? t->u.d : (double)f->first_ts.tv_sec;
-    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6 + 0.5) };
-    if (tv.tv_usec >= 1000000) { tv.tv_sec++; tv.tv_usec -= 1000000; }
+    struct timeval tv = event_time(facts, f);
     json_obj_begin(j);
     common_fields(j, f, &tv, "tls");
     json_key(j, "tls");
@@ -495,9 +506,7 @@ static void emit_tls_text(const struct flow *f, const struct value *facts)
     char cip[64], sip[64], ts[48], line[1024];
     flow_addr_str(f, f->cli.addr, cip, sizeof cip);
     flow_addr_str(f, f->srv.addr, sip, sizeof sip);
-    const struct value *t = value_path(facts, "flow.time");
-    double when = t && t->type == V_DOUBLE ? t->u.d : (double)f->first_ts.tv_sec;
-    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
+    struct timeval tv = event_time(facts, f);
     format_time_rfc3339(&tv, ts, sizeof ts);
     const char *la = vstr(facts, "last_alert.description");
     const char *lf = vstr(facts, "last_alert.from");
@@ -531,9 +540,7 @@ static void finding_text(struct app *a, const struct flow *f, const struct value
     char cip[64], sip[64], ts[48], up[16], line[4096];
     flow_addr_str(f, f->cli.addr, cip, sizeof cip);
     flow_addr_str(f, f->srv.addr, sip, sizeof sip);
-    const struct value *t = value_path(facts, "flow.time");
-    double when = t && t->type == V_DOUBLE ? t->u.d : (double)f->first_ts.tv_sec;
-    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
+    struct timeval tv = event_time(facts, f);
     format_time_rfc3339(&tv, ts, sizeof ts);
     size_t i = 0;
     for (; i < sizeof up - 1 && r->severity_name[i]; i++) {
@@ -559,9 +566,7 @@ static void on_finding(void *ctx, const struct rule_finding *r)
         return;
     }
     struct json *j = &a->pending;
-    const struct value *t = value_path(a->cur_facts, "flow.time");
-    double when = t && t->type == V_DOUBLE ? t->u.d : (double)a->cur_flow->first_ts.tv_sec;
-    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
+    struct timeval tv = event_time(a->cur_facts, a->cur_flow);
     j->depth = 0;
     j->after_key = 0;
     json_obj_begin(j);
