@@ -24,7 +24,7 @@
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 TLSWATCH=${TLSWATCH:-$TOP/build/san/tlswatch}
 D="$TOP/tests/golden"
-P="$TOP/pcaps"
+P=${PCAPS:-$TOP/pcaps}   # PCAPS=DIR: check a fresh "make-pcaps.sh DIR" run
 CA="$P/test-ca.pem"
 EXP="$D/findings_expected.txt"
 CORPUS=$(cd "$TOP/.." && pwd)/shared/corpus
