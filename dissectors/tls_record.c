@@ -23,6 +23,7 @@ void tls_record_init(tls_record_stream *st, uint8_t *buf, size_t cap, tls_record
 
 void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc) { st->enc = (uint8_t)enc; }
 void tls_record_set_headers_only(tls_record_stream *st, bool on) { st->headers_only = on; }
+void tls_record_set_keep_encrypted(tls_record_stream *st, bool on) { st->keep_encrypted = on; }
 bool tls_record_desynced(const tls_record_stream *st) { return st->desynced; }
 
 bool tls_record_partial(const tls_record_stream *st)
@@ -104,7 +105,7 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
     }
     st->need = len;
     st->have = 0;
-    bool keep = !st->headers_only && !r->encrypted && r->content_type <= 24;
+    bool keep = !st->headers_only && (!r->encrypted || st->keep_encrypted) && r->content_type <= 24;
     if (keep && len > st->cap) {
         keep = false;
         r->anomalies |= TLS_ANOM_BIT(RECORD_TOO_LARGE_TO_BUFFER);

@@ -58,6 +58,7 @@ typedef struct tls_record_stream {
     tls_record cur;
     uint64_t offset;  /* bytes consumed so far */
     bool headers_only;
+    bool keep_encrypted;
     uint8_t enc;      /* enum tls_record_enc */
     bool desynced;
     bool sslv2_seen;
@@ -76,6 +77,8 @@ void tls_record_feed(tls_record_stream *st, const uint8_t *data, size_t len);
 void tls_record_gap(tls_record_stream *st, uint64_t n);
 void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc);
 void tls_record_set_headers_only(tls_record_stream *st, bool on);
+/* Deliver the bodies of encrypted records too (for a caller holding keys). */
+void tls_record_set_keep_encrypted(tls_record_stream *st, bool on);
 bool tls_record_desynced(const tls_record_stream *st);
 /* True while part of a record is pending (header or body). */
 bool tls_record_partial(const tls_record_stream *st);

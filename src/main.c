@@ -13,6 +13,7 @@
 
 #include "capture.h"
 #include "certcheck.h"
+#include "keylog.h"
 #include "rules.h"
 #include "decode.h"
 #include "flow.h"
@@ -46,6 +47,7 @@ struct config {
     int check_rules, list_rules, list_format;
     int min_severity, fail_on;
     const char *ca_file, *ca_path;
+    const char *keylog;
 };
 
 struct app {
@@ -54,6 +56,7 @@ struct app {
     struct sessions *sessions;
     struct ruleset *rules;
     struct certcheck *cc;
+    struct keylog *kl;
     struct json pending;   /* finding lines of the handshake being reported */
     const struct flow *cur_flow;
     const struct value *cur_facts;
@@ -107,6 +110,8 @@ static void usage(FILE *f)
         "  --ca-file F, --ca-path D  trust store for chain validation (default: system)\n"
         "tls:\n"
         "  --handshake-timeout S  no server answer for S seconds is a timeout (default 10)\n"
+        "  --keylog FILE        SSLKEYLOGFILE: read encrypted alerts, renegotiations and\n"
+        "                       TLS 1.3 certificates exactly (AEAD suites)\n"
         "  --max-handshake-bytes N  largest handshake message reassembled (default 65536)\n"
         "other:\n"
         "  -V, --version        print the version\n"
@@ -132,7 +137,7 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
-    OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH,
+    OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -157,6 +162,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "fail-on", required_argument, NULL, OPT_FAIL_ON },
         { "ca-file", required_argument, NULL, OPT_CA_FILE },
         { "ca-path", required_argument, NULL, OPT_CA_PATH },
+        { "keylog", required_argument, NULL, OPT_KEYLOG },
         { "snaplen", required_argument, NULL, 's' },
         { "buffer-size", required_argument, NULL, 'B' },
         { "no-promisc", no_argument, NULL, 'p' },
@@ -238,6 +244,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         }
         case OPT_CA_FILE: c->ca_file = optarg; break;
         case OPT_CA_PATH: c->ca_path = optarg; break;
+        case OPT_KEYLOG: c->keylog = optarg; break;
         case OPT_CHECKSUMS:
             if (strcmp(optarg, "auto") == 0) c->ro.checksums = CKSUM_AUTO;
             else if (strcmp(optarg, "on") == 0) c->ro.checksums = CKSUM_ON;
@@ -806,6 +813,15 @@ int main(int argc, char **argv)
         }
         sessions_set_certcheck(a.sessions, a.cc);
     }
+    if (a.cfg.keylog) {
+        char err[512] = "";
+        a.kl = keylog_load(a.cfg.keylog, err, sizeof err);
+        if (!a.kl) {
+            fprintf(stderr, "tlswatch: %s\n", err);
+            return 1;
+        }
+        sessions_set_keylog(a.sessions, a.kl);
+    }
     install_signals();
 
     struct capture_opts co = {
@@ -825,6 +841,7 @@ int main(int argc, char **argv)
     reasm_free(a.reasm);
     sessions_free(a.sessions);
     certcheck_free(a.cc);
+    keylog_free(a.kl);
     if (!rc && a.rules && rules_failed(a.rules)) rc = 3;
     rules_free(a.rules);
     json_free(&a.j);

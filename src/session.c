@@ -35,6 +35,8 @@
 #include <string.h>
 
 #include "certcheck.h"
+#include "keylog.h"
+#include "tlsdecrypt.h"
 #include "tls_names.h"
 #include "tls_stream.h"
 #include "x509_summary.h"
@@ -53,7 +55,7 @@ enum conn_state { ST_DETECT = 0, ST_TLS, ST_NOT_TLS };
 struct alert_rec {
     uint8_t from;
     int level, code; /* -1 when encrypted */
-    bool encrypted, during_hs, inferred, after_peer_close;
+    bool encrypted, during_hs, inferred, after_peer_close, decrypted;
     char after[NAME_LEN];
     double time;
 };
@@ -82,7 +84,8 @@ struct hs {
     bool nst;
     bool ccs[2], fin[2];
     bool abbreviated;
-    bool early_data_sent, eoed, inherited;
+    bool early_data_sent, eoed, inherited, early_accepted;
+    char ee_alpn[TLS_ALPN_MAX_LEN + 1];
     bool client_rejected13, server_alert13;
     bool done, decided;
     bool fatal;
@@ -132,6 +135,15 @@ struct tconn {
     bool hb_overflow, hb_encrypted;
     tls_anomalies anomalies;
     double now;
+    /* decryption with a key log */
+    struct tlsdec dec[2];
+    tls_handshake_reasm inner[2];
+    uint8_t *inner_buf;
+    bool keys_found, decrypted_any;
+    int pending_level[2], pending_code[2]; /* TLS 1.2: alert read from the record just decrypted */
+    uint8_t next_cr[32], next_sr[32];      /* renegotiation randoms seen decrypted */
+    bool next_have_cr, next_have_sr;
+    uint64_t dec_failed;
 };
 
 struct sessions {
@@ -142,6 +154,8 @@ struct sessions {
     struct session_stats st;
     struct hs *to_head, *to_tail;
     struct certcheck *cc;
+    struct keylog *kl;
+    uint8_t plain[TLS_RECORD_BUF_SIZE];
 };
 
 static const char *const outcome_names[OUT_COUNT] = {
@@ -367,7 +381,8 @@ static struct value *alert_value(const struct alert_rec *a)
         char b[32];
         value_set_str(o, "description", tls_names_fmt(tls_names_alert((uint8_t)a->code), (uint16_t)a->code, b, sizeof b));
     }
-    value_set_bool(o, "encrypted", a->encrypted);
+    value_set_bool(o, "encrypted", a->encrypted || a->decrypted);
+    value_set_bool(o, "decrypted", a->decrypted);
     value_set_bool(o, "inferred", a->inferred);
     value_set_str(o, "after", a->after[0] ? a->after : NULL);
     value_set_double(o, "time", a->time);
@@ -480,7 +495,7 @@ static void add_negotiation(struct value *o, const struct tconn *c, const struct
     else value_obj_set(o, "dh_bits", value_null());
     value_set_bool(o, "hrr", h->hrr);
     value_set_str(o, "hrr_group", h->hrr_group ? tls_names_fmt(tls_names_group(h->hrr_group), h->hrr_group, b, sizeof b) : NULL);
-    value_set_str(o, "alpn_selected", h->have_sh && sh->ext.alpn_n ? sh->ext.alpn[0] : NULL);
+    value_set_str(o, "alpn_selected", h->have_sh && sh->ext.alpn_n ? sh->ext.alpn[0] : h->ee_alpn[0] ? h->ee_alpn : NULL);
     value_obj_set(o, "server_extensions", h->have_sh ? u16_names(&sh->ext.types, ext_name) : value_arr());
     struct value *ri = value_obj();
     value_set_bool(ri, "client", h->have_ch && ch->ext.has_reneg_info);
@@ -490,7 +505,8 @@ static void add_negotiation(struct value *o, const struct tconn *c, const struct
     struct value *ed = value_obj();
     value_set_bool(ed, "offered", h->have_ch && ch->ext.has_early_data);
     value_set_bool(ed, "sent", h->early_data_sent);
-    value_obj_set(ed, "accepted", value_null());
+    if (h->early_accepted) value_set_bool(ed, "accepted", true);
+    else value_obj_set(ed, "accepted", value_null());
     value_obj_set(o, "early_data", ed);
     (void)c;
 }
@@ -630,6 +646,9 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
     value_set_int(en, "server_records", (int64_t)c->enc_records[S]);
     value_set_int(en, "client_app_bytes", (int64_t)c->enc_bytes[C]);
     value_set_int(en, "server_app_bytes", (int64_t)c->enc_bytes[S]);
+    value_set_bool(en, "keys_found", c->keys_found);
+    value_set_bool(en, "decrypted", c->decrypted_any);
+    value_set_int(en, "decrypt_failures", (int64_t)c->dec_failed);
     value_obj_set(o, "encrypted", en);
 
     struct value *an = value_arr();
@@ -758,7 +777,7 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
  * headers only and give the buffers back, so long flows cost nothing. */
 static void maybe_headers_only(struct tconn *c)
 {
-    if (c->headers_only || !c->first_done) return;
+    if (c->headers_only || !c->first_done || c->keys_found) return;
     if (c->st[C].rec.enc == TLS_RECORD_CLEAR || c->st[S].rec.enc == TLS_RECORD_CLEAR) return;
     if (tls_record_partial(&c->st[C].rec) || tls_record_partial(&c->st[S].rec)) return;
     for (int d = 0; d < 2; d++) {
@@ -894,6 +913,8 @@ static void on_client_hello(struct tconn *c, const tls_message *m, bool sslv2)
     if (!h->reneg && !h->hrr) to_append(c->s, h);
 }
 
+static void keys_at_server_hello(struct tconn *c, struct hs *h);
+
 static void on_server_hello(struct tconn *c, const tls_message *m)
 {
     struct hs *h = c->cur;
@@ -913,6 +934,7 @@ static void on_server_hello(struct tconn *c, const tls_message *m)
         c->tls13 = true;
     }
     tls_stream_set_context(&c->st[C], sh->version, sh->cipher);
+    keys_at_server_hello(c, h);
 }
 
 static void on_handshake(struct tconn *c, int dir, const tls_event *ev)
@@ -1007,11 +1029,25 @@ static void on_sslv2(struct tconn *c, int dir, const tls_event *ev)
     }
 }
 
+/* level/code -1: encrypted and unknown. decrypted: read with the key log. */
+static void handle_alert(struct tconn *c, int dir, int level, int code, bool encrypted, bool decrypted);
+
 static void on_alert(struct tconn *c, int dir, const tls_event *ev)
+{
+    const tls_alert *a = &ev->alert;
+    if (a->encrypted && c->pending_code[dir] >= 0) {
+        int l = c->pending_level[dir], code = c->pending_code[dir];
+        c->pending_code[dir] = -1;
+        handle_alert(c, dir, l, code, true, true);
+        return;
+    }
+    handle_alert(c, dir, a->encrypted ? -1 : a->level, a->encrypted ? -1 : a->description, a->encrypted, false);
+}
+
+static void handle_alert(struct tconn *c, int dir, int level, int code, bool encrypted, bool decrypted)
 {
     hist_add(c, dir, 'L');
     struct hs *h = c->cur;
-    const tls_alert *a = &ev->alert;
     if (!h && !c->first_done) h = new_hs(c, false, dir);
     if (!h || h->decided) {
         /* after a decided handshake (close_notify and the like) */
@@ -1019,7 +1055,7 @@ static void on_alert(struct tconn *c, int dir, const tls_event *ev)
         return;
     }
     bool peer_closed = c->close_by >= 0 && c->close_by != dir;
-    if (a->encrypted) {
+    if (encrypted && !decrypted) {
         add_alert(c, h, dir, -1, -1, true, false);
         if (h->reneg && dir != h->initiator && !h->reneg_answered && !h->reneg_ignored) {
             h->reneg_rejected_seen = true;
@@ -1028,11 +1064,19 @@ static void on_alert(struct tconn *c, int dir, const tls_event *ev)
             h->enc_alert_in_hs = true;
         }
     } else {
-        add_alert(c, h, dir, a->level, a->description, false, false);
+        add_alert(c, h, dir, level, code, false, false);
+        if (decrypted) {
+            h->alerts[h->nalerts ? h->nalerts - 1 : 0].decrypted = true;
+            if (h->reneg && dir != h->initiator && !h->reneg_answered && !h->reneg_ignored &&
+                (level == 2 || code == TLS_ALERT_NO_RENEGOTIATION)) {
+                h->reneg_rejected_seen = true;
+                h->reneg_rejecter = dir;
+            }
+        }
         /* a fatal alert sent after the peer hung up is a consequence of the
          * abort, not its cause */
-        if (a->level == 2 && !h->done && !peer_closed) h->fatal = true;
-        if (h->reneg && dir != h->initiator && a->description == TLS_ALERT_NO_RENEGOTIATION) {
+        if (level == 2 && !h->done && !peer_closed && code != 0) h->fatal = true;
+        if (h->reneg && dir != h->initiator && code == TLS_ALERT_NO_RENEGOTIATION) {
             h->reneg_rejected_seen = true;
             h->reneg_rejecter = dir;
         }
@@ -1048,6 +1092,17 @@ static void on_ccs(struct tconn *c, int dir, const tls_event *ev)
     if (ev->rec && ev->rec->encrypted) {
         /* a renegotiation's CCS, under the old keys */
         if (h->reneg && !h->decided) h->ccs[dir] = true;
+        if (c->keys_found && c->next_have_cr && c->next_have_sr && h->have_sh) {
+            const struct keylog_secret *ms = keylog_find(c->s->kl, c->next_cr, KL_MASTER);
+            struct tlsdec nc = {0}, ns = {0};
+            if (ms && tlsdec_init_tls12(&nc, &ns, h->sh.cipher, ms->v, ms->len, c->next_cr, c->next_sr) == 0) {
+                tlsdec_free(&c->dec[dir]);
+                c->dec[dir] = dir == C ? nc : ns;
+                tlsdec_free(dir == C ? &ns : &nc);
+            } else {
+                tlsdec_free(&c->dec[dir]);
+            }
+        }
         return;
     }
     h->ccs[dir] = true;
@@ -1160,9 +1215,53 @@ static void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
      * data; only the server's answer tells the handshake went through */
 }
 
+static void on_inner_message(void *user, const tls_hs_msg *m);
+
+/* Reads an encrypted record with the key log. Returns true when it was
+ * decrypted and fully handled (TLS 1.3), false to go on with inference. */
+static bool decrypt_record(struct tconn *c, int dir, const tls_record *r)
+{
+    struct tlsdec *d = &c->dec[dir];
+    if (!d->mode || !r->body) return false;
+    uint8_t type = 0;
+    int n = tlsdec_record(d, r->content_type, r->version, r->body, r->body_len, c->s->plain,
+                          sizeof c->s->plain, &type);
+    if (n < 0) {
+        c->dec_failed++;
+        return false;
+    }
+    c->decrypted_any = true;
+    const uint8_t *p = c->s->plain;
+    if (type == TLS_CT_ALERT && n >= 2) {
+        if (c->tls13) {
+            handle_alert(c, dir, p[0], p[1], true, true);
+            return true;
+        }
+        c->pending_level[dir] = p[0]; /* the TLS_EV_ALERT of this record follows */
+        c->pending_code[dir] = p[1];
+        return false;
+    }
+    if (type == TLS_CT_HANDSHAKE && c->inner_buf) {
+        c->side[dir].c = c;
+        tls_handshake_feed(&c->inner[dir], p, (size_t)n, r->offset);
+        return c->tls13;
+    }
+    if (type == TLS_CT_APPLICATION_DATA && c->tls13) {
+        struct hs *h = c->cur;
+        if (h && !h->decided && !h->reneg && dir == S && h->fin[C]) complete(c, h);
+        return true;
+    }
+    return false;
+}
+
 static void on_record(struct tconn *c, int dir, const tls_record *r)
 {
     if (r->encrypted) {
+        if (decrypt_record(c, dir, r)) {
+            c->enc_records[dir]++;
+            c->enc_bytes[dir] += r->length;
+            return;
+        }
         c->enc_records[dir]++;
         c->enc_bytes[dir] += r->length;
         if (r->content_type == TLS_CT_HEARTBEAT) c->hb_encrypted = true;
@@ -1195,6 +1294,109 @@ static void on_record(struct tconn *c, int dir, const tls_record *r)
     if (r->content_type < 20 || r->content_type > 24) hist_add(c, dir, 'Q');
 }
 
+/* TLS 1.3 key schedule as far as the key log tells it: handshake traffic
+ * secrets from the ServerHello, application secrets after each Finished. */
+static void set_tls13_keys(struct tconn *c, int dir, enum keylog_kind kind)
+{
+    struct hs *h = c->cur;
+    const struct keylog_secret *sec = h && h->have_ch ? keylog_find(c->s->kl, h->ch.random, kind) : NULL;
+    if (!sec || tlsdec_init_tls13(&c->dec[dir], h->sh.cipher, sec->v, sec->len) != 0) {
+        tlsdec_free(&c->dec[dir]);
+        return;
+    }
+    c->keys_found = true;
+}
+
+static void start_inner(struct tconn *c)
+{
+    if (c->inner_buf) return;
+    size_t cap = c->s->o.max_handshake_bytes;
+    c->inner_buf = malloc(2 * cap);
+    if (!c->inner_buf) return;
+    for (int d = 0; d < 2; d++)
+        tls_handshake_init(&c->inner[d], c->inner_buf + (size_t)d * cap, cap, (uint32_t)cap, on_inner_message,
+                           &c->side[d]);
+}
+
+/* Keys at the ServerHello, when a key log has them. */
+static void keys_at_server_hello(struct tconn *c, struct hs *h)
+{
+    if (!c->s->kl || !h->have_ch || !tlsdec_supported(h->sh.cipher)) return;
+    if (h->tls13) {
+        set_tls13_keys(c, C, KL_CLIENT_HS);
+        set_tls13_keys(c, S, KL_SERVER_HS);
+    } else {
+        const struct keylog_secret *ms = keylog_find(c->s->kl, h->ch.random, KL_MASTER);
+        if (!ms || tlsdec_init_tls12(&c->dec[C], &c->dec[S], h->sh.cipher, ms->v, ms->len, h->ch.random,
+                                     h->sh.random) != 0)
+            return;
+        c->keys_found = true;
+    }
+    if (!c->keys_found) return;
+    start_inner(c);
+    for (int d = 0; d < 2; d++) tls_record_set_keep_encrypted(&c->st[d].rec, true);
+}
+
+static void on_inner_message(void *user, const tls_hs_msg *m)
+{
+    struct side *sd = user;
+    struct tconn *c = sd->c;
+    int dir = sd->dir;
+    struct hs *h = c->cur;
+    tls_message msg;
+    tls_message_ctx ctx = { h && h->have_sh ? h->sh.version : 0, h && h->have_sh ? h->sh.cipher : 0 };
+    tls_message_parse(m, &ctx, &msg);
+    char nb[NAME_LEN];
+    const char *name = tls_names_fmt(tls_names_handshake_type(m->type), m->type, nb, sizeof nb);
+    if (!c->tls13) {
+        /* TLS 1.2: Finished and renegotiation messages; the record-type
+         * inference keeps driving the state, the randoms give the new keys */
+        if (m->type == TLS_HS_CLIENT_HELLO && msg.ok) {
+            memcpy(c->next_cr, msg.u.ch.random, 32);
+            c->next_have_cr = true;
+        } else if (m->type == TLS_HS_SERVER_HELLO && msg.ok) {
+            memcpy(c->next_sr, msg.u.sh.random, 32);
+            c->next_have_sr = true;
+        }
+        return;
+    }
+    if (!h || h->decided) return;
+    hist_add(c, dir, hs_letter(m->type));
+    set_last(c, dir, name);
+    switch (m->type) {
+    case TLS_HS_CERTIFICATE:
+        if (dir == S) {
+            h->server_cert_seen = true;
+            h->chain_len = msg.u.cert.count + msg.u.cert.truncated;
+            summarize_chain(h, &msg.u.cert, true);
+        } else {
+            h->client_cert_sent = true;
+            h->client_cert_empty = msg.u.cert.count == 0;
+            summarize_chain(h, &msg.u.cert, false);
+        }
+        break;
+    case TLS_HS_CERTIFICATE_REQUEST:
+        h->cert_request = true;
+        break;
+    case TLS_HS_ENCRYPTED_EXTENSIONS:
+        if (msg.u.ee.alpn_n) snprintf(h->ee_alpn, sizeof h->ee_alpn, "%s", msg.u.ee.alpn[0]);
+        if (msg.u.ee.has_early_data) h->early_accepted = true;
+        break;
+    case TLS_HS_FINISHED:
+        h->fin[dir] = true;
+        set_tls13_keys(c, dir, dir == C ? KL_CLIENT_APP : KL_SERVER_APP);
+        break;
+    case TLS_HS_NEW_SESSION_TICKET:
+        if (dir == S && h->fin[C]) complete(c, h);
+        break;
+    case TLS_HS_KEY_UPDATE:
+        tlsdec_free(&c->dec[dir]); /* next generation secrets are not in key logs */
+        break;
+    default:
+        break;
+    }
+}
+
 static void on_tls_event(void *user, const tls_event *ev)
 {
     struct side *sd = user;
@@ -1218,6 +1420,16 @@ static void on_tls_event(void *user, const tls_event *ev)
 
 /* --------------------------------------------------------- data entry */
 
+/* Everything a connection holds, released in one place. */
+static void conn_free(struct tconn *c)
+{
+    tlsdec_free(&c->dec[0]);
+    tlsdec_free(&c->dec[1]);
+    free(c->inner_buf);
+    free(c->buf);
+    free(c);
+}
+
 static struct tconn *conn_of(struct sessions *s, struct flow *f)
 {
     struct tconn *c = f->app;
@@ -1226,6 +1438,7 @@ static struct tconn *conn_of(struct sessions *s, struct flow *f)
     c->s = s;
     c->f = f;
     c->close_by = -1;
+    c->pending_code[0] = c->pending_code[1] = -1;
     f->app = c;
     return c;
 }
@@ -1334,8 +1547,7 @@ void session_on_tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir,
             free_hs(c->cur);
             c->cur = NULL;
         }
-        free(c->buf);
-        free(c);
+        conn_free(c);
         f->app = NULL;
         f->app_done = 1;
         s->st.released_at_close++;
@@ -1375,8 +1587,7 @@ void session_on_end(struct sessions *s, struct flow *f)
             c->cur = NULL;
         }
     }
-    free(c->buf);
-    free(c);
+    conn_free(c);
     f->app = NULL;
 }
 
@@ -1412,3 +1623,5 @@ void sessions_free(struct sessions *s) { free(s); }
 const struct session_stats *sessions_stats(const struct sessions *s) { return &s->st; }
 
 void sessions_set_certcheck(struct sessions *s, struct certcheck *cc) { s->cc = cc; }
+
+void sessions_set_keylog(struct sessions *s, struct keylog *kl) { s->kl = kl; }

@@ -65,5 +65,8 @@ const struct session_stats *sessions_stats(const struct sessions *s);
 /* Validate server chains (and remember leaves per name) with this checker. */
 struct certcheck;
 void sessions_set_certcheck(struct sessions *s, struct certcheck *cc);
+/* Read encrypted records with the secrets of this key log (SSLKEYLOGFILE). */
+struct keylog;
+void sessions_set_keylog(struct sessions *s, struct keylog *kl);
 
 #endif

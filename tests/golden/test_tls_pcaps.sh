@@ -46,3 +46,22 @@ if [ "$s" = "[2,1]" ]; then echo "PASS stats count handshakes by outcome"; else 
 # scenario waits ~3 s
 t=$("$TLSWATCH" -q --all --handshake-timeout 1 -r "$TOP/pcaps/timeout.pcap" | jq -r 'select(.event_type=="tls") | "\(.tls.outcome) \(.tls.timing_ms.no_answer > 900)"')
 if [ "$t" = "timeout true" ]; then echo "PASS --handshake-timeout 1: timeout with the time waited"; else echo "FAIL handshake timeout: $t"; fi
+
+# --keylog: encrypted records read exactly (generated captures carry their key logs)
+k=$("$TLSWATCH" -q --keylog "$TOP/pcaps/tls13-client-cert-missing.keylog" -r "$TOP/pcaps/tls13-client-cert-missing.pcap" |
+    jq -r 'select(.event_type=="tls") | .tls | "\(.outcome) \(.last_alert.from):\(.last_alert.description) \(.last_alert.decrypted) \(.client_cert_sent):\(.client_cert_empty) \(.encrypted.decrypted)"')
+if [ "$k" = "failed server:certificate_required true true:true true" ]; then echo "PASS keylog TLS 1.3: the server's encrypted certificate_required read exactly, empty client Certificate seen"; else echo "FAIL keylog TLS 1.3 client cert: $k"; fi
+k=$("$TLSWATCH" -q --keylog "$TOP/pcaps/tls13-client-cert-missing.keylog" -r "$TOP/pcaps/tls13-client-cert-missing.pcap" |
+    jq -r 'select(.event_type=="finding") | .finding | select(.rule=="client-certificate-missing") | .confidence')
+if [ "$k" = "exact" ]; then echo "PASS keylog: client-certificate-missing becomes exact"; else echo "FAIL keylog finding confidence: $k"; fi
+k=$("$TLSWATCH" -q --all --keylog "$TOP/pcaps/tls13-ok.keylog" -r "$TOP/pcaps/tls13-ok.pcap" |
+    jq -r 'select(.event_type=="tls") | .tls | "\(.server_cert.subject) \(.server_cert_encrypted) \(.encrypted.decrypt_failures)"')
+if [ "$k" = "CN=server.example false 0" ]; then echo "PASS keylog TLS 1.3: the encrypted server certificate is summarised"; else echo "FAIL keylog TLS 1.3 certificate: $k"; fi
+k=$("$TLSWATCH" -q --keylog "$TOP/pcaps/tls12-reneg-rejected.keylog" -r "$TOP/pcaps/tls12-reneg-rejected.pcap" |
+    jq -r 'select(.event_type=="tls" and .tls.outcome=="reneg_rejected") | .tls.alerts[0] | "\(.from):\(.level):\(.description)"')
+if [ "$k" = "server:warning:no_renegotiation" ]; then echo "PASS keylog TLS 1.2: the encrypted no_renegotiation warning read exactly"; else echo "FAIL keylog TLS 1.2 renegotiation: $k"; fi
+printf 'CLIENT_RANDOM zz 00\n' > "$T/bad.keylog" 2>/dev/null || printf 'CLIENT_RANDOM zz 00\n' > /tmp/tlswatch-bad.keylog
+bad="$T/bad.keylog"; [ -f "$bad" ] || bad=/tmp/tlswatch-bad.keylog
+"$TLSWATCH" -q --keylog "$bad" -r "$TOP/pcaps/tls12-ok.pcap" > /dev/null 2> "$T/kerr"
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'bad.keylog:1: malformed key log line' "$T/kerr"; then echo "PASS a malformed key log: exit 1, file:line"; else echo "FAIL malformed key log: exit $rc $(cat "$T/kerr")"; fi
