@@ -15,6 +15,8 @@
 #   rsa2048.crt/key   RSA-2048 leaf (static-RSA key exchange)
 #   rsa1024.crt/key   RSA-1024 leaf (weak key)
 #   sha1.crt/key      leaf signed with ecdsa-with-SHA1
+#   revoked.crt/key   leaf server.example by int (openssl ca), then revoked:
+#   int-crl.pem       CRL of the intermediate listing revoked.crt (keyCompromise)
 make_certs() {
     local d=$1
     mkdir -p "$d" && cd "$d" || return 1
@@ -105,7 +107,12 @@ EOF
         -extfile ext.cnf -extensions server_ext -out rsa1024.crt &&
     openssl req -new $ec -nodes -keyout sha1.key -out sha1.csr -subj "/CN=server.example" &&
     openssl x509 -req -sha1 -in sha1.csr -CA int.crt -CAkey int.key -CAcreateserial -days 365 \
-        -extfile ext.cnf -extensions server_ext -out sha1.crt
+        -extfile ext.cnf -extensions server_ext -out sha1.crt &&
+    openssl req -new $ec -nodes -keyout revoked.key -out revoked.csr -subj "/CN=server.example" &&
+    openssl ca -batch -config ca.cnf -notext -in revoked.csr -out revoked.crt -days 365 \
+        -extfile ext.cnf -extensions server_ext &&
+    openssl ca -batch -config ca.cnf -revoke revoked.crt -crl_reason keyCompromise &&
+    openssl ca -batch -config ca.cnf -gencrl -crldays 30 -out int-crl.pem
     } > certs.log 2>&1
     local rc=$?
     cd - >/dev/null

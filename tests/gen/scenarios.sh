@@ -16,7 +16,8 @@ ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  version-old-client cipher-mismatch tls10-obsolete tls11-obsolete weak-cipher unknown-ca
  self-signed expired-cert expired-cert-accepted not-yet-valid chain-incomplete
  hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 sha1-cert
- abort-rst abort-fin timeout not-tls-http plaintext-to-tls gnutls-tls13"
+ abort-rst abort-fin timeout not-tls-http plaintext-to-tls gnutls-tls13
+ anon-dh client-clock-skew cert-revoked"
 
 S_OK() { echo "-cert $C/server.crt -key $C/server.key -cert_chain $C/int.crt"; }
 VERIFY() { echo "-CAfile $C/ca.crt -verify_return_error -verify_hostname server.example"; }
@@ -434,6 +435,34 @@ sc_sha1-cert() {
     PORT=4477; cap_start sha1-cert
     s_srv $PORT -quiet -WWW -tls1_2 -cipher "$OLD" -cert "$C/sha1.crt" -key "$C/sha1.key" -cert_chain "$C/int.crt"
     get -tls1_2 -cipher "$OLD" -servername server.example -CAfile "$C/ca.crt"
+    cap_stop
+}
+
+# anonymous DH: the server has no certificate at all (s_server -nocert); the
+# suite ADH-AES128-SHA (0x0034) is in this OpenSSL 3 build, below SECLEVEL 1
+sc_anon-dh() {
+    PORT=4456; cap_start anon-dh
+    s_srv $PORT -quiet -WWW -nocert -tls1_2 -cipher "ADH-AES128-SHA:@SECLEVEL=0"
+    get -tls1_2 -cipher "ADH-AES128-SHA:@SECLEVEL=0" -servername server.example
+    cap_stop
+}
+
+# the normal, currently valid chain; the client verifies as if it were two
+# years later (-attime): the leaf (365 days) looks expired to it, the
+# intermediate and root (3000/3650 days) do not -> certificate_expired (45)
+sc_client-clock-skew() {
+    PORT=4478; cap_start client-clock-skew
+    s_srv $PORT -quiet -WWW $(S_OK)
+    get -tls1_2 -servername server.example $(VERIFY) -attime $(( $(date +%s) + 2 * 365 * 86400 ))
+    cap_stop
+}
+
+# a valid leaf the intermediate has revoked; the client checks the leaf against
+# the intermediate's CRL -> certificate_revoked (44)
+sc_cert-revoked() {
+    PORT=4479; cap_start cert-revoked
+    s_srv $PORT -quiet -WWW -cert "$C/revoked.crt" -key "$C/revoked.key" -cert_chain "$C/int.crt"
+    get -tls1_2 -servername server.example $(VERIFY) -CRL "$C/int-crl.pem" -crl_check
     cap_stop
 }
 
