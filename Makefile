@@ -77,7 +77,7 @@ $(BUILD)/dissectors/%.o: dissectors/%.c $(wildcard dissectors/*.h dissectors/*.d
 	@mkdir -p $(@D)
 	$(CC) $(DISSECT_CFLAGS) -c $< -o $@
 
-$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h dissectors/*.h dissectors/*.def) | $(DEPS_STAMP)
+$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h src/*.def dissectors/*.h dissectors/*.def) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(SRC_CFLAGS) $(GLIB_CFLAGS) -c $< -o $@
 

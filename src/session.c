@@ -46,6 +46,7 @@
 #define MAX_ALERTS 16
 #define NAME_LEN 40
 #define FIRST_BYTES 32
+#define DEFER_REPORT 60.0 /* seconds an established handshake waits to be reported */
 #define MAX_DER 10           /* server certificates kept for validation */
 #define MAX_DER_BYTES 65536
 
@@ -81,7 +82,7 @@ struct hs {
     uint16_t ske_group;
     int dh_bits;
     int ocsp_status;
-    bool nst;
+    bool nst, shd;
     bool ccs[2], fin[2];
     bool abbreviated;
     bool early_data_sent, eoed, inherited, early_accepted;
@@ -131,7 +132,10 @@ struct tconn {
     bool midstream;
     int reneg_count;
     uint64_t enc_records[2], enc_bytes[2];
-    uint32_t hb_req, hb_resp;
+    uint32_t hb_req, hb_resp, hb_enc_req, hb_enc_resp;
+    uint32_t post_alerts;                 /* alerts after the handshake */
+    int post_alert_level, post_alert_code, post_alert_from;
+    uint32_t hb_max_req, hb_max_resp; /* longest encrypted heartbeat record each way */
     bool hb_overflow, hb_encrypted;
     tls_anomalies anomalies;
     double now;
@@ -498,8 +502,10 @@ static void add_negotiation(struct value *o, const struct tconn *c, const struct
     value_set_str(o, "alpn_selected", h->have_sh && sh->ext.alpn_n ? sh->ext.alpn[0] : h->ee_alpn[0] ? h->ee_alpn : NULL);
     value_obj_set(o, "server_extensions", h->have_sh ? u16_names(&sh->ext.types, ext_name) : value_arr());
     struct value *ri = value_obj();
-    value_set_bool(ri, "client", h->have_ch && ch->ext.has_reneg_info);
-    value_set_bool(ri, "server", h->have_sh && sh->ext.has_reneg_info);
+    if (h->have_ch) value_set_bool(ri, "client", ch->ext.has_reneg_info);
+    else value_obj_set(ri, "client", value_null());
+    if (h->have_sh) value_set_bool(ri, "server", sh->ext.has_reneg_info);
+    else value_obj_set(ri, "server", value_null());
     value_obj_set(o, "reneg_info", ri);
     value_set_bool(o, "heartbeat_offered", h->have_ch && ch->ext.has_heartbeat);
     struct value *ed = value_obj();
@@ -600,6 +606,18 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
     for (int i = 0; i < h->nalerts; i++) value_arr_push(al, alert_value(&h->alerts[i]));
     value_obj_set(o, "alerts", al);
     value_set_int(o, "alert_count", h->nalerts + h->alerts_dropped);
+    struct value *pa = value_obj();
+    value_set_int(pa, "count", c->post_alerts);
+    if (c->post_alerts) {
+        char ab[32];
+        value_set_str(pa, "last_from", c->post_alert_from == C ? "client" : "server");
+        if (c->post_alert_code >= 0)
+            value_set_str(pa, "last_description",
+                          tls_names_fmt(tls_names_alert((uint8_t)c->post_alert_code), (uint16_t)c->post_alert_code, ab, sizeof ab));
+        else value_obj_set(pa, "last_description", value_null());
+        value_set_bool(pa, "last_fatal", c->post_alert_level == 2);
+    }
+    value_obj_set(o, "alerts_after_handshake", pa);
     value_obj_set(o, "last_alert", h->nalerts ? alert_value(&h->alerts[h->nalerts - 1]) : value_null());
     add_certs(o, h);
 
@@ -640,6 +658,10 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
     value_set_int(hb, "responses", c->hb_resp);
     value_set_bool(hb, "overflow", c->hb_overflow);
     value_set_bool(hb, "encrypted", c->hb_encrypted);
+    value_set_int(hb, "encrypted_requests", c->hb_enc_req);
+    value_set_int(hb, "encrypted_responses", c->hb_enc_resp);
+    value_set_int(hb, "max_request_record", c->hb_max_req);
+    value_set_int(hb, "max_response_record", c->hb_max_resp);
     value_obj_set(o, "heartbeat", hb);
     struct value *en = value_obj();
     value_set_int(en, "client_records", (int64_t)c->enc_records[C]);
@@ -676,6 +698,10 @@ static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
 }
 
 /* ------------------------------------------------------------- decisions */
+
+/* The handshake is over (decided, or complete and only waiting to be
+ * reported with what follows it on the connection). */
+static bool over(const struct hs *h) { return h->decided || h->done; }
 
 static void free_hs(struct hs *h)
 {
@@ -730,6 +756,10 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
         else if (h->reneg_rejected_seen || h->reneg_ignored || closed)
             decide(c, h, OUT_RENEG_REJECTED);
         else decide(c, h, OUT_INCOMPLETE);
+        return;
+    }
+    if (h->done) {
+        decide(c, h, is_resumed(h) ? OUT_RESUMED : OUT_ESTABLISHED);
         return;
     }
     if (!h->have_ch) {
@@ -808,8 +838,10 @@ static void complete(struct tconn *c, struct hs *h)
     h->done = true;
     h->t_done = c->now;
     if (!h->reneg) {
+        /* reported later (next handshake, close, end of flow, or
+         * DEFER_REPORT seconds on), so what happens right after it on the
+         * connection -- heartbeats, alerts -- is in its facts */
         c->first_done = true;
-        decide(c, h, is_resumed(h) ? OUT_RESUMED : OUT_ESTABLISHED);
     } else {
         decide(c, h, OUT_RENEGOTIATED);
     }
@@ -897,14 +929,17 @@ static void summarize_chain(struct hs *h, const tls_certificate *cert, bool from
 static void on_client_hello(struct tconn *c, const tls_message *m, bool sslv2)
 {
     struct hs *h = c->cur;
-    if (!h || h->decided) {
+    if (!h || over(h)) {
         bool reneg = c->first_done;
         h = new_hs(c, reneg, C);
         if (reneg) h->reneg_cleartext = true;
     } else if (h->hrr && !h->have_sh) {
         /* second ClientHello after HelloRetryRequest: same handshake */
     } else if (h->have_ch) {
+        /* a second ClientHello without a HelloRetryRequest: keep the offer
+         * the server answers (the first), flag the second */
         h->duplicate_ch = true;
+        return;
     }
     h->ch = m->u.ch;
     h->have_ch = true;
@@ -918,7 +953,7 @@ static void keys_at_server_hello(struct tconn *c, struct hs *h);
 static void on_server_hello(struct tconn *c, const tls_message *m)
 {
     struct hs *h = c->cur;
-    if (!h || h->decided) h = new_hs(c, c->first_done, S);
+    if (!h || over(h)) h = new_hs(c, c->first_done, S);
     const tls_server_hello *sh = &m->u.sh;
     if (sh->is_hrr) {
         h->hrr = true;
@@ -955,7 +990,7 @@ static void on_handshake(struct tconn *c, int dir, const tls_event *ev)
     }
     struct hs *h = c->cur;
     if (type == TLS_HS_HELLO_REQUEST && dir == S) {
-        if (c->first_done && (!h || h->decided)) new_hs(c, true, S)->reneg_cleartext = true;
+        if (c->first_done && (!h || over(h))) new_hs(c, true, S)->reneg_cleartext = true;
         return;
     }
     if (!h) h = new_hs(c, c->first_done, dir);
@@ -987,6 +1022,9 @@ static void on_handshake(struct tconn *c, int dir, const tls_event *ev)
     }
     case TLS_HS_NEW_SESSION_TICKET:
         h->nst = true;
+        break;
+    case TLS_HS_SERVER_HELLO_DONE:
+        h->shd = true;
         break;
     default:
         break;
@@ -1046,8 +1084,18 @@ static void on_alert(struct tconn *c, int dir, const tls_event *ev)
 
 static void handle_alert(struct tconn *c, int dir, int level, int code, bool encrypted, bool decrypted)
 {
-    hist_add(c, dir, 'L');
     struct hs *h = c->cur;
+    if (h && h->done && !h->decided && !h->reneg) {
+        /* after the handshake (close_notify and the like): counted, not
+         * part of the handshake's alerts or history */
+        c->post_alerts++;
+        c->post_alert_level = encrypted && !decrypted ? -1 : level;
+        c->post_alert_code = encrypted && !decrypted ? -1 : code;
+        c->post_alert_from = dir;
+        set_last(c, dir, "alert");
+        return;
+    }
+    hist_add(c, dir, 'L');
     if (!h && !c->first_done) h = new_hs(c, false, dir);
     if (!h || h->decided) {
         /* after a decided handshake (close_notify and the like) */
@@ -1106,7 +1154,10 @@ static void on_ccs(struct tconn *c, int dir, const tls_event *ev)
         return;
     }
     h->ccs[dir] = true;
-    if (dir == S && h->have_sh && !h->server_cert_seen) h->abbreviated = true;
+    /* abbreviated (resumed): the server's CCS follows its ServerHello with
+     * no Certificate, ServerKeyExchange or ServerHelloDone in between
+     * (anonymous and PSK suites send no Certificate in a full handshake) */
+    if (dir == S && h->have_sh && !h->server_cert_seen && !h->shd) h->abbreviated = true;
     set_last(c, dir, "change_cipher_spec");
 }
 
@@ -1116,7 +1167,7 @@ static void on_encrypted_tls12(struct tconn *c, int dir, const tls_record *r)
 {
     struct hs *h = c->cur;
     if (r->content_type == TLS_CT_HANDSHAKE && r->length == 4 && dir == S && c->first_done &&
-        (!h || h->decided)) {
+        (!h || over(h))) {
         /* no cipher suite makes a 4-byte record: this is a cleartext
          * HelloRequest (00 00 00 00) sent after the handshake */
         struct hs *n = new_hs(c, true, S);
@@ -1166,7 +1217,7 @@ static void on_encrypted_tls12(struct tconn *c, int dir, const tls_record *r)
 static void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
 {
     struct hs *h = c->cur;
-    if (!h || h->decided || r->content_type != TLS_CT_APPLICATION_DATA) return;
+    if (!h || over(h) || r->content_type != TLS_CT_APPLICATION_DATA) return;
     if (h->reneg) {
         if (dir != h->initiator && !h->reneg_rejected_seen) {
             h->reneg_ignored = true; /* the peer carries on */
@@ -1264,7 +1315,19 @@ static void on_record(struct tconn *c, int dir, const tls_record *r)
         }
         c->enc_records[dir]++;
         c->enc_bytes[dir] += r->length;
-        if (r->content_type == TLS_CT_HEARTBEAT) c->hb_encrypted = true;
+        if (r->content_type == TLS_CT_HEARTBEAT) {
+            /* encrypted: a client record is a request, a server record a
+             * response; a response far longer than the request is what a
+             * successful Heartbleed looks like from outside */
+            c->hb_encrypted = true;
+            if (dir == C) {
+                c->hb_enc_req++;
+                if (r->length > c->hb_max_req) c->hb_max_req = r->length;
+            } else {
+                c->hb_enc_resp++;
+                if (r->length > c->hb_max_resp) c->hb_max_resp = r->length;
+            }
+        }
         if (c->tls13) on_encrypted_tls13(c, dir, r);
         else on_encrypted_tls12(c, dir, r);
         return;
@@ -1281,8 +1344,11 @@ static void on_record(struct tconn *c, int dir, const tls_record *r)
         c->enc_bytes[dir] += r->length;
         return;
     }
+    if (r->content_type == TLS_CT_HANDSHAKE && dir == C && c->tls13 && c->cur && !over(c->cur) &&
+        !c->cur->reneg && c->cur->fin[C] && !c->cur->server_alert13)
+        complete(c, c->cur); /* the client finished; what follows is after the handshake */
     if (r->content_type == TLS_CT_HANDSHAKE && dir == C && c->tls13 && c->first_done &&
-        (!c->cur || c->cur->decided)) {
+        (!c->cur || over(c->cur))) {
         /* a cleartext handshake record from the client after a TLS 1.3
          * handshake: a ClientHello, i.e. renegotiation, which 1.3 forbids */
         struct hs *h = new_hs(c, true, C);
@@ -1360,7 +1426,12 @@ static void on_inner_message(void *user, const tls_hs_msg *m)
         }
         return;
     }
-    if (!h || h->decided) return;
+    if (!h) return;
+    if (m->type == TLS_HS_KEY_UPDATE) {
+        tlsdec_free(&c->dec[dir]); /* next generation secrets are not in key logs */
+        return;
+    }
+    if (h->decided) return;
     hist_add(c, dir, hs_letter(m->type));
     set_last(c, dir, name);
     switch (m->type) {
@@ -1503,6 +1574,8 @@ void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, cons
     if (f->app_done) return; /* retransmissions after the close */
     struct tconn *c = conn_of(s, f);
     c->now = tvd(ts);
+    if (c->cur && c->cur->done && !c->cur->decided && c->now - c->cur->t_done > DEFER_REPORT)
+        settle(c, c->cur, false);
     if (c->state == ST_NOT_TLS || !len) return;
     if (c->state == ST_DETECT) {
         detect(s, c, (int)dir, data, len);
@@ -1561,6 +1634,7 @@ static void plaintext_to_tls(struct sessions *s, struct tconn *c)
      * without a ClientHello so the not-tls rule can say so. */
     struct flow *f = c->f;
     if (!c->client_first[0] || f->payload[DIR_TO_CLIENT] || c->close_by < 0) return;
+    if (f->srv.port == 80 || f->srv.port == 8080 || f->srv.port == 3128) return; /* plain HTTP */
     c->client_not_tls = true;
     struct hs *h = new_hs(c, false, C);
     h->t_start = tvd(&f->first_ts);
