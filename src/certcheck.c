@@ -201,6 +201,20 @@ enum certcheck_status certcheck_chain(struct certcheck *cc, const uint8_t *const
         if (sl > 1 && sni[sl - 1] == '.') sl--; /* absolute name "host." */
         host = X509_check_host(leaf, sni, sl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
     }
+    /* A lone self-issued leaf whose signature libcrypto cannot check (an
+     * algorithm it doesn't know, e.g. ML-DSA in OpenSSL 3.0) reads as
+     * "unable to get local issuer": it is self-signed, not an incomplete
+     * chain. */
+    if (ran && r.no_issuer_leaf && n == 1 &&
+        X509_NAME_cmp(X509_get_subject_name(leaf), X509_get_issuer_name(leaf)) == 0) {
+        r.no_issuer_leaf = 0;
+        r.self_signed_leaf = 1;
+    }
+    /* Validity from the leaf's own dates too: verification can stop before
+     * it looks at them. */
+    time_t at = at_time ? (time_t)at_time : time(NULL);
+    if (X509_cmp_time(X509_get0_notBefore(leaf), &at) > 0) r.not_yet = 1;
+    if (X509_cmp_time(X509_get0_notAfter(leaf), &at) < 0) r.expired = 1;
     int trust_err = r.self_signed_leaf || r.self_signed_chain || r.no_issuer_leaf || r.no_issuer_deeper;
     enum certcheck_status st;
     if (!ran) st = CC_INVALID;
