@@ -349,7 +349,8 @@ sc_weak-cipher() {
 
 sc_unknown-ca() {
     PORT=4466; cap_start unknown-ca
-    s_srv $PORT -quiet -WWW -cert "$C/rogue-leaf.crt" -key "$C/rogue-leaf.key"
+    # the whole chain up to the untrusted root is sent: complete, but not trusted
+    s_srv $PORT -quiet -WWW -cert "$C/rogue-leaf.crt" -key "$C/rogue-leaf.key" -cert_chain "$C/rogue.crt"
     get -tls1_2 -servername server.example $(VERIFY)
     cap_stop
 }
