@@ -144,6 +144,27 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
     return 1; /* keep going: collect every problem */
 }
 
+/* A name as the certificate summaries print it (RFC 2253 one-line), so
+ * "previous issuer" and "issuer" read alike. Heap string, or NULL. */
+static char *name_rfc2253(X509_NAME *n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b) return NULL;
+    unsigned long fl = XN_FLAG_RFC2253 & ~(unsigned long)ASN1_STRFLGS_ESC_MSB;
+    char *out = NULL;
+    if (X509_NAME_print_ex(b, n, 0, fl) >= 0) {
+        char *data = NULL;
+        long len = BIO_get_mem_data(b, &data);
+        out = malloc((size_t)(len > 0 ? len : 0) + 1);
+        if (out) {
+            if (len > 0) memcpy(out, data, (size_t)len);
+            out[len > 0 ? len : 0] = '\0';
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+
 static void put(struct value *facts, struct value *v)
 {
     if (facts) value_obj_set(facts, "server_cert_validation", v);
@@ -268,7 +289,7 @@ int certcheck_seen(struct certcheck *cc, const char *key, const uint8_t *leaf_de
     unsigned int dl = 0;
     X509_pubkey_digest(x, EVP_sha256(), spki, &dl);
     EVP_Digest(leaf_der, len, leaf, &dl, EVP_sha256(), NULL);
-    char *issuer = X509_NAME_oneline(X509_get_issuer_name(x), NULL, 0);
+    char *issuer = name_rfc2253(X509_get_issuer_name(x));
     X509_free(x);
     if (!issuer) return -1;
     struct seen *s = NULL;
@@ -308,7 +329,7 @@ int certcheck_seen(struct certcheck *cc, const char *key, const uint8_t *leaf_de
         s->issuer = issuer;
         issuer = NULL;
     }
-    OPENSSL_free(issuer);
+    free(issuer);
     if (facts_out) value_set_bool(facts_out, "server_cert_changed", changed);
     return changed;
 }
