@@ -11,6 +11,7 @@
  * a parser generator would add a build step and make error columns harder
  * to get right. */
 #include "rules.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -74,41 +75,6 @@ static const char *type_desc(unsigned t)
     return "value";
 }
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "tlswatch: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (!p) {
-        fprintf(stderr, "tlswatch: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "tlswatch: out of memory\n");
-        exit(1);
-    }
-    return q;
-}
-static char *xstrndup(const char *s, size_t n)
-{
-    char *p = xmalloc(n + 1);
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-static char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
 
 /* A growing string buffer. */
 struct sbuf {

@@ -40,6 +40,7 @@
 #include "tls_names.h"
 #include "tls_stream.h"
 #include "x509_summary.h"
+#include "xalloc.h"
 
 #define DETECT_LIMIT 65536
 #define HIST_MAX 100
@@ -173,16 +174,6 @@ const char *session_outcome_name(int o)
 }
 
 static double tvd(const struct timeval *tv) { return (double)tv->tv_sec + (double)tv->tv_usec / 1e6; }
-
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n, sz);
-    if (!p) {
-        fprintf(stderr, "tlswatch: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
 
 /* ------------------------------------------------------------ detection */
 

@@ -5,15 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "tlswatch: out of memory\n");
-        exit(1);
-    }
-    return q;
-}
+#include "xalloc.h"
 
 static struct value *mk(enum value_type t)
 {
