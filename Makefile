@@ -30,7 +30,8 @@ endif
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
         -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual
 HARDEN := -fstack-protector-strong -fPIE
-DEFS := -D_DEFAULT_SOURCE -D_GNU_SOURCE -DTLSWATCH_RULES_DIR='"$(PREFIX)/share/tlswatch/rules"'
+DEFS := -D_DEFAULT_SOURCE -D_GNU_SOURCE -DTLSWATCH_RULES_DIR='"$(PREFIX)/share/tlswatch/rules"' \
+        -DTLSWATCH_SOURCE_RULES_DIR='"$(CURDIR)/rules"'
 GLIB_CFLAGS := $(shell pkg-config --cflags glib-2.0 2>/dev/null)
 GLIB_LIBS   := $(shell pkg-config --libs gthread-2.0 2>/dev/null)
 

@@ -1987,9 +1987,13 @@ void rules_free(struct ruleset *rs)
 
 const char *rules_default_dir(void)
 {
-#ifdef TLSWATCH_RULES_DIR
     struct stat st;
+#ifdef TLSWATCH_RULES_DIR
     if (stat(TLSWATCH_RULES_DIR, &st) == 0 && S_ISDIR(st.st_mode)) return TLSWATCH_RULES_DIR;
+#endif
+    /* not installed: the rules of the source tree the binary was built in */
+#ifdef TLSWATCH_SOURCE_RULES_DIR
+    if (stat(TLSWATCH_SOURCE_RULES_DIR, &st) == 0 && S_ISDIR(st.st_mode)) return TLSWATCH_SOURCE_RULES_DIR;
 #endif
     return "rules";
 }
