@@ -134,6 +134,19 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
     return 0;
 }
 
+/* A keyword option: the index of arg in names (NULL-terminated), or -1 after
+ * a usage message listing the choices. */
+static int parse_choice(const char *opt, const char *arg, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(arg, names[i]) == 0) return i;
+    fprintf(stderr, "tlswatch: %s: expected", opt);
+    for (int i = 0; names[i]; i++)
+        fprintf(stderr, "%s%s", i == 0 ? " " : names[i + 1] ? ", " : " or ", names[i]);
+    fprintf(stderr, ", not \"%s\"\n", arg);
+    return -1;
+}
+
 enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
@@ -190,14 +203,13 @@ static int parse_args(int argc, char **argv, struct config *c)
         case 'r': c->files[c->nfiles++] = optarg; break;
         case 'i': c->iface = optarg; break;
         case 'o': c->out_path = optarg; break;
-        case 'F':
-            if (strcmp(optarg, "json") == 0) c->text = 0;
-            else if (strcmp(optarg, "text") == 0) c->text = 1;
-            else {
-                fprintf(stderr, "tlswatch: -F: expected json or text, not \"%s\"\n", optarg);
-                return 2;
-            }
+        case 'F': {
+            static const char *const formats[] = { "json", "text", NULL };
+            int k = parse_choice("-F", optarg, formats);
+            if (k < 0) return 2;
+            c->text = k == 1;
             break;
+        }
         case OPT_HS_TIMEOUT:
             if (parse_num("--handshake-timeout", optarg, 0.001, 86400, &v)) return 2;
             c->so.handshake_timeout = v;
@@ -245,15 +257,14 @@ static int parse_args(int argc, char **argv, struct config *c)
         case OPT_CA_FILE: c->ca_file = optarg; break;
         case OPT_CA_PATH: c->ca_path = optarg; break;
         case OPT_KEYLOG: c->keylog = optarg; break;
-        case OPT_CHECKSUMS:
-            if (strcmp(optarg, "auto") == 0) c->ro.checksums = CKSUM_AUTO;
-            else if (strcmp(optarg, "on") == 0) c->ro.checksums = CKSUM_ON;
-            else if (strcmp(optarg, "off") == 0) c->ro.checksums = CKSUM_OFF;
-            else {
-                fprintf(stderr, "tlswatch: --checksums: expected auto, on or off, not \"%s\"\n", optarg);
-                return 2;
-            }
+        case OPT_CHECKSUMS: {
+            /* same order as enum cksum_mode */
+            static const char *const modes[] = { "auto", "on", "off", NULL };
+            int k = parse_choice("--checksums", optarg, modes);
+            if (k < 0) return 2;
+            c->ro.checksums = (enum cksum_mode)k;
             break;
+        }
         case OPT_MAX_FLOWS:
             if (parse_num("--max-flows", optarg, 1, 100000000, &v)) return 2;
             c->ro.max_flows = (size_t)v;
