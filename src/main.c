@@ -1,5 +1,6 @@
-/* tlswatch: command line, wiring of capture -> decode -> reassembly ->
- * (TLS layers) -> output, signals, statistics and exit codes. */
+/* tlswatch: command line, rules and trust store set-up, signals and exit
+ * codes. The packet path itself (capture -> decode -> reassembly -> session
+ * -> rules -> output) is wired in pipeline.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -14,15 +15,12 @@
 #include "capture.h"
 #include "certcheck.h"
 #include "keylog.h"
-#include "rules.h"
-#include "decode.h"
-#include "flow.h"
-#include "json.h"
 #include "output.h"
+#include "pipeline.h"
 #include "reassembly.h"
+#include "rules.h"
 #include "session.h"
 #include "siphash.h"
-#include "value.h"
 
 #define TLSWATCH_VERSION "0.1.0"
 
@@ -52,24 +50,11 @@ struct config {
 
 struct app {
     struct config cfg;
-    struct reasm *reasm;
-    struct sessions *sessions;
     struct ruleset *rules;
     struct certcheck *cc;
     struct keylog *kl;
-    struct json pending;   /* finding lines of the handshake being reported */
-    const struct flow *cur_flow;
-    const struct value *cur_facts;
-    uint64_t findings, findings_by_sev[5];
-    struct decode_stats dstats;
-    struct capture_stats cstats;
-    struct json j;
-    struct timeval first_ts, last_ts;
-    double next_stats_at;
-    int have_ts;
+    struct pipeline *pl;
 };
-
-static volatile sig_atomic_t stats_requested;
 
 static void usage(FILE *f)
 {
@@ -302,408 +287,10 @@ static int parse_args(int argc, char **argv, struct config *c)
     return 0;
 }
 
-/* ------------------------------------------------------------- events */
-
-static void emit(struct app *a)
-{
-    json_end_line(&a->j);
-    if (!a->j.oom) output_write(a->j.buf, a->j.len);
-    json_reset(&a->j);
-}
-
-static void common_fields(struct json *j, const struct flow *f, const struct timeval *ts,
-                          const char *event_type)
-{
-    char cip[64], sip[64];
-    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
-    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
-    json_key(j, "timestamp");
-    json_time(j, ts);
-    json_kv_str(j, "event_type", event_type);
-    json_kv_uint(j, "flow_id", f->id);
-    json_kv_str(j, "community_id", f->community_id);
-    json_kv_str(j, "src_ip", cip);
-    json_kv_uint(j, "src_port", f->cli.port);
-    json_kv_str(j, "dest_ip", sip);
-    json_kv_uint(j, "dest_port", f->srv.port);
-    json_kv_str(j, "proto", "TCP");
-}
-
-static void emit_flow(struct app *a, const struct flow *f)
-{
-    struct json *j = &a->j;
-    json_obj_begin(j);
-    common_fields(j, f, &f->first_ts, "flow");
-    json_key(j, "flow");
-    json_obj_begin(j);
-    json_key(j, "start");
-    json_time(j, &f->first_ts);
-    json_key(j, "end");
-    json_time(j, &f->last_ts);
-    json_kv_uint(j, "pkts_toserver", f->pkts[DIR_TO_SERVER]);
-    json_kv_uint(j, "pkts_toclient", f->pkts[DIR_TO_CLIENT]);
-    json_kv_uint(j, "bytes_toserver", f->bytes[DIR_TO_SERVER]);
-    json_kv_uint(j, "bytes_toclient", f->bytes[DIR_TO_CLIENT]);
-    json_kv_uint(j, "payload_toserver", f->payload[DIR_TO_SERVER]);
-    json_kv_uint(j, "payload_toclient", f->payload[DIR_TO_CLIENT]);
-    json_kv_uint(j, "delivered_toserver", f->tcp[DIR_TO_SERVER].delivered);
-    json_kv_uint(j, "delivered_toclient", f->tcp[DIR_TO_CLIENT].delivered);
-    json_kv_uint(j, "missing_toserver", f->gaps[DIR_TO_SERVER]);
-    json_kv_uint(j, "missing_toclient", f->gaps[DIR_TO_CLIENT]);
-    json_kv_str(j, "end_reason", flow_end_name(f->end));
-    json_kv_bool(j, "midstream", f->midstream);
-    json_kv_bool(j, "role_guessed", f->role_guessed);
-    json_kv_bool(j, "reassembled", f->nids_est);
-    json_obj_end(j);
-    json_obj_end(j);
-    emit(a);
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (!f) return -1;
-    if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = -1;
-    fclose(f);
-    return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static void emit_stats_text(struct app *a)
-{
-    const struct session_stats *ss = sessions_stats(a->sessions);
-    const struct reasm_stats *rs = reasm_stats(a->reasm);
-    char line[1024];
-    int n = snprintf(line, sizeof line, "summary: %llu packets, %llu TCP connections, %llu TLS handshakes:",
-                     (unsigned long long)a->cstats.packets, (unsigned long long)rs->flows_total,
-                     (unsigned long long)ss->handshakes);
-    for (int i = 0; i < OUT_COUNT && n > 0 && (size_t)n < sizeof line; i++)
-        if (ss->by_outcome[i])
-            n += snprintf(line + n, sizeof line - (size_t)n, " %s %llu", session_outcome_name(i),
-                          (unsigned long long)ss->by_outcome[i]);
-    if (n > 0 && (size_t)n < sizeof line - 1) {
-        line[n++] = '\n';
-        output_write(line, (size_t)n);
-    }
-}
-
-static void emit_stats(struct app *a, const struct timeval *ts)
-{
-    if (a->cfg.text) {
-        emit_stats_text(a);
-        return;
-    }
-    const struct reasm_stats *rs = reasm_stats(a->reasm);
-    struct json *j = &a->j;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    json_obj_begin(j);
-    json_key(j, "timestamp");
-    json_time(j, ts);
-    json_kv_str(j, "event_type", "stats");
-    json_key(j, "stats");
-    json_obj_begin(j);
-    json_kv_uint(j, "packets", a->cstats.packets);
-    json_kv_uint(j, "bytes", a->cstats.bytes);
-    json_kv_uint(j, "kernel_dropped", a->cstats.kernel_drop);
-    json_kv_uint(j, "interface_dropped", a->cstats.if_drop);
-    json_key(j, "decode");
-    json_obj_begin(j);
-    json_kv_uint(j, "ip", a->dstats.ok);
-    json_kv_uint(j, "not_ip", a->dstats.not_ip);
-    json_kv_uint(j, "truncated", a->dstats.truncated);
-    json_kv_uint(j, "bad_ip", a->dstats.bad_ip);
-    json_kv_uint(j, "unsupported", a->dstats.unsupported);
-    json_kv_uint(j, "vlan", a->dstats.vlan);
-    json_kv_uint(j, "mpls", a->dstats.mpls);
-    json_kv_uint(j, "pppoe", a->dstats.pppoe);
-    json_obj_end(j);
-    json_key(j, "tcp");
-    json_obj_begin(j);
-    json_kv_uint(j, "packets", rs->tcp_packets);
-    json_kv_uint(j, "non_tcp", rs->non_tcp);
-    json_kv_uint(j, "bad_header", rs->bad_tcp_header);
-    json_kv_uint(j, "checksum_bad_dropped", rs->cksum_bad_dropped);
-    json_kv_uint(j, "checksum_offloaded_accepted", rs->cksum_offloaded);
-    json_kv_bool(j, "checksum_offload_detected", (int)rs->cksum_auto_off);
-    if (rs->cksum_auto_off) json_kv_uint(j, "checksum_checks_stopped_at_tcp_packet", rs->cksum_auto_off_packet);
-    json_kv_uint(j, "snaplen_truncated", rs->snaplen_truncated);
-    json_kv_uint(j, "ipv6_unsupported", rs->ipv6_unsupported_ext);
-    json_kv_uint(j, "synthesized_handshakes", rs->synthesized_handshakes);
-    json_kv_uint(j, "libnids_complaints", rs->nids_complaints);
-    json_key(j, "libnids");
-    json_obj_begin(j);
-    for (int i = 0; i < 10; i++)
-        if (rs->nids_warnings[i]) json_kv_uint(j, reasm_nids_warning_name(i), rs->nids_warnings[i]);
-    json_obj_end(j);
-    json_obj_end(j);
-    json_key(j, "flows");
-    json_obj_begin(j);
-    json_kv_uint(j, "active", reasm_active_flows(a->reasm));
-    json_kv_uint(j, "total", rs->flows_total);
-    json_kv_uint(j, "expired", rs->flows_expired);
-    json_kv_uint(j, "evicted", rs->flows_evicted);
-    json_kv_uint(j, "reused", rs->flows_reused);
-    json_kv_uint(j, "midstream", rs->flows_midstream);
-    json_obj_end(j);
-    const struct session_stats *ss = sessions_stats(a->sessions);
-    json_key(j, "tls");
-    json_obj_begin(j);
-    json_kv_uint(j, "flows", ss->tls_flows);
-    json_kv_uint(j, "starttls_flows", ss->starttls_flows);
-    json_kv_uint(j, "not_tls_flows", ss->not_tls_flows);
-    json_kv_uint(j, "handshakes", ss->handshakes);
-    json_key(j, "outcomes");
-    json_obj_begin(j);
-    for (int i = 0; i < OUT_COUNT; i++) json_kv_uint(j, session_outcome_name(i), ss->by_outcome[i]);
-    json_obj_end(j);
-    json_obj_end(j);
-    json_key(j, "findings");
-    json_obj_begin(j);
-    json_kv_uint(j, "total", a->findings);
-    for (int i = 0; i < 5; i++) json_kv_uint(j, rules_severity_name((enum rule_severity)i), a->findings_by_sev[i]);
-    json_obj_end(j);
-    json_key(j, "memory");
-    json_obj_begin(j);
-    json_kv_int(j, "rss_kib", rss_kib());
-    json_kv_int(j, "max_rss_kib", ru.ru_maxrss);
-    json_obj_end(j);
-    json_obj_end(j);
-    json_obj_end(j);
-    emit(a);
-}
-
-/* ---------------------------------------------------------- callbacks */
-
-static int is_ok_outcome(const char *o)
-{
-    return o && (strcmp(o, "established") == 0 || strcmp(o, "resumed") == 0 ||
-                 strcmp(o, "renegotiated") == 0);
-}
-
-/* The time of a handshake's event: its first record (facts flow.time). */
-static struct timeval event_time(const struct value *facts, const struct flow *f)
-{
-    const struct value *t = value_path(facts, "flow.time");
-    if (!t || t->type != V_DOUBLE) return f->first_ts;
-    double when = t->u.d;
-    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6 + 0.5) };
-    if (tv.tv_usec >= 1000000) {
-        tv.tv_sec++;
-        tv.tv_usec -= 1000000;
-    }
-    return tv;
-}
-
-static void emit_tls_json(struct app *a, const struct flow *f, const struct value *facts)
-{
-    struct json *j = &a->j;
-    struct timeval tv = event_time(facts, f);
-    json_obj_begin(j);
-    common_fields(j, f, &tv, "tls");
-    json_key(j, "tls");
-    json_obj_begin(j);
-    for (size_t i = 0; i < facts->u.obj.n; i++) {
-        if (strcmp(facts->u.obj.keys[i], "flow") == 0) continue; /* in the common fields */
-        json_key(j, facts->u.obj.keys[i]);
-        value_to_json(facts->u.obj.vals[i], j);
-    }
-    json_obj_end(j);
-    json_obj_end(j);
-    emit(a);
-}
-
-static const char *vstr(const struct value *facts, const char *path)
-{
-    const struct value *v = value_path(facts, path);
-    return v && v->type == V_STR ? v->u.str.s : NULL;
-}
-
-static void emit_tls_text(const struct flow *f, const struct value *facts)
-{
-    char cip[64], sip[64], ts[48], line[1024];
-    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
-    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
-    struct timeval tv = event_time(facts, f);
-    format_time_rfc3339(&tv, ts, sizeof ts);
-    const char *la = vstr(facts, "last_alert.description");
-    const char *lf = vstr(facts, "last_alert.from");
-    int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s sni=%s history=%s%s%s%s%s\n", ts,
-                     f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
-                     f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port,
-                     vstr(facts, "outcome"), vstr(facts, "version") ? vstr(facts, "version") : "-",
-                     vstr(facts, "sni") ? vstr(facts, "sni") : "-", vstr(facts, "history"),
-                     la ? " alert=" : "", la ? la : "", la ? " from " : "", la ? lf : "");
-    if (n > 0) output_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
-static void pending_put(struct json *j, const char *s, size_t n)
-{
-    if (j->len + n + 1 > j->cap) {
-        size_t nc = j->cap ? j->cap : 1024;
-        while (nc < j->len + n + 1) nc *= 2;
-        char *nb = realloc(j->buf, nc);
-        if (!nb) return;
-        j->buf = nb;
-        j->cap = nc;
-    }
-    memcpy(j->buf + j->len, s, n);
-    j->len += n;
-    j->buf[j->len] = '\0';
-}
-
-static void finding_text(struct app *a, const struct flow *f, const struct value *facts,
-                         const struct rule_finding *r)
-{
-    char cip[64], sip[64], ts[48], up[16], line[4096];
-    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
-    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
-    struct timeval tv = event_time(facts, f);
-    format_time_rfc3339(&tv, ts, sizeof ts);
-    size_t i = 0;
-    for (; i < sizeof up - 1 && r->severity_name[i]; i++) {
-        char ch = r->severity_name[i];
-        up[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
-    }
-    up[i] = '\0';
-    int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s (fix: %s) %s [%s sni=%s]\n", ts,
-                     f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
-                     f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port, up, r->rule,
-                     r->fix_side ? r->fix_side : "-", r->message ? r->message : "",
-                     vstr(facts, "version") ? vstr(facts, "version") : "-", vstr(facts, "sni") ? vstr(facts, "sni") : "-");
-    if (n > 0) pending_put(&a->pending, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
-static void on_finding(void *ctx, const struct rule_finding *r)
-{
-    struct app *a = ctx;
-    a->findings++;
-    if ((unsigned)r->severity < 5) a->findings_by_sev[r->severity]++;
-    if (a->cfg.text) {
-        finding_text(a, a->cur_flow, a->cur_facts, r);
-        return;
-    }
-    struct json *j = &a->pending;
-    struct timeval tv = event_time(a->cur_facts, a->cur_flow);
-    j->depth = 0;
-    j->after_key = 0;
-    json_obj_begin(j);
-    common_fields(j, a->cur_flow, &tv, "finding");
-    json_key(j, "finding");
-    json_obj_begin(j);
-    json_kv_str(j, "rule", r->rule);
-    json_kv_str(j, "severity", r->severity_name);
-    json_kv_str(j, "category", r->category);
-    json_kv_str(j, "confidence", r->confidence);
-    json_kv_str(j, "message", r->message);
-    json_kv_str(j, "fix_side", r->fix_side);
-    json_kv_str(j, "advice", r->advice);
-    json_kv_str(j, "evidence", r->evidence);
-    json_obj_end(j);
-    json_obj_end(j);
-    json_end_line(j);
-}
-
-static void on_handshake(void *ctx, struct flow *f, struct value *facts, const struct timeval *ts)
-{
-    struct app *a = ctx;
-    size_t n = 0;
-    json_reset(&a->pending);
-    if (a->rules) {
-        char cip[64], sip[80], fid[32];
-        flow_addr_str(f, f->cli.addr, cip, sizeof cip);
-        flow_addr_str(f, f->srv.addr, sip, sizeof sip - 8);
-        size_t l = strlen(sip);
-        snprintf(sip + l, sizeof sip - l, ":%u", f->srv.port);
-        snprintf(fid, sizeof fid, "%llu", (unsigned long long)f->id);
-        struct rules_ctx rc = { (double)ts->tv_sec + (double)ts->tv_usec / 1e6, cip, fid, sip };
-        a->cur_flow = f;
-        a->cur_facts = facts;
-        n = rules_eval(a->rules, facts, &rc, on_finding, a);
-    }
-    if (a->cfg.all || n > 0 || (!a->rules && !is_ok_outcome(vstr(facts, "outcome")))) {
-        if (a->cfg.text) emit_tls_text(f, facts);
-        else emit_tls_json(a, f, facts);
-    }
-    if (a->pending.len) output_write(a->pending.buf, a->pending.len);
-    json_reset(&a->pending);
-    value_free(facts);
-}
-
-static void on_data(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data, size_t len,
-                    const struct timeval *ts)
-{
-    struct app *a = ctx;
-    session_on_data(a->sessions, f, dir, data, len, ts);
-}
-
-static void on_tcp_event(void *ctx, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
-                         const struct timeval *ts)
-{
-    struct app *a = ctx;
-    session_on_tcp_event(a->sessions, f, dir, ev, ts);
-}
-
-static int role_hint(void *ctx, const uint8_t *payload, size_t len)
-{
-    (void)ctx;
-    return session_role_hint(payload, len);
-}
-
-static void on_end(void *ctx, struct flow *f)
-{
-    struct app *a = ctx;
-    session_on_end(a->sessions, f);
-    if (a->cfg.flows && !a->cfg.text) emit_flow(a, f);
-}
-
-static void maybe_stats(struct app *a, const struct timeval *now)
-{
-    if (stats_requested) {
-        stats_requested = 0;
-        emit_stats(a, now);
-    }
-    if (a->cfg.stats_interval <= 0) return;
-    double t = (double)now->tv_sec + (double)now->tv_usec / 1e6;
-    if (a->next_stats_at == 0) {
-        a->next_stats_at = t + a->cfg.stats_interval;
-        return;
-    }
-    if (t >= a->next_stats_at) {
-        emit_stats(a, now);
-        /* one event per interval, however long the gap in the capture */
-        a->next_stats_at = t + a->cfg.stats_interval;
-    }
-}
-
-static void on_packet(void *ctx, const struct capture_pkt *p)
-{
-    struct app *a = ctx;
-    const struct timeval *ts = &p->hdr->ts;
-    if (!a->have_ts) {
-        a->first_ts = *ts;
-        a->have_ts = 1;
-    }
-    a->last_ts = *ts;
-    struct decoded_ip ip;
-    if (decode_packet(p->dlt, p->data, p->hdr->caplen, &ip, &a->dstats) == DECODE_OK)
-        reasm_packet(a->reasm, ts, &ip, p->hdr->len);
-    sessions_tick(a->sessions, ts);
-    maybe_stats(a, ts);
-}
-
-static void on_tick(void *ctx, const struct timeval *now)
-{
-    struct app *a = ctx;
-    reasm_expire(a->reasm, now);
-    sessions_tick(a->sessions, now);
-    maybe_stats(a, now);
-}
-
 static void on_signal(int sig)
 {
     if (sig == SIGHUP) output_request_reopen();
-    else if (sig == SIGUSR1) stats_requested = 1;
+    else if (sig == SIGUSR1) pipeline_request_stats();
     else capture_request_stop();
 }
 
@@ -720,16 +307,6 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void summary(const struct app *a)
-{
-    const struct reasm_stats *rs = reasm_stats(a->reasm);
-    fprintf(stderr,
-            "tlswatch: %llu packets, %llu TCP connections (%llu picked up mid-stream), "
-            "%llu checksum failures dropped, %llu offloaded checksums accepted, %llu libnids complaints\n",
-            (unsigned long long)a->cstats.packets, (unsigned long long)rs->flows_total,
-            (unsigned long long)rs->flows_midstream, (unsigned long long)rs->cksum_bad_dropped,
-            (unsigned long long)rs->cksum_offloaded, (unsigned long long)rs->nids_complaints);
-}
 
 static void rule_error(void *ctx, const char *line)
 {
@@ -808,12 +385,6 @@ int main(int argc, char **argv)
     }
     rc = 0;
     if (output_open(a.cfg.out_path) != 0) return 1;
-    json_init(&a.j);
-    struct reasm_callbacks cb = { .ctx = &a, .on_data = on_data, .on_tcp_event = on_tcp_event,
-                                  .on_end = on_end, .role_hint = role_hint };
-    a.reasm = reasm_new(&a.cfg.ro, &cb);
-    if (!a.reasm) return 1;
-    a.sessions = sessions_new(&a.cfg.so, a.reasm, on_handshake, &a);
     {
         char err[256] = "";
         struct certcheck_opts cko = { a.cfg.ca_file, a.cfg.ca_path, 0 };
@@ -822,7 +393,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "tlswatch: trust store: %s\n", err);
             return 2;
         }
-        sessions_set_certcheck(a.sessions, a.cc);
     }
     if (a.cfg.keylog) {
         char err[512] = "";
@@ -831,8 +401,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "tlswatch: %s\n", err);
             return 1;
         }
-        sessions_set_keylog(a.sessions, a.kl);
     }
+    struct pipeline_opts po = {
+        .flows = a.cfg.flows, .all = a.cfg.all, .text = a.cfg.text,
+        .stats_interval = a.cfg.stats_interval, .ro = a.cfg.ro, .so = a.cfg.so,
+    };
+    a.pl = pipeline_new(&po, a.rules, a.cc, a.kl);
+    if (!a.pl) return 1;
     install_signals();
 
     struct capture_opts co = {
@@ -840,23 +415,16 @@ int main(int argc, char **argv)
         .filter = a.cfg.filter, .snaplen = a.cfg.snaplen, .promisc = a.cfg.promisc,
         .buffer_mb = a.cfg.buffer_mb, .timeout_ms = 250, .user = a.cfg.user,
     };
-    struct capture_cbs ccb = { .ctx = &a, .packet = on_packet, .tick = on_tick };
-    rc = capture_run(&co, &ccb, &a.cstats);
+    rc = pipeline_run(a.pl, &co);
 
     /* Decide on every exit path: flush every flow still open. */
-    reasm_finish(a.reasm);
-    struct timeval end = a.last_ts;
-    if (!a.have_ts) gettimeofday(&end, NULL);
-    if (rc != 2) emit_stats(&a, &end);
-    if (!a.cfg.quiet && rc != 2) summary(&a);
-    reasm_free(a.reasm);
-    sessions_free(a.sessions);
+    pipeline_finish(a.pl, rc != 2);
+    if (!a.cfg.quiet && rc != 2) pipeline_summary(a.pl, stderr);
+    pipeline_free(a.pl);
     certcheck_free(a.cc);
     keylog_free(a.kl);
     if (!rc && a.rules && rules_failed(a.rules)) rc = 3;
     rules_free(a.rules);
-    json_free(&a.j);
-    json_free(&a.pending);
     free(a.cfg.rule_paths);
     free(a.cfg.params);
     free(a.cfg.disabled);
