@@ -46,7 +46,8 @@ struct flow_tcp_dir {
     uint32_t next_seq;     /* highest seq+len seen (wrap-aware) */
     uint64_t delivered;    /* payload bytes handed up in order */
     uint8_t syn_seen, fin_seen, rst_seen, seq_valid;
-    uint8_t cksum_state;   /* 0 no segment checked yet, 1 checked */
+    uint8_t cksum_state;   /* checksum policy of this direction (reassembly.c) */
+    uint8_t cksum_good;    /* good checksums in a row while undecided */
     uint32_t max_good_len; /* longest payload with a good checksum */
     uint8_t collect;       /* still wanted by the layer above */
 };

@@ -431,39 +431,76 @@ static void track_seq(struct flow_tcp_dir *t, const struct tcp_seg *s)
     if (s->flags & TH_RST_) t->rst_seen = 1;
 }
 
-/* Checksum policy. auto (as Suricata's): checksums are checked until the
- * capture shows signs of offloading, then checking stops for the rest of
- * the run. The signs: a direction whose very first segment is bad (captured
- * on the sending host, checksum not yet filled in), or a bad segment longer
- * than any good one of its direction (TSO/GRO merged several segments and
- * the checksum was never recomputed). Before that a bad segment is taken as
- * corrupt and dropped. Returns 1 to accept the segment. */
-static int cksum_accept(struct reasm *r, struct flow_tcp_dir *t, int ok, size_t payload_len)
+/* Checksum policy, decided per direction of each flow (flow_tcp_dir's
+ * cksum_state), never for the whole capture: one crafted connection must
+ * not turn checking off for the others.
+ *
+ *   on    every segment is checked; a bad one is dropped.
+ *   off   nothing is checked.
+ *   auto  a direction is checked until its policy is decided:
+ *         - offloaded: its very first segment is bad (captured on the
+ *           sending host, checksum not yet filled in by the NIC), or a bad
+ *           segment is longer than any good one of the direction (TSO/GRO
+ *           merged segments, checksum never recomputed). That segment and
+ *           the rest of the direction are accepted unchecked.
+ *         - verified: CKSUM_AUTO_SAMPLE good checksums in a row. The rest of
+ *           the direction is accepted unchecked too.
+ *         Before the decision a bad segment that shows no sign of offload is
+ *         corrupt: dropped, and the good-in-a-row count starts over. A SYN
+ *         that would end the tracked connection (4-tuple reuse) is never
+ *         taken as a sign of offload: bad, it is dropped and ends nothing.
+ *
+ * After "verified" auto samples, as Suricata's checksum-validation: auto
+ * does, rather than checking to the end as Zeek does: a checksum
+ * authenticates nothing (whoever injects a segment computes a right one),
+ * so checking on only catches corruption, which a path that has just
+ * delivered CKSUM_AUTO_SAMPLE good checksums in a row is not showing, and
+ * it would cost a pass over every payload byte of the capture. Who wants
+ * every segment checked uses --checksums on. */
+#define CKSUM_AUTO_SAMPLE 8
+
+enum { CK_UNDECIDED = 0, CK_SAMPLING, CK_OFFLOADED, CK_VERIFIED }; /* flow_tcp_dir.cksum_state */
+enum ck_verdict { CKV_UNCHECKED, CKV_GOOD, CKV_OFFLOAD, CKV_DROP };
+
+/* The verdict on one segment, before it may create, end or touch a flow.
+ * t: its direction in the tracked flow (NULL: none yet); reuse: it is a SYN
+ * that would end that flow. cksum_settle records the verdict afterwards in
+ * the direction that takes the segment. */
+static enum ck_verdict cksum_verdict(struct reasm *r, const struct flow_tcp_dir *t, int reuse,
+                                     int family, const uint8_t *saddr, const uint8_t *daddr,
+                                     const struct tcp_seg *s)
 {
-    switch (r->opt.checksums) {
-    case CKSUM_OFF:
-        return 1;
-    case CKSUM_ON:
-        if (!ok) r->st.cksum_bad_dropped++;
-        return ok;
-    case CKSUM_AUTO:
-    default:
-        if (ok) {
-            if (payload_len > t->max_good_len) t->max_good_len = (uint32_t)payload_len;
-            t->cksum_state = 1;
-            return 1;
+    uint8_t state = t ? t->cksum_state : CK_UNDECIDED;
+    if (r->opt.checksums == CKSUM_OFF) return CKV_UNCHECKED;
+    if (r->opt.checksums == CKSUM_AUTO && (state == CK_OFFLOADED || state == CK_VERIFIED))
+        return CKV_UNCHECKED;
+    r->st.cksum_computed++;
+    if (tcp_cksum_ok(family, saddr, daddr, s->tcp, s->tcp_len)) return CKV_GOOD;
+    if (r->opt.checksums == CKSUM_AUTO && !reuse &&
+        (!t || state == CK_UNDECIDED || s->payload_len > t->max_good_len))
+        return CKV_OFFLOAD;
+    return CKV_DROP;
+}
+
+static void cksum_settle(struct reasm *r, struct flow_tcp_dir *t, enum ck_verdict v,
+                         size_t payload_len)
+{
+    if (r->opt.checksums != CKSUM_AUTO) return;
+    if (v == CKV_GOOD) {
+        if (payload_len > t->max_good_len) t->max_good_len = (uint32_t)payload_len;
+        t->cksum_state = CK_SAMPLING;
+        if (++t->cksum_good >= CKSUM_AUTO_SAMPLE) {
+            t->cksum_state = CK_VERIFIED;
+            r->st.cksum_dirs_verified++;
         }
-        if (!r->st.cksum_auto_off && (t->cksum_state == 0 || payload_len > t->max_good_len)) {
+    } else if (v == CKV_OFFLOAD) {
+        t->cksum_state = CK_OFFLOADED;
+        r->st.cksum_offloaded++;
+        r->st.cksum_dirs_offloaded++;
+        if (!r->st.cksum_auto_off) {
             r->st.cksum_auto_off = 1;
             r->st.cksum_auto_off_packet = r->st.tcp_packets;
         }
-        t->cksum_state = 1;
-        if (r->st.cksum_auto_off) {
-            r->st.cksum_offloaded++;
-            return 1;
-        }
-        r->st.cksum_bad_dropped++;
-        return 0;
     }
 }
 
@@ -485,14 +522,35 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
     struct flow_key k;
     flow_key_make(&k, family, saddr, s.sport, daddr, s.dport);
     struct flow *f = flow_lookup(r->flows, &k);
-    if (f && syn_reuses(f, flow_dir_of(f, saddr, s.sport), &s)) {
+    enum flow_dir dir = f ? flow_dir_of(f, saddr, s.sport) : DIR_TO_SERVER;
+    int reuse = f && syn_reuses(f, dir, &s);
+
+    /* The checksum verdict comes first: a dropped segment creates no flow,
+     * ends none (4-tuple reuse) and feeds nothing. */
+    enum ck_verdict v = feed && wire_tcp_len == tcp_len
+                            ? cksum_verdict(r, f ? &f->tcp[dir] : NULL, reuse, family, saddr,
+                                            daddr, &s)
+                            : CKV_UNCHECKED;
+    if (v == CKV_DROP) {
+        r->st.cksum_bad_dropped++;
+        if (f) {
+            /* still one of the connection's packets on the wire (as tshark counts) */
+            f->tcp[dir].cksum_good = 0;
+            f->pkts[dir]++;
+            f->bytes[dir] += r->cur_wire_len;
+            f->payload[dir] += s.wire_payload;
+        }
+        return;
+    }
+
+    if (reuse) {
         r->st.flows_reused++;
         end_flow(f, FLOW_END_REUSED);
         f = NULL;
     }
     if (!f) f = new_flow(r, &k, family, saddr, daddr, &s, ts);
     else syn_reopen(f, &s);
-    enum flow_dir dir = flow_dir_of(f, saddr, s.sport);
+    dir = flow_dir_of(f, saddr, s.sport);
 
     /* A guessed orientation can still be fixed by the first payload. */
     if (f->role_guessed && !f->nids_est && s.payload_len && r->cb.role_hint &&
@@ -508,11 +566,8 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
     f->bytes[dir] += r->cur_wire_len;
     f->payload[dir] += s.wire_payload;
     flow_touch(f, ts);
+    cksum_settle(r, &f->tcp[dir], v, s.payload_len);
 
-    if (feed && r->opt.checksums != CKSUM_OFF) {
-        int ok = wire_tcp_len == tcp_len ? tcp_cksum_ok(family, saddr, daddr, tcp, tcp_len) : 1;
-        if (!cksum_accept(r, &f->tcp[dir], ok, s.payload_len)) return;
-    }
     track_seq(&f->tcp[dir], &s);
     if ((s.flags & (TH_SYN_ | TH_ACK_)) == (TH_SYN_ | TH_ACK_)) f->synack_ack = s.ack;
     if (!feed) return;
@@ -765,7 +820,11 @@ void reasm_free(struct reasm *r)
         nids_exit();
         g_r = NULL;
     }
-    /* nids_exit closed the dead handle (nids_params.pcap_desc) */
+    /* nids_exit leaves a handle it was given in nids_params.pcap_desc open */
+    if (r->dead) {
+        if (nids_params.pcap_desc == r->dead) nids_params.pcap_desc = NULL;
+        pcap_close(r->dead);
+    }
     free(r->ids.free_ids);
     free(r);
 }

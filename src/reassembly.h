@@ -41,8 +41,13 @@ struct reasm_callbacks {
 
 struct reasm_stats {
     uint64_t ip_packets, tcp_packets, non_tcp, ipv6_unsupported_ext;
-    uint64_t bad_tcp_header, cksum_bad_dropped, cksum_offloaded;
-    uint64_t cksum_auto_off, cksum_auto_off_packet; /* auto: checking stopped at this TCP packet */
+    uint64_t bad_tcp_header;
+    uint64_t cksum_bad_dropped;   /* segments dropped for a bad checksum (before any flow sees them) */
+    uint64_t cksum_offloaded;     /* auto: bad checksums accepted as offload (one per offloaded direction) */
+    uint64_t cksum_computed;      /* TCP checksums computed (auto: only until a direction is decided) */
+    uint64_t cksum_dirs_offloaded, cksum_dirs_verified; /* auto: flow directions decided each way */
+    uint64_t cksum_auto_off;        /* auto: 1 once some direction was found offloaded */
+    uint64_t cksum_auto_off_packet; /* ... the TCP packet number of the first one */
     uint64_t flows_total, flows_expired, flows_evicted, flows_reused, flows_midstream;
     uint64_t synthesized_handshakes, snaplen_truncated;
     uint64_t nids_warnings[10]; /* libnids complaints, by NIDS_WARN_* errnum */

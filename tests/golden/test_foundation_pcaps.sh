@@ -75,12 +75,27 @@ check "offload: auto says it accepted offloaded checksums" \
     test "$(stats -r "$P/offload-checksums.pcap" | jq '.tcp.checksum_offloaded_accepted > 0')" = true
 on=$(stats --checksums on -r "$P/offload-checksums.pcap" | jq -r '.tcp.checksum_bad_dropped')
 check "offload: --checksums on reports every segment as bad ($on)" test "$on" -gt 0
-check "offload: --checksums on reassembles nothing" \
-    test "$(flows --checksums on -r "$P/offload-checksums.pcap" | jq -r '.flow.reassembled')" = false
+check "offload: --checksums on: no connection at all (a bad segment is dropped before it makes a flow)" \
+    test "$(flows --checksums on -r "$P/offload-checksums.pcap" | wc -l)" -eq 0
 check "offload: --checksums off reassembles, counts nothing" \
     test "$(stats --checksums off -r "$P/offload-checksums.pcap" | jq '.tcp.checksum_bad_dropped + .tcp.checksum_offloaded_accepted')" -eq 0
 check "normal captures have correct checksums (nothing dropped or excused)" \
     test "$(stats --checksums on -r "$P/tls12-ok.pcap" | jq '.tcp.checksum_bad_dropped')" -eq 0
+# auto decides per direction of each connection: an offloaded connection
+# read first changes nothing for the others, and does not stop checking them
+flows -r "$P/offload-checksums.pcap" | norm > "$T/a"
+flows -r "$P/tls12-ok.pcap" | norm >> "$T/a"
+flows -r "$P/offload-checksums.pcap" -r "$P/tls12-ok.pcap" | norm > "$T/b"
+check "offload then tls12-ok: every connection reassembled as when read alone" \
+    test "$(sort "$T/a" | tr '\n' ' ')" = "$(sort "$T/b" | tr '\n' ' ')" -a "$(grep -c 'true$' "$T/b")" -eq 2
+python3 "$TOP/tests/gen/corrupt_tcp_cksum.py" "$P/tls12-ok.pcap" "$T/corrupt.pcap" 10 # client's 56-byte record
+s=$(stats -r "$P/offload-checksums.pcap" -r "$T/corrupt.pcap" | jq -c '[.tcp.checksum_bad_dropped, .tcp.checksum_offloaded_accepted]')
+check "offload then a corrupt segment in another connection: still dropped ($s = [dropped, offloaded directions])" \
+    test "$s" = "[1,2]"
+d=$(flows -r "$P/offload-checksums.pcap" -r "$T/corrupt.pcap" | jq -r 'select(.dest_port != 4437) | .flow.delivered_toserver')
+r=$(flows -r "$P/tls12-ok.pcap" | jq -r .flow.delivered_toserver)
+check "offload then a corrupt segment: its 56 bytes and the 31 stalled behind them not delivered ($d of $r)" \
+    test "$d" -eq $((r - 56 - 31))
 
 # 4-tuple reuse
 flows -r "$P/reused-4tuple.pcap" > "$T/out"

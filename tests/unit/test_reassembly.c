@@ -1,7 +1,9 @@
 /* Reassembly wrapper tests with packets built here: in-order delivery of
  * out-of-order segments, idle expiry in capture time, RST, stopping a
  * direction, gaps reported as missing bytes, mid-stream pickup with a role
- * hint, IPv6 through the pseudo-IPv4 mapping. */
+ * hint, IPv6 through the pseudo-IPv4 mapping, and the checksum policy
+ * (--checksums on, then auto in a second instance): decided per direction,
+ * before any flow is created or ended. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +84,10 @@ static uint16_t csum(const uint8_t *p, size_t n, uint32_t sum)
     return (uint16_t)~sum;
 }
 
-/* Sends one TCP segment (IPv4 unless v6) with correct checksums. */
+static int bad_ck; /* seg() sends a wrong TCP checksum while set */
+
+/* Sends one TCP segment (IPv4 unless v6) with correct checksums (the TCP
+ * one wrong while bad_ck is set). */
 static void seg(int v6, int from_client, uint16_t cport, uint32_t seq, uint32_t ack, uint8_t flags,
                 const char *payload, double t)
 {
@@ -121,6 +126,7 @@ static void seg(int v6, int from_client, uint16_t cport, uint32_t seq, uint32_t 
     for (size_t i = 0; i < alen; i += 2) sum += (uint32_t)(s[i] << 8 | s[i + 1]) + (uint32_t)(d[i] << 8 | d[i + 1]);
     sum += 6 + (uint32_t)tl;
     uint16_t c = csum(tcp, tl, sum);
+    if (bad_ck) c ^= 0x5a5a;
     tcp[16] = (uint8_t)(c >> 8); tcp[17] = (uint8_t)c;
     struct decoded_ip ip = { v6 ? 6 : 4, pkt, ihl + tl, ihl + tl, 0 };
     struct timeval tv = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) };
@@ -143,6 +149,91 @@ static struct rec *find(uint16_t cport)
     for (int i = 0; i < nrecs; i++)
         if (recs[i].f && !recs[i].ended && recs[i].f->cli.port == cport) return &recs[i];
     return NULL;
+}
+
+/* --checksums auto, in a fresh instance */
+static void test_auto(const struct reasm_callbacks *cb)
+{
+    memset(recs, 0, sizeof recs);
+    nrecs = 0;
+    struct reasm_opts o = { CKSUM_AUTO, 100, 60 };
+    R = reasm_new(&o, cb);
+    CHECK(R != NULL, "auto: reassembly instance created");
+    if (!R) return;
+    const struct reasm_stats *st = reasm_stats(R);
+
+    /* A: a connection captured on its hosts: every checksum wrong. Both
+     * directions are offloaded (their first segment is bad), accepted. */
+    bad_ck = 1;
+    handshake(0, 2001, 100, 5000, 10);
+    uint64_t comp_a = st->cksum_computed;
+    seg(0, 1, 2001, 101, 5001, A | P, "offloaded-request", 10.01);
+    seg(0, 0, 2001, 5001, 118, A | P, "offloaded-reply", 10.02);
+    bad_ck = 0;
+    struct rec *ra = find(2001);
+    CHECK(ra && ra->len[0] == 17 && ra->len[1] == 15, "auto: an offloaded connection is reassembled");
+    CHECK(st->cksum_dirs_offloaded == 2 && st->cksum_offloaded == 2 && st->cksum_auto_off == 1 &&
+              st->cksum_bad_dropped == 0,
+          "auto: offload decided per direction, by each direction's first segment");
+    CHECK(st->cksum_computed == comp_a, "auto: offloaded directions are no longer checksummed");
+
+    /* B: another connection, correct checksums, after A: checking goes on
+     * in it; a corrupt segment (no longer than a good one) is dropped. */
+    handshake(0, 2002, 200, 6000, 11);
+    seg(0, 1, 2002, 201, 6001, A | P, "hello", 11.01);
+    bad_ck = 1;
+    seg(0, 1, 2002, 206, 6001, A | P, "evil!", 11.02);
+    bad_ck = 0;
+    struct rec *rb = find(2002);
+    CHECK(st->cksum_bad_dropped == 1 && rb && rb->len[0] == 5,
+          "auto: an offloaded connection does not turn checking off for another one");
+    seg(0, 1, 2002, 206, 6001, A | P, "world", 11.03);
+    CHECK(rb && rb->len[0] == 10 && memcmp(rb->data[0], "helloworld", 10) == 0,
+          "auto: the real segment after the corrupt one is delivered");
+
+    /* C: a bad-checksum SYN with a new ISN while the client direction is
+     * undecided (4 good so far) is dropped, the connection goes on. */
+    uint64_t reused0 = st->flows_reused;
+    bad_ck = 1;
+    seg(0, 1, 2002, 99999, 0, S, NULL, 11.04);
+    bad_ck = 0;
+    CHECK(st->flows_reused == reused0 && !rb->ended && st->cksum_bad_dropped == 2,
+          "auto: a bad-checksum SYN with a new ISN does not end an undecided direction's connection");
+
+    /* D: CKSUM_AUTO_SAMPLE (8) good checksums in a row verify a direction
+     * (the dropped SYN restarted the count): no more checksums then. */
+    uint64_t verified0 = st->cksum_dirs_verified;
+    const char *more[] = { "a", "b", "c", "d", "e", "f", "g", "h" };
+    uint32_t seq = 211;
+    for (int i = 0; i < 7; i++, seq++)
+        seg(0, 1, 2002, seq, 6001, A | P, more[i], 11.05 + i * 0.001);
+    CHECK(st->cksum_dirs_verified == verified0, "auto: 7 good checksums in a row do not decide yet");
+    seg(0, 1, 2002, seq++, 6001, A | P, more[7], 11.06);
+    CHECK(st->cksum_dirs_verified == verified0 + 1, "auto: 8 good checksums in a row verify a direction");
+    uint64_t comp_d = st->cksum_computed;
+    seg(0, 1, 2002, seq, 6001, A | P, "x", 11.1);
+    bad_ck = 1;
+    seg(0, 1, 2002, seq + 1, 6001, A | P, "y", 11.11);
+    bad_ck = 0;
+    CHECK(st->cksum_computed == comp_d, "auto: a verified direction is no longer checksummed");
+    CHECK(rb->len[0] == 20 && memcmp(rb->data[0] + 10, "abcdefghxy", 10) == 0 && st->cksum_bad_dropped == 2,
+          "auto: a verified direction is accepted unchecked (as Suricata's auto)");
+    seg(0, 0, 2002, 6001, seq + 2, A | P, "srv", 11.12);
+    CHECK(st->cksum_computed == comp_d + 1, "auto: the other direction is still checked until decided");
+
+    /* E: a bad-checksum first segment still creates its flow in auto (it
+     * is the sign of offload), unlike --checksums on. */
+    uint64_t flows0 = st->flows_total;
+    bad_ck = 1;
+    seg(0, 1, 2003, 300, 0, S, NULL, 12);
+    bad_ck = 0;
+    CHECK(st->flows_total == flows0 + 1 && st->cksum_dirs_offloaded == 3,
+          "auto: a bad first SYN is taken as offload and creates its flow");
+
+    reasm_finish(R);
+    CHECK(reasm_active_flows(R) == 0, "auto: end of capture ends every flow");
+    reasm_free(R);
+    R = NULL;
 }
 
 int main(void)
@@ -221,6 +312,31 @@ int main(void)
     struct rec *r7 = find(1007);
     CHECK(r7 && r7->len[0] == 4, "the corrupt segment's bytes are not delivered");
 
+    /* 7b: --checksums on: a bad-checksum SYN on an unknown 4-tuple creates
+     * no flow; one with a new ISN on a tracked connection ends nothing */
+    const struct reasm_stats *st = reasm_stats(R);
+    uint64_t flows0 = st->flows_total, drop0 = st->cksum_bad_dropped;
+    int nrecs0 = nrecs;
+    bad_ck = 1;
+    seg(0, 1, 1010, 1000, 0, S, NULL, 17);
+    bad_ck = 0;
+    CHECK(st->flows_total == flows0 && nrecs == nrecs0 && st->cksum_bad_dropped == drop0 + 1,
+          "on: a bad-checksum first SYN creates no flow, counted as dropped");
+    handshake(0, 1011, 1100, 11000, 17.1);
+    seg(0, 1, 1011, 1101, 11001, A | P, "abc", 17.11);
+    uint64_t reused0 = st->flows_reused;
+    bad_ck = 1;
+    seg(0, 1, 1011, 77777, 0, S, NULL, 17.12);
+    bad_ck = 0;
+    struct rec *r11 = find(1011);
+    CHECK(st->flows_reused == reused0 && r11 && !r11->ended && st->cksum_bad_dropped == drop0 + 2,
+          "on: a bad-checksum SYN with a new ISN does not end the tracked connection");
+    seg(0, 1, 1011, 1104, 11001, A | P, "def", 17.13);
+    CHECK(r11 && r11->len[0] == 6 && memcmp(r11->data[0], "abcdef", 6) == 0,
+          "on: the tracked connection goes on after the spoofed SYN");
+    CHECK(r11 && r11->f->pkts[DIR_TO_SERVER] == 5,
+          "on: the dropped SYN still counts as one of the connection's packets");
+
     /* 8: idle expiry in capture time: a packet 100 s later ends idle flows */
     seg(0, 1, 1099, 1, 0, S, NULL, 200);
     r1 = find(1001);
@@ -242,5 +358,7 @@ int main(void)
     reasm_finish(R);
     CHECK(reasm_active_flows(R) == 0, "end of capture ends every flow");
     reasm_free(R);
+
+    test_auto(&cb);
     return T_DONE();
 }
