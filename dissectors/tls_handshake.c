@@ -10,6 +10,7 @@ void tls_handshake_init(tls_handshake_reasm *r, uint8_t *buf, size_t cap, uint32
     memset(r, 0, sizeof *r);
     r->buf = buf;
     r->cap = buf ? cap : 0;
+    r->fixed = buf != NULL;
     r->max_msg = max_msg ? max_msg : TLS_HANDSHAKE_DEFAULT_MAX;
     r->cb = cb;
     r->user = user;
@@ -17,12 +18,50 @@ void tls_handshake_init(tls_handshake_reasm *r, uint8_t *buf, size_t cap, uint32
 
 bool tls_handshake_pending(const tls_handshake_reasm *r) { return r->hdr_have > 0 || r->in_body; }
 
+void tls_handshake_set_mem(tls_handshake_reasm *r, const tls_mem *mem)
+{
+    if (!r->fixed) r->mem = mem;
+}
+
+size_t tls_handshake_buffered(const tls_handshake_reasm *r) { return r->fixed ? 0 : r->cap; }
+
+static void free_lazy(tls_handshake_reasm *r)
+{
+    if (r->fixed || !r->buf) return;
+    if (r->delivering) {
+        r->release_pending = true;
+        return;
+    }
+    if (r->mem && r->mem->release) r->mem->release(r->mem->user, r->buf, r->cap);
+    r->buf = NULL;
+    r->cap = 0;
+}
+
 void tls_handshake_reset(tls_handshake_reasm *r)
 {
     r->hdr_have = 0;
     r->in_body = false;
     r->skipping = false;
     r->need = r->have = 0;
+    free_lazy(r);
+}
+
+/* Room for have + n bytes, grown geometrically up to the message length. */
+static bool reserve(tls_handshake_reasm *r, size_t n)
+{
+    size_t want = r->have + n;
+    if (want <= r->cap) return true;
+    if (r->fixed || !r->mem || !r->mem->alloc || r->delivering) return false;
+    size_t ncap = r->cap ? r->cap * 2 : 2048;
+    if (ncap < want) ncap = want;
+    if (ncap > r->need) ncap = r->need;
+    uint8_t *nb = r->mem->alloc(r->mem->user, ncap);
+    if (!nb) return false;
+    if (r->have) memcpy(nb, r->buf, r->have);
+    free_lazy(r);
+    r->buf = nb;
+    r->cap = ncap;
+    return true;
 }
 
 static void deliver(tls_handshake_reasm *r, const uint8_t *body, size_t len)
@@ -33,7 +72,14 @@ static void deliver(tls_handshake_reasm *r, const uint8_t *body, size_t len)
     r->anomalies |= r->cur.anomalies;
     r->messages++;
     r->in_body = false;
+    r->delivering = true;
     if (r->cb) r->cb(r->user, &r->cur);
+    r->delivering = false;
+    r->cur.body = NULL;
+    if (r->release_pending) {
+        r->release_pending = false;
+        free_lazy(r);
+    }
 }
 
 static void start(tls_handshake_reasm *r, const uint8_t *h, uint64_t rec_offset)
@@ -45,7 +91,7 @@ static void start(tls_handshake_reasm *r, const uint8_t *h, uint64_t rec_offset)
     r->need = r->cur.length;
     r->have = 0;
     r->in_body = true;
-    r->skipping = r->cur.length > r->max_msg || r->cur.length > r->cap;
+    r->skipping = r->cur.length > r->max_msg || (r->fixed && r->cur.length > r->cap) || (!r->fixed && !r->mem && r->cur.length > 0);
     if (r->skipping) {
         r->cur.too_large = true;
         r->cur.anomalies |= TLS_ANOM_BIT(HANDSHAKE_TOO_LARGE);
@@ -85,12 +131,22 @@ void tls_handshake_feed(tls_handshake_reasm *r, const uint8_t *d, size_t len, ui
             len -= take;
             deliver(r, d - take, take);
             continue;
+        } else if (!reserve(r, take)) {
+            /* refused: the message is delivered without a body */
+            r->skipping = true;
+            r->cur.too_large = true;
+            r->cur.anomalies |= TLS_ANOM_BIT(MEMORY_BUDGET);
+            r->have += take;
+            free_lazy(r);
         } else {
             memcpy(r->buf + r->have, d, take);
             r->have += take;
         }
         d += take;
         len -= take;
-        if (r->have == r->need) deliver(r, r->skipping ? NULL : r->buf, r->have);
+        if (r->have == r->need) {
+            deliver(r, r->skipping ? NULL : r->buf, r->have);
+            free_lazy(r); /* gathered for this message only */
+        }
     }
 }

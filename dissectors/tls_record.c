@@ -16,6 +16,7 @@ void tls_record_init(tls_record_stream *st, uint8_t *buf, size_t cap, tls_record
     memset(st, 0, sizeof *st);
     st->buf = buf;
     st->cap = buf ? cap : 0;
+    st->fixed = buf != NULL;
     st->cb = cb;
     st->user = user;
     st->state = ST_HEADER;
@@ -26,6 +27,67 @@ void tls_record_set_headers_only(tls_record_stream *st, bool on) { st->headers_o
 void tls_record_set_keep_encrypted(tls_record_stream *st, bool on) { st->keep_encrypted = on; }
 bool tls_record_desynced(const tls_record_stream *st) { return st->desynced; }
 
+void tls_record_set_mem(tls_record_stream *st, const tls_mem *mem)
+{
+    if (!st->fixed) st->mem = mem;
+}
+
+size_t tls_record_buffered(const tls_record_stream *st) { return st->fixed ? 0 : st->cap; }
+
+/* The most a record body can need: the fixed buffer, or any legal record. */
+static size_t body_limit(const tls_record_stream *st)
+{
+    return st->fixed ? st->cap : st->mem ? TLS_RECORD_BUF_SIZE : 0;
+}
+
+static void free_lazy(tls_record_stream *st)
+{
+    if (st->fixed || !st->buf) return;
+    if (st->mem && st->mem->release) st->mem->release(st->mem->user, st->buf, st->cap);
+    st->buf = NULL;
+    st->cap = 0;
+}
+
+/* A record being gathered loses its body: count the rest down (SKIP). */
+static void body_to_skip(tls_record_stream *st)
+{
+    st->need -= st->have;
+    st->skipped_bytes += st->have;
+    st->have = 0;
+    st->cur.anomalies |= TLS_ANOM_BIT(MEMORY_BUDGET);
+    st->state = ST_SKIP;
+}
+
+void tls_record_release(tls_record_stream *st)
+{
+    if (st->fixed) return;
+    if (st->delivering) {
+        st->release_pending = true;
+        return;
+    }
+    if (st->state == ST_BODY) body_to_skip(st);
+    free_lazy(st);
+}
+
+/* Room for have + n body bytes, grown geometrically up to the record's
+ * length: what is held follows what arrived, not what a header claims. */
+static bool reserve(tls_record_stream *st, size_t n)
+{
+    size_t want = st->have + n;
+    if (want <= st->cap) return true;
+    if (st->fixed || !st->mem || !st->mem->alloc) return false;
+    size_t ncap = st->cap ? st->cap * 2 : 2048;
+    if (ncap < want) ncap = want;
+    if (ncap > st->need) ncap = st->need;
+    uint8_t *nb = st->mem->alloc(st->mem->user, ncap);
+    if (!nb) return false;
+    if (st->have) memcpy(nb, st->buf, st->have);
+    free_lazy(st);
+    st->buf = nb;
+    st->cap = ncap;
+    return true;
+}
+
 bool tls_record_partial(const tls_record_stream *st)
 {
     return st->hdr_have > 0 || st->state != ST_HEADER;
@@ -35,6 +97,8 @@ static void desync(tls_record_stream *st, enum tls_anomaly why)
 {
     st->desynced = true;
     st->anomalies |= (tls_anomalies)1 << why;
+    if (st->delivering) st->release_pending = true; /* nothing more will be gathered */
+    else free_lazy(st);
 }
 
 static void deliver(tls_record_stream *st, const uint8_t *body, size_t len)
@@ -52,7 +116,14 @@ static void deliver(tls_record_stream *st, const uint8_t *body, size_t len)
     }
     st->anomalies |= st->cur.anomalies;
     st->records++;
+    st->delivering = true;
     if (st->cb) st->cb(st->user, &st->cur);
+    st->delivering = false;
+    st->cur.body = NULL;
+    if (st->release_pending) {
+        st->release_pending = false;
+        free_lazy(st);
+    }
 }
 
 /* SSLv2 3-byte header (high bit clear, third byte = padding length), only
@@ -106,13 +177,13 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
     st->need = len;
     st->have = 0;
     bool keep = !st->headers_only && (!r->encrypted || st->keep_encrypted) && r->content_type <= 24;
-    if (keep && len > st->cap) {
+    if (keep && len > body_limit(st)) {
         keep = false;
         r->anomalies |= TLS_ANOM_BIT(RECORD_TOO_LARGE_TO_BUFFER);
     }
     if (r->sslv2) {
         st->sslv2_seen = true;
-        keep = len <= st->cap; /* the message type is in the body */
+        keep = len <= body_limit(st); /* the message type is in the body */
         if (!keep) r->anomalies |= TLS_ANOM_BIT(RECORD_TOO_LARGE_TO_BUFFER);
     }
     st->last_v2 = r->sslv2;
@@ -166,12 +237,17 @@ static size_t step_body(tls_record_stream *st, const uint8_t *d, size_t len)
         return n;
     }
     size_t take = min_sz(st->need - st->have, len);
+    if (!reserve(st, take)) {
+        body_to_skip(st); /* refused: the record is delivered without body */
+        return 0;
+    }
     memcpy(st->buf + st->have, d, take);
     st->have += take;
     st->offset += take;
     if (st->have == st->need) {
         st->state = ST_HEADER;
         deliver(st, st->buf, st->have);
+        free_lazy(st); /* gathered for this record only */
     }
     return take;
 }

@@ -3,9 +3,11 @@
  * Bytes are fed in capture order in chunks of any size; every complete
  * record is delivered to a callback with its header fields, its stream
  * offset and (when wanted) its body. Records split across chunks are
- * gathered in a caller-provided buffer (at most one partial record per
- * direction, no malloc); records wholly inside a chunk are delivered as a
- * view without copying. Bodies are not delivered (only type and length once
+ * gathered in a buffer (at most one partial record per direction): either
+ * a fixed one the caller provides, or, with tls_record_set_mem(), one
+ * asked for when a record spans chunks, grown as its bytes arrive and given
+ * back once the record is delivered. Records wholly inside a chunk are
+ * delivered as a view without copying. Bodies are not delivered (only type and length once
  * the record is complete, body bytes skipped without buffering) when the stream is in
  * headers-only mode, when the caller has marked the direction encrypted, or
  * when the record is larger than the buffer.
@@ -18,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls_mem.h"
 #include "tls_names.h"
 
 #define TLS_RECORD_MAX_PLAIN 16384u
@@ -48,8 +51,12 @@ typedef void (*tls_record_cb)(void *user, const tls_record *rec);
 typedef struct tls_record_stream {
     tls_record_cb cb;
     void *user;
-    uint8_t *buf; /* partial-record buffer, caller owned */
+    uint8_t *buf; /* partial-record buffer: fixed (caller owned) or from mem */
     size_t cap;
+    const tls_mem *mem; /* lazy buffers when buf was not given */
+    bool fixed;         /* buf is the caller's */
+    bool delivering;    /* a callback is reading cur.body */
+    bool release_pending; /* tls_record_release() called during delivery */
     uint8_t hdr[5];
     uint8_t hdr_have;
     uint8_t state; /* internal */
@@ -79,6 +86,14 @@ void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc);
 void tls_record_set_headers_only(tls_record_stream *st, bool on);
 /* Deliver the bodies of encrypted records too (for a caller holding keys). */
 void tls_record_set_keep_encrypted(tls_record_stream *st, bool on);
+/* Gather split records in buffers from mem (only when init had no buf). */
+void tls_record_set_mem(tls_record_stream *st, const tls_mem *mem);
+/* Gives a lazy buffer back now. A record being gathered is skipped instead
+ * (delivered without body, memory_budget anomaly). Called from inside a
+ * callback, the buffer is given back when the delivery returns. */
+void tls_record_release(tls_record_stream *st);
+/* Bytes of lazy buffer held. */
+size_t tls_record_buffered(const tls_record_stream *st);
 bool tls_record_desynced(const tls_record_stream *st);
 /* True while part of a record is pending (header or body). */
 bool tls_record_partial(const tls_record_stream *st);

@@ -133,6 +133,12 @@ void tls_stream_init(tls_stream *s, const tls_stream_config *cfg, tls_stream_cb 
     tls_handshake_init(&s->hs, cfg->hs_buf, cfg->hs_cap, cfg->max_handshake, on_message, s);
 }
 
+void tls_stream_set_mem(tls_stream *s, const tls_mem *mem)
+{
+    tls_record_set_mem(&s->rec, mem);
+    tls_handshake_set_mem(&s->hs, mem);
+}
+
 void tls_stream_feed(tls_stream *s, const uint8_t *data, size_t len)
 {
     tls_record_feed(&s->rec, data, len);
@@ -163,3 +169,20 @@ void tls_stream_set_encrypted(tls_stream *s, enum tls_record_enc enc)
 }
 
 void tls_stream_set_headers_only(tls_stream *s, bool on) { tls_record_set_headers_only(&s->rec, on); }
+
+void tls_stream_release(tls_stream *s)
+{
+    tls_record_release(&s->rec);
+    if (tls_handshake_buffered(&s->hs)) {
+        if (tls_handshake_pending(&s->hs)) {
+            s->hs.anomalies |= TLS_ANOM_BIT(MEMORY_BUDGET);
+            s->anomalies |= TLS_ANOM_BIT(MEMORY_BUDGET);
+        }
+        tls_handshake_reset(&s->hs);
+    }
+}
+
+size_t tls_stream_buffered(const tls_stream *s)
+{
+    return tls_record_buffered(&s->rec) + tls_handshake_buffered(&s->hs);
+}

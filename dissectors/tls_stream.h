@@ -64,6 +64,9 @@ typedef struct tls_stream {
 } tls_stream;
 
 void tls_stream_init(tls_stream *s, const tls_stream_config *cfg, tls_stream_cb cb, void *user);
+/* With rec_buf/hs_buf NULL in the config: gather records and messages that
+ * span chunks in buffers from mem, only while they do (see tls_mem.h). */
+void tls_stream_set_mem(tls_stream *s, const tls_mem *mem);
 void tls_stream_feed(tls_stream *s, const uint8_t *data, size_t len);
 void tls_stream_gap(tls_stream *s, uint64_t n);
 /* Negotiated version/cipher (from the peer's ServerHello for the client). */
@@ -71,4 +74,10 @@ void tls_stream_set_context(tls_stream *s, uint16_t version, uint16_t cipher);
 void tls_stream_set_encrypted(tls_stream *s, enum tls_record_enc enc);
 /* After the handshake: stop buffering bodies (records still reported). */
 void tls_stream_set_headers_only(tls_stream *s, bool on);
+/* Gives the lazy buffers back (a record or message being gathered loses its
+ * body). Safe from inside a callback: the release then waits until the
+ * delivery that is reading the buffer has returned. */
+void tls_stream_release(tls_stream *s);
+/* Bytes of lazy buffer held by this direction. */
+size_t tls_stream_buffered(const tls_stream *s);
 #endif

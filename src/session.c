@@ -50,6 +50,7 @@
 #define DEFER_REPORT 60.0 /* seconds an established handshake waits to be reported */
 #define MAX_DER 10           /* server certificates kept for validation */
 #define MAX_DER_BYTES 65536
+#define MAX_RENEG_REPORTED 64 /* renegotiations reported per connection; later ones are counted */
 
 enum { C = DIR_TO_SERVER, S = DIR_TO_CLIENT }; /* stream index = sender */
 enum conn_state { ST_DETECT = 0, ST_TLS, ST_NOT_TLS };
@@ -63,7 +64,7 @@ struct alert_rec {
 };
 
 struct hs {
-    int index;
+    int64_t index;
     bool reneg, reneg_cleartext;
     int initiator;              /* renegotiation: C or S */
     bool reneg_answered, reneg_rejected_seen, reneg_ignored;
@@ -114,11 +115,14 @@ struct tconn {
     enum conn_state state;
     tls_stream st[2];
     struct side side[2];
-    uint8_t *buf;
+    struct tconn *lru_prev, *lru_next; /* least recently fed first */
+    int in_feed;                       /* the dissector is reading this connection */
+    bool free_pending;                 /* conn_free() waited for the dissector */
+    bool want_headers_only;            /* deferred until the dissector returns */
     uint64_t seen[2];
     bool any_data[2];
     struct hs *cur;
-    int n_hs;
+    int64_t n_hs;
     bool first_done, tls13;
     bool headers_only;
     char hist[HIST_MAX + 1];
@@ -131,7 +135,7 @@ struct tconn {
     char server_first[FIRST_BYTES + 1], client_first[FIRST_BYTES + 1];
     bool server_not_tls, client_not_tls;
     bool midstream;
-    int reneg_count;
+    int64_t reneg_count;
     uint64_t enc_records[2], enc_bytes[2];
     uint32_t hb_req, hb_resp, hb_enc_req, hb_enc_resp;
     uint32_t post_alerts;                 /* alerts after the handshake */
@@ -143,7 +147,7 @@ struct tconn {
     /* decryption with a key log */
     struct tlsdec dec[2];
     tls_handshake_reasm inner[2];
-    uint8_t *inner_buf;
+    bool inner_on;
     bool keys_found, decrypted_any;
     int pending_level[2], pending_code[2]; /* TLS 1.2: alert read from the record just decrypted */
     uint8_t next_cr[32], next_sr[32];      /* renegotiation randoms seen decrypted */
@@ -160,8 +164,78 @@ struct sessions {
     struct hs *to_head, *to_tail;
     struct certcheck *cc;
     struct keylog *kl;
+    tls_mem mem;                        /* the dissector's buffers, within the budget */
+    struct tconn *lru_head, *lru_tail;  /* connections, least recently fed first */
+    struct tconn *current;              /* being fed: never shed */
     uint8_t plain[TLS_RECORD_BUF_SIZE];
 };
+
+/* ------------------------------------------------------------- memory */
+
+/* Every byte of connection state (struct tconn, struct hs, the dissector's
+ * gathering buffers) is charged to one budget (--max-memory). When it would
+ * be exceeded the least recently fed connections are shed whole: their
+ * pending handshake is reported as incomplete_capture and their state
+ * freed, the flow goes on untracked. The connection being fed is never
+ * shed; if nothing else can go, a buffer is refused (the record or message
+ * is skipped with the memory_budget anomaly) and the run goes on. */
+static void shed(struct sessions *s, struct tconn *c);
+
+static void charge(struct sessions *s, size_t n)
+{
+    s->st.mem_used += n;
+    if (s->st.mem_used > s->st.mem_peak) s->st.mem_peak = s->st.mem_used;
+}
+
+static void uncharge(struct sessions *s, size_t n) { s->st.mem_used -= n <= s->st.mem_used ? n : s->st.mem_used; }
+
+static bool make_room(struct sessions *s, size_t n)
+{
+    struct tconn *v = s->lru_head;
+    while (s->st.mem_used + n > s->st.mem_budget && v) {
+        struct tconn *next = v->lru_next;
+        if (v != s->current && !v->in_feed) shed(s, v);
+        v = next;
+    }
+    return s->st.mem_used + n <= s->st.mem_budget;
+}
+
+static void *mem_alloc(void *user, size_t n)
+{
+    struct sessions *s = user;
+    void *p = make_room(s, n) ? malloc(n) : NULL;
+    if (!p) {
+        s->st.mem_refused++;
+        return NULL;
+    }
+    charge(s, n);
+    return p;
+}
+
+static void mem_release(void *user, void *p, size_t n)
+{
+    free(p);
+    uncharge(user, n);
+}
+
+static void lru_unlink(struct sessions *s, struct tconn *c)
+{
+    if (c->lru_prev) c->lru_prev->lru_next = c->lru_next;
+    else if (s->lru_head == c) s->lru_head = c->lru_next;
+    if (c->lru_next) c->lru_next->lru_prev = c->lru_prev;
+    else if (s->lru_tail == c) s->lru_tail = c->lru_prev;
+    c->lru_prev = c->lru_next = NULL;
+}
+
+static void lru_touch(struct sessions *s, struct tconn *c)
+{
+    if (s->lru_tail == c) return;
+    lru_unlink(s, c);
+    c->lru_prev = s->lru_tail;
+    if (s->lru_tail) s->lru_tail->lru_next = c;
+    else s->lru_head = c;
+    s->lru_tail = c;
+}
 
 static const char *const outcome_names[OUT_COUNT] = {
     "established", "resumed", "failed", "aborted", "timeout", "renegotiated", "reneg_rejected",
@@ -194,6 +268,16 @@ static bool looks_client_hello(const uint8_t *d, size_t n)
 static bool looks_sslv2_server_hello(const uint8_t *d, size_t n)
 {
     return n >= 3 && (d[0] & 0x80) && d[2] == 4;
+}
+
+/* The first bytes of a server's answer: a record (or SSLv2 hello) header,
+ * judged on what has arrived -- a segment may hold only part of it. */
+static bool may_start_record(const uint8_t *d, size_t n)
+{
+    if (n >= 5) return looks_record(d, n) || looks_sslv2_server_hello(d, n);
+    if (d[0] & 0x80) return n < 3 || d[2] == 4;
+    if (d[0] < 20 || d[0] > 24) return false;
+    return (n < 2 || d[1] == 3) && (n < 3 || d[2] <= 4);
 }
 
 int session_role_hint(const uint8_t *d, size_t n)
@@ -696,6 +780,7 @@ static bool over(const struct hs *h) { return h->decided || h->done; }
 
 static void free_hs(struct hs *h)
 {
+    uncharge(h->c->s, sizeof *h);
     for (int i = 0; i < h->nder; i++) free(h->der[i]);
     value_free(h->server_cert);
     value_free(h->chain);
@@ -711,6 +796,13 @@ static void decide(struct tconn *c, struct hs *h, int outcome)
     struct sessions *s = c->s;
     s->st.handshakes++;
     s->st.by_outcome[outcome]++;
+    if (h->reneg && c->reneg_count > MAX_RENEG_REPORTED) {
+        /* a renegotiation storm: counted (renegotiation_count of the
+         * events that are written, stats), not reported one by one */
+        s->st.reneg_not_reported++;
+        c->anomalies |= TLS_ANOM_BIT(LIST_TRUNCATED);
+        return;
+    }
     struct value *facts = build_facts(c, h, outcome);
     if (s->cc && h->nder > 0 && !h->inherited) {
         const struct value *sni = value_obj_get(facts, "sni");
@@ -795,21 +887,29 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
 }
 
 /* A finished handshake no longer needs handshake bytes: keep record
- * headers only and give the buffers back, so long flows cost nothing. */
+ * headers only, so long flows cost nothing. Called from dissector
+ * callbacks, so it only asks; apply_deferred() switches once the dissector
+ * has returned and no record is half read (it may take a few feeds). */
 static void maybe_headers_only(struct tconn *c)
 {
     if (c->headers_only || !c->first_done || c->keys_found) return;
+    c->want_headers_only = true;
+}
+
+static void apply_deferred(struct tconn *c)
+{
+    if (!c->want_headers_only || c->headers_only || c->in_feed) return;
+    if (c->keys_found) {
+        c->want_headers_only = false;
+        return;
+    }
     if (c->st[C].rec.enc == TLS_RECORD_CLEAR || c->st[S].rec.enc == TLS_RECORD_CLEAR) return;
     if (tls_record_partial(&c->st[C].rec) || tls_record_partial(&c->st[S].rec)) return;
     for (int d = 0; d < 2; d++) {
         tls_stream_set_headers_only(&c->st[d], true);
-        c->st[d].rec.buf = NULL;
-        c->st[d].rec.cap = 0;
-        c->st[d].hs.buf = NULL;
-        c->st[d].hs.cap = 0;
+        tls_stream_release(&c->st[d]);
     }
-    free(c->buf);
-    c->buf = NULL;
+    c->want_headers_only = false;
     c->headers_only = true;
     c->s->st.buffers_freed++;
 }
@@ -841,7 +941,9 @@ static void complete(struct tconn *c, struct hs *h)
 
 static struct hs *new_hs(struct tconn *c, bool reneg, int initiator)
 {
+    make_room(c->s, sizeof(struct hs)); /* never refused: bounded to one per connection */
     struct hs *h = xcalloc(1, sizeof *h);
+    charge(c->s, sizeof *h);
     if (reneg && c->cur && c->cur->have_sh) {
         /* an encrypted renegotiation shows no hellos: report it with what
          * the first handshake negotiated, and say so */
@@ -869,7 +971,8 @@ static struct hs *new_hs(struct tconn *c, bool reneg, int initiator)
 static void add_alert(struct tconn *c, struct hs *h, int dir, int level, int code, bool enc, bool inferred)
 {
     if (h->nalerts >= MAX_ALERTS) {
-        h->alerts_dropped++;
+        h->alerts_dropped++; /* counted in alert_count, flagged as a cut list */
+        c->anomalies |= TLS_ANOM_BIT(LIST_TRUNCATED);
         return;
     }
     struct alert_rec *a = &h->alerts[h->nalerts++];
@@ -1283,7 +1386,7 @@ static bool decrypt_record(struct tconn *c, int dir, const tls_record *r)
         c->pending_code[dir] = p[1];
         return false;
     }
-    if (type == TLS_CT_HANDSHAKE && c->inner_buf) {
+    if (type == TLS_CT_HANDSHAKE && c->inner_on) {
         c->side[dir].c = c;
         tls_handshake_feed(&c->inner[dir], p, (size_t)n, r->offset);
         return c->tls13;
@@ -1366,13 +1469,13 @@ static void set_tls13_keys(struct tconn *c, int dir, enum keylog_kind kind)
 
 static void start_inner(struct tconn *c)
 {
-    if (c->inner_buf) return;
+    if (c->inner_on) return;
+    c->inner_on = true;
     size_t cap = c->s->o.max_handshake_bytes;
-    c->inner_buf = malloc(2 * cap);
-    if (!c->inner_buf) return;
-    for (int d = 0; d < 2; d++)
-        tls_handshake_init(&c->inner[d], c->inner_buf + (size_t)d * cap, cap, (uint32_t)cap, on_inner_message,
-                           &c->side[d]);
+    for (int d = 0; d < 2; d++) {
+        tls_handshake_init(&c->inner[d], NULL, 0, (uint32_t)cap, on_inner_message, &c->side[d]);
+        tls_handshake_set_mem(&c->inner[d], &c->s->mem);
+    }
 }
 
 /* Keys at the ServerHello, when a key log has them. */
@@ -1482,21 +1585,53 @@ static void on_tls_event(void *user, const tls_event *ev)
 
 /* --------------------------------------------------------- data entry */
 
-/* Everything a connection holds, released in one place. */
+/* Everything a connection holds, released in one place, never while the
+ * dissector is reading it (then it waits for session_on_data to return). */
 static void conn_free(struct tconn *c)
 {
+    if (c->in_feed) {
+        c->free_pending = true;
+        return;
+    }
+    struct sessions *s = c->s;
+    if (c->state == ST_TLS)
+        for (int d = 0; d < 2; d++) tls_stream_release(&c->st[d]);
+    if (c->inner_on)
+        for (int d = 0; d < 2; d++) tls_handshake_reset(&c->inner[d]);
     tlsdec_free(&c->dec[0]);
     tlsdec_free(&c->dec[1]);
-    free(c->inner_buf);
-    free(c->buf);
+    lru_unlink(s, c);
+    if (s->current == c) s->current = NULL;
+    uncharge(s, sizeof *c);
     free(c);
+}
+
+/* Budget pressure: the connection's pending handshake is reported as it
+ * stands (incomplete_capture unless it had completed), then its state goes;
+ * the flow's later bytes are ignored. */
+static void shed(struct sessions *s, struct tconn *c)
+{
+    struct flow *f = c->f;
+    s->st.shed_flows++;
+    if (c->cur) {
+        struct hs *h = c->cur;
+        if (h->done) settle(c, h, false);
+        else decide(c, h, OUT_INCOMPLETE);
+        free_hs(h);
+        c->cur = NULL;
+    }
+    conn_free(c);
+    f->app = NULL;
+    f->app_done = 1;
 }
 
 static struct tconn *conn_of(struct sessions *s, struct flow *f)
 {
     struct tconn *c = f->app;
     if (c) return c;
+    make_room(s, sizeof *c);
     c = xcalloc(1, sizeof *c);
+    charge(s, sizeof *c);
     c->s = s;
     c->f = f;
     c->close_by = -1;
@@ -1508,22 +1643,16 @@ static struct tconn *conn_of(struct sessions *s, struct flow *f)
 static void start_tls(struct sessions *s, struct tconn *c)
 {
     size_t hs_cap = s->o.max_handshake_bytes;
-    /* not zeroed: the record and handshake layers only read what they wrote */
-    c->buf = malloc(2 * (TLS_RECORD_BUF_SIZE + hs_cap));
-    if (!c->buf) {
-        fprintf(stderr, "tlswatch: out of memory\n");
-        exit(1);
-    }
     for (int d = 0; d < 2; d++) {
-        uint8_t *base = c->buf + (size_t)d * (TLS_RECORD_BUF_SIZE + hs_cap);
+        /* no buffers up front: the dissector asks s->mem when a record or
+         * message spans segments, for as much as has arrived */
         tls_stream_config cfg = {
-            .rec_buf = base, .rec_cap = TLS_RECORD_BUF_SIZE,
-            .hs_buf = base + TLS_RECORD_BUF_SIZE, .hs_cap = hs_cap,
             .max_handshake = (uint32_t)hs_cap, .is_server = d == S,
         };
         c->side[d].c = c;
         c->side[d].dir = d;
         tls_stream_init(&c->st[d], &cfg, on_tls_event, &c->side[d]);
+        tls_stream_set_mem(&c->st[d], &s->mem);
     }
     c->state = ST_TLS;
     c->midstream = c->f->midstream;
@@ -1559,22 +1688,43 @@ static void detect(struct sessions *s, struct tconn *c, int dir, const uint8_t *
     if (c->seen[C] > DETECT_LIMIT || c->seen[S] > DETECT_LIMIT) give_up(s, c);
 }
 
+static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *data, size_t len,
+                 const struct timeval *ts);
+
 void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
                      size_t len, const struct timeval *ts)
 {
     if (f->app_done) return; /* retransmissions after the close */
     struct tconn *c = conn_of(s, f);
+    lru_touch(s, c);
+    s->current = c;
+    c->in_feed++;
+    feed(s, c, (int)dir, data, len, ts);
+    c->in_feed--;
+    if (s->current == c) s->current = NULL;
+    if (c->free_pending) {
+        c->free_pending = false;
+        conn_free(c);
+        return;
+    }
+    apply_deferred(c);
+}
+
+static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *data, size_t len,
+                 const struct timeval *ts)
+{
+    struct flow *f = c->f;
     c->now = tvd(ts);
     if (c->cur && c->cur->done && !c->cur->decided && c->now - c->cur->t_done > DEFER_REPORT)
         settle(c, c->cur, false);
     if (c->state == ST_NOT_TLS || !len) return;
     if (c->state == ST_DETECT) {
-        detect(s, c, (int)dir, data, len);
+        detect(s, c, dir, data, len);
         if (c->state != ST_TLS) return;
     }
     if (dir == DIR_TO_CLIENT && !c->server_answered) {
         c->server_answered = true;
-        if (c->cur && c->cur->have_ch && !looks_record(data, len) && !looks_sslv2_server_hello(data, len)) {
+        if (c->cur && c->cur->have_ch && !may_start_record(data, len)) {
             c->server_not_tls = true;
             printable(c->server_first, data, len);
             hist_add(c, S, 'Q');
@@ -1586,14 +1736,25 @@ void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, cons
     tls_stream_feed(&c->st[dir], data, len);
 }
 
+static void tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
+                      const struct timeval *ts);
+
 void session_on_tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir,
                           enum reasm_tcp_event ev, const struct timeval *ts)
+{
+    tcp_event(s, f, dir, ev, ts);
+    s->current = NULL;
+}
+
+static void tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
+                      const struct timeval *ts)
 {
     struct tconn *c = f->app;
     if (!c) {
         /* the client sent plaintext to a TLS service that closed on it */
         return;
     }
+    s->current = c; /* new_hs() below may make room: never by shedding c */
     c->now = tvd(ts);
     if (c->close_by < 0) {
         c->close_by = (int)dir;
@@ -1633,10 +1794,19 @@ static void plaintext_to_tls(struct sessions *s, struct tconn *c)
     decide(c, h, OUT_FAILED);
 }
 
+static void conn_end(struct sessions *s, struct flow *f);
+
 void session_on_end(struct sessions *s, struct flow *f)
+{
+    conn_end(s, f);
+    s->current = NULL;
+}
+
+static void conn_end(struct sessions *s, struct flow *f)
 {
     struct tconn *c = f->app;
     if (!c) return;
+    s->current = c;
     c->now = tvd(&f->last_ts);
     if (c->state == ST_TLS) {
         if (!c->n_hs) new_hs(c, false, C)->t_start = tvd(&f->first_ts); /* records, no handshake */
@@ -1677,6 +1847,9 @@ struct sessions *sessions_new(const struct session_opts *o, struct reasm *r,
     s->o = *o;
     if (s->o.handshake_timeout <= 0) s->o.handshake_timeout = 10;
     if (s->o.max_handshake_bytes < 1024) s->o.max_handshake_bytes = 65536;
+    if (s->o.max_memory == 0) s->o.max_memory = SESSION_DEFAULT_MAX_MEMORY;
+    s->st.mem_budget = s->o.max_memory;
+    s->mem = (tls_mem){ mem_alloc, mem_release, s };
     s->r = r;
     s->emit = emit;
     s->ctx = ctx;

@@ -31,11 +31,18 @@ const char *session_outcome_name(int o);
 struct session_opts {
     double handshake_timeout;   /* seconds without a server answer */
     size_t max_handshake_bytes; /* largest handshake message reassembled */
+    size_t max_memory;          /* bytes of connection state; 0 = SESSION_DEFAULT_MAX_MEMORY */
 };
+
+#define SESSION_DEFAULT_MAX_MEMORY ((size_t)256 << 20)
 
 struct session_stats {
     uint64_t tls_flows, handshakes, by_outcome[OUT_COUNT];
     uint64_t not_tls_flows, starttls_flows, buffers_freed, released_at_close;
+    /* memory budget: state held now and at most, connections whose state
+     * was shed (oldest first) to stay within it, buffers refused */
+    uint64_t mem_used, mem_peak, mem_budget, shed_flows, mem_refused;
+    uint64_t reneg_not_reported; /* renegotiations past MAX_RENEG_REPORTED on a connection */
 };
 
 /* Called once per handshake when its outcome is decided. facts belongs to
@@ -49,7 +56,10 @@ struct sessions *sessions_new(const struct session_opts *o, struct reasm *r,
                               session_emit_fn emit, void *ctx);
 void sessions_free(struct sessions *s);
 
-/* Reassembly callbacks (wired by main). */
+/* Reassembly callbacks (wired by main). Connection state is never freed
+ * while the dissector is reading it: switching a finished handshake to
+ * record headers only, and shedding state under the memory budget, happen
+ * between dissector calls. */
 void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
                      size_t len, const struct timeval *ts);
 void session_on_tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir,
