@@ -98,6 +98,8 @@ static void usage(FILE *f)
         "  --keylog FILE        SSLKEYLOGFILE: read encrypted alerts, renegotiations and\n"
         "                       TLS 1.3 certificates exactly (AEAD suites)\n"
         "  --max-handshake-bytes N  largest handshake message reassembled (default 65536)\n"
+        "  --max-memory N[KMG]  budget for TLS connection state; the least recently active\n"
+        "                       connections are shed beyond it (default 256M)\n"
         "other:\n"
         "  -V, --version        print the version\n"
         "  -h, --help           this help\n"
@@ -119,6 +121,30 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
     return 0;
 }
 
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static int parse_size(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char buf[64];
+    size_t n = strlen(s);
+    double mul = 1;
+    if (n > 0 && n < sizeof buf && strchr("kKmMgG", s[n - 1])) {
+        char u = (char)(s[n - 1] | 0x20);
+        mul = u == 'k' ? 1024.0 : u == 'm' ? 1048576.0 : 1073741824.0;
+        memcpy(buf, s, n - 1);
+        buf[n - 1] = '\0';
+        s = buf;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end) * mul;
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "tlswatch: %s: invalid size \"%s\" (expected %gK..%gG)\n", opt, s, lo / 1024, hi / 1073741824.0);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 /* A keyword option: the index of arg in names (NULL-terminated), or -1 after
  * a usage message listing the choices. */
 static int parse_choice(const char *opt, const char *arg, const char *const *names)
@@ -134,7 +160,7 @@ static int parse_choice(const char *opt, const char *arg, const char *const *nam
 
 enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
-    OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
+    OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
 };
 
@@ -150,6 +176,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "user", required_argument, NULL, OPT_USER },
         { "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
         { "max-handshake-bytes", required_argument, NULL, OPT_MAX_HS },
+        { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
         { "rules", required_argument, NULL, OPT_RULES },
         { "check-rules", no_argument, NULL, OPT_CHECK_RULES },
         { "list-rules", no_argument, NULL, OPT_LIST_RULES },
@@ -202,6 +229,10 @@ static int parse_args(int argc, char **argv, struct config *c)
         case OPT_MAX_HS:
             if (parse_num("--max-handshake-bytes", optarg, 1024, 16777216, &v)) return 2;
             c->so.max_handshake_bytes = (size_t)v;
+            break;
+        case OPT_MAX_MEMORY:
+            if (parse_size("--max-memory", optarg, 1048576.0, 1099511627776.0, &v)) return 2;
+            c->so.max_memory = (size_t)v;
             break;
         case 'q': c->quiet = 1; break;
         case 'p': c->promisc = 0; break;

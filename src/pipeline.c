@@ -205,6 +205,7 @@ static void emit_stats(struct pipeline *a, const struct timeval *ts)
     json_obj_begin(j);
     for (int i = 0; i < OUT_COUNT; i++) json_kv_uint(j, session_outcome_name(i), ss->by_outcome[i]);
     json_obj_end(j);
+    json_kv_uint(j, "renegotiations_not_reported", ss->reneg_not_reported);
     json_obj_end(j);
     json_key(j, "findings");
     json_obj_begin(j);
@@ -215,6 +216,11 @@ static void emit_stats(struct pipeline *a, const struct timeval *ts)
     json_obj_begin(j);
     json_kv_int(j, "rss_kib", rss_kib());
     json_kv_int(j, "max_rss_kib", ru.ru_maxrss);
+    json_kv_uint(j, "tls_state_budget", ss->mem_budget);
+    json_kv_uint(j, "tls_state_bytes", ss->mem_used);
+    json_kv_uint(j, "tls_state_peak_bytes", ss->mem_peak);
+    json_kv_uint(j, "tls_state_shed_flows", ss->shed_flows);
+    json_kv_uint(j, "tls_buffers_refused", ss->mem_refused);
     json_obj_end(j);
     json_obj_end(j);
     json_obj_end(j);

@@ -627,11 +627,25 @@ static void ip_cb(struct ip *iph, int skblen)
     p[9] = PROTO_HANDLED;
 }
 
+#define RELEASE_NIDS_BUF_ABOVE 8192
+
 static void deliver(struct reasm *r, struct flow *f, enum flow_dir dir, struct half_stream *h)
 {
     if (!h->count_new || !f->tcp[dir].collect || !r->cb.on_data) return;
     const uint8_t *data = (const uint8_t *)h->data + (h->count - h->offset) - h->count_new;
     r->cb.on_data(r->cb.ctx, f, dir, data, (size_t)h->count_new, r->cur_ts);
+    /* libnids keeps a direction's buffer at twice the largest segment it
+     * ever held, for the connection's life: 65,536 connections that each
+     * sent one 16 KB segment would pin 2 GB. Everything delivered is
+     * consumed (libnids memmoves nothing after this callback), so a large
+     * buffer is given back now and allocated again only if another large
+     * segment comes. Never earlier: libnids reads it until we return. */
+    if (h->bufsize > RELEASE_NIDS_BUF_ABOVE) {
+        free(h->data);
+        h->data = NULL;
+        h->bufsize = 0;
+        r->st.nids_buffers_released++;
+    }
 }
 
 static void tcp_cb(struct tcp_stream *ts, void **param)

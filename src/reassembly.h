@@ -52,6 +52,7 @@ struct reasm_stats {
     uint64_t synthesized_handshakes, snaplen_truncated;
     uint64_t nids_warnings[10]; /* libnids complaints, by NIDS_WARN_* errnum */
     uint64_t nids_complaints;
+    uint64_t nids_buffers_released; /* large libnids direction buffers given back after delivery */
 };
 
 struct reasm;
