@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -159,6 +160,7 @@ struct node {
     /* param */
     size_t param;
     regex_t *re;
+    int height; /* levels of the subtree (eval/node_free recurse this deep) */
 };
 
 struct tpart {
@@ -210,8 +212,13 @@ struct param {
     char *s;
 };
 
+/* Per-key state of a threshold rule. The table is keyed by wire data
+ * (client address, SNI), so it is bounded: uthash keeps its entries in
+ * insertion order, and every hit moves its entry to the tail, so the head
+ * is the least recently used key, the one evicted when the table is full. */
 struct storm {
     char *key; /* "rule\x1fkey" */
+    size_t keylen;
     double *times, *w; /* hit times and weights */
     size_t n, cap;
     double quiet_until, last;
@@ -226,8 +233,10 @@ struct ruleset {
     enum rule_severity min_sev;
     int fail_on; /* -1: off */
     int failed;
-    struct storm *storms;
+    struct storm *storms; /* least recently hit first */
     size_t nstorms;
+    size_t storm_max_keys;
+    uint64_t storm_evictions;
 };
 
 static void node_free(struct node *n);
@@ -327,6 +336,7 @@ struct parser {
     struct ruleset *rs;
     const char *scope;  /* schema prefix of "where" elements ("alerts[]"), or NULL */
     unsigned scope_type; /* T_OBJ or T_STR */
+    int depth; /* recursion depth of the expression parser */
 };
 
 static void report(struct parser *P, int line, int col, const char *fmt, ...)
@@ -464,10 +474,16 @@ static void next(struct parser *P)
                 t->k = TK_BAD;
                 return;
             }
+            long long m = (long long)mult;
+            if (v > LLONG_MAX / m) { /* 999999999999999999d: no int64 */
+                t->k = TK_BAD;
+                t->s = xstrdup("a number out of range");
+                return;
+            }
             t->k = TK_NUM;
             t->is_int = 1;
-            t->inum = (int64_t)((double)v * mult);
-            t->num = (double)v * mult;
+            t->inum = (int64_t)(v * m);
+            t->num = (double)t->inum;
             return;
         }
         double v = strtod(buf, &e);
@@ -610,6 +626,44 @@ static struct node *new_node(struct parser *P, enum nk k, int line, int col)
     n->line = line;
     n->col = col;
     n->type = T_ANY;
+    n->height = 1;
+    return n;
+}
+
+/* Nesting limits. The parser recurses once per '(', 'not', unary '-' and
+ * function call, and eval() and node_free() recurse once per level of the
+ * finished tree, which a left-associative chain ("a and b and c ...")
+ * deepens without any parser recursion. A crafted rule file (200,000 '(')
+ * must be a file:line:col error, never a stack overflow. */
+static int enter(struct parser *P)
+{
+    if (P->bad) return 0;
+    if (P->depth >= RULES_MAX_NESTING) {
+        syntax(P, "nesting deeper than %d", RULES_MAX_NESTING);
+        return 0;
+    }
+    P->depth++;
+    return 1;
+}
+static void leave(struct parser *P) { P->depth--; }
+
+static int node_h(const struct node *n) { return n ? n->height : 0; }
+/* Sets n's height from its children (call once they are attached); a tree
+ * deeper than RULES_MAX_TREE_DEPTH is an error whose P->bad unwinds the
+ * parse. Returns n. */
+static struct node *grown(struct parser *P, struct node *n)
+{
+    int h = node_h(n->a);
+    if (node_h(n->b) > h) h = node_h(n->b);
+    if (node_h(n->c) > h) h = node_h(n->c);
+    for (size_t i = 0; i < n->nargs; i++)
+        if (node_h(n->args[i]) > h) h = node_h(n->args[i]);
+    n->height = h + 1;
+    if (n->height > RULES_MAX_TREE_DEPTH && !P->bad) {
+        report(P, n->line, n->col, "expression nesting deeper than %d operators",
+               RULES_MAX_TREE_DEPTH);
+        P->bad = 1;
+    }
     return n;
 }
 
@@ -802,7 +856,7 @@ static struct node *parse_call(struct parser *P, const char *name, int line, int
         report(P, line, col, "%s() takes %d%s argument%s, not %zu", name, fns[f].minargs,
                fns[f].maxargs > fns[f].minargs ? " or more" : "", fns[f].maxargs > 1 ? "s" : "", na);
         n->type = T_ANY;
-        return n;
+        return grown(P, n);
     }
     switch (f) {
     case F_COUNT: case F_LEN: case F_BURST: case F_INT: n->type = T_INT; break;
@@ -832,7 +886,7 @@ static struct node *parse_call(struct parser *P, const char *name, int line, int
     }
     if (f == F_JOIN && !(n->args[0]->type & T_ARR))
         report(P, n->args[0]->line, n->args[0]->col, "join() needs an array");
-    return n;
+    return grown(P, n);
 fail:
     node_free(n);
     return NULL;
@@ -933,13 +987,13 @@ static struct node *parse_postfix(struct parser *P)
     struct node *n = parse_primary(P);
     if (!n) return NULL;
     int line = n->line, col = n->col;
-    const char *pstart = NULL;
-    if (n->k == N_PATH) pstart = NULL;
+    int grew = 0;
     while (!P->bad && (is_op(P, ".") || is_op(P, "["))) {
+        grew = 1;
         if (n->k != N_PATH) { /* field access on an expression result */
             struct node *w = new_node(P, N_PATH, n->line, n->col);
             w->a = n;
-            n = w;
+            n = grown(P, w);
         }
         if (is_op(P, ".")) {
             next(P);
@@ -962,12 +1016,16 @@ static struct node *parse_postfix(struct parser *P)
             if (!expect_op(P, "]")) break;
         }
     }
-    (void)pstart;
     if (P->bad) {
         node_free(n);
         return NULL;
     }
-    if (n->k == N_PATH) {
+    /* A parenthesised path "(a)" comes back checked already: redo it only
+     * when steps were added here (and free what the first check set). */
+    if (n->k == N_PATH && (grew || !n->pathtext)) {
+        free(n->pathtext);
+        free(n->sprefix);
+        n->sprefix = NULL;
         struct sbuf b = { 0 };
         for (size_t i = 0; i < n->nsteps; i++) {
             if (n->steps[i].key) {
@@ -989,11 +1047,14 @@ static struct node *parse_unary(struct parser *P)
 {
     if (is_op(P, "-")) {
         int line = P->t.line, col = P->t.col;
+        if (!enter(P)) return NULL;
         next(P);
         struct node *a = parse_unary(P);
+        leave(P);
         if (!a) return NULL;
         struct node *n = new_node(P, N_NEG, line, col);
         n->a = a;
+        grown(P, n);
         if (!(a->type & T_NUM)) report(P, line, col, "'-' needs a number, got a %s", type_desc(a->type));
         n->type = a->type & T_NUM ? a->type & T_NUM : T_NUM;
         return n;
@@ -1019,6 +1080,7 @@ static struct node *parse_arith(struct parser *P, int level)
         n->op = op;
         n->a = l;
         n->b = r;
+        grown(P, n);
         int concat = op == '+' && (l->type == T_STR || r->type == T_STR);
         if (concat) {
             n->type = T_STR; /* string + value: concatenation */
@@ -1064,6 +1126,7 @@ static struct node *parse_list(struct parser *P, unsigned ltype)
                    type_desc(e->type), type_desc(ltype));
         n->args = xrealloc(n->args, (n->nargs + 1) * sizeof *n->args);
         n->args[n->nargs++] = e;
+        if (e->height >= n->height) n->height = e->height + 1;
         if (is_op(P, ",")) next(P);
         else if (!is_op(P, "]")) {
             char b[64];
@@ -1076,6 +1139,108 @@ static struct node *parse_list(struct parser *P, unsigned ltype)
     return n;
 }
 
+/* Regexes run on wire strings (SNI, certificate names), so matching must
+ * take linear time. glibc's regcomp accepts back-references (\1 .. \9)
+ * even in ERE, and with one regexec backtracks: exponential time on a
+ * crafted string. Without them glibc simulates an automaton. Two more
+ * things blow up inside regcomp itself: it recurses once per '(' (stack),
+ * and it copies the repeated atom of x{m,n} n times and of x+ twice, so
+ * nested repetitions ((a{99}){99}){99} multiply. RE_MAX_SIZE bounds that
+ * expanded size. */
+#define RE_MAX_SIZE 2000
+
+static size_t re_sat(size_t v) { return v > RE_MAX_SIZE ? RE_MAX_SIZE + 1 : v; }
+
+/* Returns NULL, or why the pattern is refused with *at its byte offset. */
+static const char *regex_refuse(const char *re, size_t *at)
+{
+    size_t cur = 0, last = 0, depth = 0;
+    size_t saved[RULES_MAX_NESTING];
+    size_t i = 0, n = strlen(re);
+    while (i < n) {
+        char c = re[i];
+        size_t copies = 0; /* > 0: a repetition of the last atom */
+        if (c == '\\') {
+            if (i + 1 < n && re[i + 1] >= '1' && re[i + 1] <= '9') {
+                *at = i;
+                return "back-references (\\1 .. \\9) are not allowed in rule regexes";
+            }
+            i += i + 1 < n ? 2 : 1;
+            last = 1;
+            cur = re_sat(cur + 1);
+        } else if (c == '[') { /* bracket expression: '\' is literal inside */
+            size_t j = i + 1;
+            if (j < n && re[j] == '^') j++;
+            if (j < n && re[j] == ']') j++;
+            while (j < n && re[j] != ']') {
+                if (re[j] == '[' && j + 1 < n && strchr(".:=", re[j + 1])) {
+                    const char *e = NULL;
+                    for (size_t k = j + 2; k + 1 < n; k++)
+                        if (re[k] == re[j + 1] && re[k + 1] == ']') {
+                            e = re + k;
+                            break;
+                        }
+                    if (!e) break; /* malformed: regcomp says so */
+                    j = (size_t)(e - re) + 2;
+                } else {
+                    j++;
+                }
+            }
+            i = j < n ? j + 1 : n;
+            last = 1;
+            cur = re_sat(cur + 1);
+        } else if (c == '(') {
+            if (depth == RULES_MAX_NESTING) {
+                *at = i;
+                return "regex groups nested too deep";
+            }
+            saved[depth++] = re_sat(cur + 1); /* the group node */
+            cur = 0;
+            last = 0;
+            i++;
+        } else if (c == ')' && depth > 0) {
+            last = cur;
+            cur = re_sat(saved[--depth] + cur);
+            i++;
+        } else if (c == '*' || c == '?') {
+            i++; /* one copy */
+        } else if (c == '+') {
+            copies = 2;
+            i++;
+        } else if (c == '{' && i + 1 < n && isdigit((unsigned char)re[i + 1])) {
+            size_t j = i + 1, m = 0, hi;
+            while (j < n && isdigit((unsigned char)re[j])) m = re_sat(m * 10 + (size_t)(re[j++] - '0'));
+            hi = m;
+            if (j < n && re[j] == ',') {
+                j++;
+                if (j < n && isdigit((unsigned char)re[j])) {
+                    hi = 0;
+                    while (j < n && isdigit((unsigned char)re[j]))
+                        hi = re_sat(hi * 10 + (size_t)(re[j++] - '0'));
+                } else {
+                    hi = re_sat(m + 1);
+                }
+            }
+            copies = hi ? hi : 1;
+            i = j < n && re[j] == '}' ? j + 1 : j;
+        } else { /* a character, '.', or '|' '^' '$' (nodes too, not repeatable) */
+            last = c != '|' && c != '^' && c != '$';
+            cur = re_sat(cur + 1);
+            i++;
+        }
+        if (copies > 1) {
+            size_t add = last > RE_MAX_SIZE / copies ? RE_MAX_SIZE + 1 : last * (copies - 1);
+            cur = re_sat(cur + add);
+            last = re_sat(last * copies > RE_MAX_SIZE ? RE_MAX_SIZE + 1 : last * copies);
+        }
+        if (cur > RE_MAX_SIZE) {
+            *at = i > 0 ? i - 1 : 0;
+            return "regex too large once its repetitions are expanded";
+        }
+    }
+    return NULL;
+}
+
 /* /regex/ right after "matches": the '/' is the current token. */
 static struct node *parse_regex(struct parser *P)
 {
@@ -1085,9 +1250,13 @@ static struct node *parse_regex(struct parser *P)
         syntax(P, "expected /regex/ after 'matches', found %s", tok_desc(&P->t, b, sizeof b));
         return NULL;
     }
-    /* The lexer stands right after the opening '/'. */
+    /* The lexer stands right after the opening '/'. cols[i]: the source
+     * column of pattern byte i (a regex is on one line). */
     struct sbuf b = { 0 };
+    int *cols = NULL;
+    size_t ncols = 0, colcap = 0;
     while (P->p < P->end && *P->p != '/' && *P->p != '\n') {
+        int c0 = P->col;
         if (*P->p == '\\' && P->p + 1 < P->end && P->p[1] == '/') {
             adv_char(P);
         } else if (*P->p == '\\' && P->p + 1 < P->end) {
@@ -1096,9 +1265,15 @@ static struct node *parse_regex(struct parser *P)
         }
         sb_addn(&b, P->p, 1);
         adv_char(P);
+        if (b.n > colcap) {
+            colcap = b.n * 2;
+            cols = xrealloc(cols, colcap * sizeof *cols);
+        }
+        for (; ncols < b.n; ncols++) cols[ncols] = c0;
     }
     if (P->p >= P->end || *P->p != '/') {
         free(b.s);
+        free(cols);
         P->t.line = line;
         P->t.col = col;
         syntax(P, "unterminated /regex/");
@@ -1111,12 +1286,23 @@ static struct node *parse_regex(struct parser *P)
         adv_char(P);
     }
     struct node *n = new_node(P, N_LIT, line, col);
+    size_t at = 0;
+    const char *why = regex_refuse(sb_str(&b), &at);
+    if (why) {
+        report(P, line, at < ncols ? cols[at] : col, "%s: /%.40s%s/", why, sb_str(&b),
+               b.n > 40 ? "..." : "");
+        free(b.s);
+        free(cols);
+        next(P);
+        return n;
+    }
+    free(cols);
     n->re = xcalloc(1, sizeof *n->re);
     int rc = regcomp(n->re, sb_str(&b), flags);
     if (rc) {
         char eb[200];
         regerror(rc, n->re, eb, sizeof eb);
-        report(P, line, col, "bad regex /%s/: %s", sb_str(&b), eb);
+        report(P, line, col, "bad regex /%.40s%s/: %s", sb_str(&b), b.n > 40 ? "..." : "", eb);
         free(n->re);
         n->re = NULL;
     }
@@ -1165,6 +1351,7 @@ static struct node *parse_cmp(struct parser *P)
             n->a = l;
             n->b = r;
             n->type = T_BOOL;
+            grown(P, n);
             if (i >= OP_LT) {
                 if (!(l->type & T_NUM) || !(r->type & T_NUM))
                     report(P, line, col, "type mismatch: '%s' compares numbers, got %s and %s",
@@ -1190,7 +1377,7 @@ static struct node *parse_cmp(struct parser *P)
             node_free(n);
             return NULL;
         }
-        return n;
+        return grown(P, n);
     }
     if (is_kw(P, "contains")) {
         next(P);
@@ -1204,6 +1391,7 @@ static struct node *parse_cmp(struct parser *P)
         n->b = r;
         n->op = neg;
         n->type = T_BOOL;
+        grown(P, n);
         if (!(l->type & (T_STR | T_ASTR)))
             report(P, l->line, l->col, "'contains' needs a string or an array of strings on the left, got a %s",
                    type_desc(l->type));
@@ -1226,7 +1414,7 @@ static struct node *parse_cmp(struct parser *P)
             node_free(n);
             return NULL;
         }
-        return n;
+        return grown(P, n);
     }
     return l;
 }
@@ -1235,13 +1423,15 @@ static struct node *parse_not(struct parser *P)
 {
     int line = P->t.line, col = P->t.col;
     if (is_kw(P, "not")) {
+        if (!enter(P)) return NULL;
         next(P);
         struct node *a = parse_not(P);
+        leave(P);
         if (!a) return NULL;
         struct node *n = new_node(P, N_NOT, line, col);
         n->a = a;
         n->type = T_BOOL;
-        return n;
+        return grown(P, n);
     }
     if (is_kw(P, "exists")) {
         next(P);
@@ -1250,6 +1440,7 @@ static struct node *parse_not(struct parser *P)
         struct node *n = new_node(P, N_EXISTS, line, col);
         n->a = a;
         n->type = T_BOOL;
+        grown(P, n);
         if (a->k != N_PATH) report(P, a->line, a->col, "'exists' needs a field path");
         return n;
     }
@@ -1272,14 +1463,14 @@ static struct node *parse_bool(struct parser *P, int is_or)
         n->a = l;
         n->b = r;
         n->type = T_BOOL;
-        l = n;
+        l = grown(P, n);
     }
     return l;
 }
 
 static struct node *parse_expr(struct parser *P)
 {
-    if (P->bad) return NULL;
+    if (!enter(P)) return NULL;
     struct node *l = parse_bool(P, 1);
     while (l && is_op(P, "??")) {
         int line = P->t.line, col = P->t.col;
@@ -1294,8 +1485,9 @@ static struct node *parse_expr(struct parser *P)
         n->b = r;
         n->type = (l->type | r->type) & ~T_NULL;
         if (l->sprefix) n->sprefix = xstrdup(l->sprefix);
-        l = n;
+        l = grown(P, n);
     }
+    leave(P);
     return l;
 }
 
@@ -1598,6 +1790,7 @@ static void parse_rule(struct parser *P)
     int line = P->t.line, col = P->t.col;
     next(P); /* 'rule' */
     P->bad = 0;
+    P->depth = 0;
     int errs0 = P->errors;
     struct rule r;
     memset(&r, 0, sizeof r);
@@ -1955,20 +2148,24 @@ struct ruleset *rules_new(void)
 {
     struct ruleset *rs = xcalloc(1, sizeof *rs);
     rs->fail_on = -1;
+    rs->storm_max_keys = RULES_STORM_MAX_KEYS;
     return rs;
+}
+
+static void storm_free(struct ruleset *rs, struct storm *s)
+{
+    HASH_DEL(rs->storms, s);
+    free(s->key);
+    free(s->times);
+    free(s->w);
+    free(s);
+    rs->nstorms--;
 }
 
 static void storms_clear(struct ruleset *rs)
 {
     struct storm *s, *tmp;
-    HASH_ITER(hh, rs->storms, s, tmp) {
-        HASH_DEL(rs->storms, s);
-        free(s->key);
-        free(s->times);
-        free(s->w);
-        free(s);
-    }
-    rs->nstorms = 0;
+    HASH_ITER(hh, rs->storms, s, tmp) storm_free(rs, s);
 }
 
 void rules_free(struct ruleset *rs)
@@ -2063,6 +2260,12 @@ void rules_set_min_severity(struct ruleset *rs, enum rule_severity s) { rs->min_
 void rules_set_fail_on(struct ruleset *rs, enum rule_severity s) { rs->fail_on = (int)s; }
 int rules_failed(const struct ruleset *rs) { return rs->failed; }
 size_t rules_count(const struct ruleset *rs) { return rs->n; }
+void rules_set_storm_max_keys(struct ruleset *rs, size_t n)
+{
+    rs->storm_max_keys = n ? n : RULES_STORM_MAX_KEYS;
+}
+size_t rules_storm_keys(const struct ruleset *rs) { return rs->nstorms; }
+uint64_t rules_storm_evictions(const struct ruleset *rs) { return rs->storm_evictions; }
 const char *rules_id(const struct ruleset *rs, size_t i) { return i < rs->n ? rs->r[i].id : NULL; }
 
 /* ------------------------------------------------------------ evaluation */
@@ -2112,6 +2315,8 @@ static struct rv rv_int(int64_t i)
     r.d = (double)i;
     return r;
 }
+/* A double converts to int64_t without undefined behaviour (NaN: no). */
+static int dbl_fits_i64(double d) { return d > -9.2e18 && d < 9.2e18; }
 static struct rv rv_dbl(double d)
 {
     struct rv r = rv_null();
@@ -2345,10 +2550,11 @@ static struct rv eval_func(const struct node *n, const struct env *E)
         break;
     }
     case F_INT:
-        if (a.k == RV_NUM) out = rv_int(a.is_int ? a.i : (int64_t)floor(a.d));
+        if (a.k == RV_NUM && (a.is_int || dbl_fits_i64(a.d)))
+            out = rv_int(a.is_int ? a.i : (int64_t)floor(a.d));
         break;
     case F_RFC3339:
-        if (a.k == RV_NUM) {
+        if (a.k == RV_NUM && dbl_fits_i64(a.d)) {
             struct timeval tv = { (time_t)floor(a.d), 0 };
             char buf[48];
             format_time_rfc3339(&tv, buf, sizeof buf);
@@ -2423,7 +2629,7 @@ static struct rv eval(const struct node *n, const struct env *E)
         if (n->param >= E->rs->np) return rv_null();
         const struct param *p = &E->rs->p[n->param];
         if (p->is_str) return rv_str(p->s, strlen(p->s));
-        return p->is_int ? rv_int((int64_t)p->num) : rv_dbl(p->num);
+        return p->is_int && dbl_fits_i64(p->num) ? rv_int((int64_t)p->num) : rv_dbl(p->num);
     }
     case N_PATH: return eval_path(n, E);
     case N_IT: return rv_from_value(E->elem);
@@ -2510,7 +2716,7 @@ static struct rv eval(const struct node *n, const struct env *E)
     case N_NEG: {
         struct rv a = eval(n->a, E);
         if (a.k != RV_NUM) return rv_null();
-        return a.is_int ? rv_int(-a.i) : rv_dbl(-a.d);
+        return a.is_int ? rv_int((int64_t)(0 - (uint64_t)a.i)) : rv_dbl(-a.d); /* wraps like + - */
     }
     case N_ARITH: {
         struct rv a = eval(n->a, E), b = eval(n->b, E);
@@ -2677,23 +2883,21 @@ static void thr_key(const struct rule *r, const struct value *facts, const struc
     sb_add(b, k ? k : "?");
 }
 
-#define STORM_MAX_KEYS 100000
 #define STORM_MAX_TIMES 4096
+#define STORM_IDLE 3600 /* seconds without a hit after which a key is dropped */
 
-static void storms_prune(struct ruleset *rs, double now)
+/* Makes room for one more key. Clearing the whole table here would let a
+ * sender reset every storm count by sending enough distinct keys; instead
+ * idle keys at the head are dropped, then the least recently hit ones are
+ * evicted (and counted). O(1) amortised: only the head is looked at. */
+static void storms_make_room(struct ruleset *rs, double now)
 {
-    struct storm *s, *tmp;
-    HASH_ITER(hh, rs->storms, s, tmp) {
-        if (now - s->last > 3600 && now >= s->quiet_until) {
-            HASH_DEL(rs->storms, s);
-            free(s->key);
-            free(s->times);
-            free(s->w);
-            free(s);
-            rs->nstorms--;
-        }
+    while (rs->storms && now - rs->storms->last > STORM_IDLE && now >= rs->storms->quiet_until)
+        storm_free(rs, rs->storms);
+    while (rs->storms && rs->nstorms >= rs->storm_max_keys) {
+        storm_free(rs, rs->storms);
+        rs->storm_evictions++;
     }
-    if (rs->nstorms >= STORM_MAX_KEYS) storms_clear(rs);
 }
 
 /* Counts one hit (of the rule's weight, default 1) of r at time now;
@@ -2716,15 +2920,17 @@ static int threshold_hit(struct ruleset *rs, const struct rule *r, const struct 
     struct storm *s = NULL;
     HASH_FIND(hh, rs->storms, key.s, key.n, s);
     if (!s) {
-        if (rs->nstorms >= STORM_MAX_KEYS) storms_prune(rs, now);
+        storms_make_room(rs, now);
         s = xcalloc(1, sizeof *s);
         s->key = key.s;
+        s->keylen = key.n;
         s->quiet_until = -INFINITY;
-        HASH_ADD_KEYPTR(hh, rs->storms, s->key, key.n, s);
         rs->nstorms++;
     } else {
         free(key.s);
+        HASH_DEL(rs->storms, s); /* re-added below: to the tail (most recent) */
     }
+    HASH_ADD_KEYPTR(hh, rs->storms, s->key, s->keylen, s);
     s->last = now;
     /* drop hits that left the window */
     size_t k = 0;

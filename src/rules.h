@@ -62,6 +62,13 @@ struct rules_ctx {
 
 struct ruleset;
 
+/* Load-time limits (errors "file:line:col: ..." beyond them): the parser's
+ * recursion ('(', 'not', unary '-', function calls) and the depth of an
+ * expression tree (a chain "a and b and c ..." is one level per operator),
+ * which bounds the recursion of evaluation. */
+#define RULES_MAX_NESTING 64
+#define RULES_MAX_TREE_DEPTH 256
+
 struct ruleset *rules_new(void);
 void rules_free(struct ruleset *rs);
 
@@ -94,6 +101,15 @@ void rules_set_min_severity(struct ruleset *rs, enum rule_severity s);
 void rules_set_fail_on(struct ruleset *rs, enum rule_severity s);
 /* 1 when --fail-on was set and a finding at or above it was reported. */
 int rules_failed(const struct ruleset *rs);
+
+/* Threshold (storm) state: one entry per rule and key, at most max_keys
+ * (default RULES_STORM_MAX_KEYS, 0 restores it). When full, the least
+ * recently hit key is evicted; rules_storm_evictions() counts those (a
+ * steady rise means the table is too small, or someone sprays keys). */
+#define RULES_STORM_MAX_KEYS 100000
+void rules_set_storm_max_keys(struct ruleset *rs, size_t max_keys);
+size_t rules_storm_keys(const struct ruleset *rs);
+uint64_t rules_storm_evictions(const struct ruleset *rs);
 
 size_t rules_count(const struct ruleset *rs);
 /* Rule id by index (load order), for tests and listings. */

@@ -7,6 +7,8 @@
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "rules.h"
 #include "t.h"
@@ -452,6 +454,283 @@ static void test_specific_outcomes(void)
     rules_free(rs);
 }
 
+
+/* A rule whose 'when' is prefix + n copies of rep + mid + n copies of close
+ * + suffix; returns the malloc'ed text. */
+static char *rule_repeat(const char *when_prefix, const char *rep, size_t n, const char *mid,
+                         const char *close, const char *suffix)
+{
+    size_t cap = 200 + strlen(when_prefix) + strlen(mid) + strlen(suffix) +
+                 n * (strlen(rep) + strlen(close));
+    char *t = malloc(cap);
+    size_t k = (size_t)snprintf(t, cap, "rule deep {\n  severity: low\n  when: %s", when_prefix);
+    for (size_t i = 0; i < n; i++) k += (size_t)snprintf(t + k, cap - k, "%s", rep);
+    k += (size_t)snprintf(t + k, cap - k, "%s", mid);
+    for (size_t i = 0; i < n; i++) k += (size_t)snprintf(t + k, cap - k, "%s", close);
+    snprintf(t + k, cap - k, "%s\n  message: \"m\"\n}\n", suffix);
+    return t;
+}
+
+/* Loads text; checks it gives exactly one error containing want (and the
+ * "t.rules:LINE:" prefix), or none when want is NULL. */
+static void expect_one(const char *what, const char *text, const char *want)
+{
+    struct errs e;
+    struct ruleset *rs = load_str(text, &e);
+    if (!want) {
+        CHECK(e.n == 0 && rules_count(rs) == 1, "%s: loads", what);
+    } else {
+        CHECK(e.n == 1 && strstr(e.lines[0], want) != NULL && strncmp(e.lines[0], "t.rules:", 8) == 0,
+              "%s: one error \"%s\"", what, want);
+        CHECK_EQ_INT(rules_count(rs), 0, "%s: rule not kept", what);
+    }
+    for (int i = 0; i < e.n && (!want || e.n != 1); i++) printf("  error: %.200s\n", e.lines[i]);
+    rules_free(rs);
+}
+
+/* Recursion limits: a crafted file is an error, never a stack overflow. */
+static void test_nesting_limits(void)
+{
+    const size_t N = 200000;
+    char *t;
+    char want[64];
+    snprintf(want, sizeof want, "nesting deeper than %d", RULES_MAX_NESTING);
+    t = rule_repeat("", "(", N, "sni == \"x\"", ")", "");
+    expect_one("200000 '('", t, want);
+    free(t);
+    t = rule_repeat("", "(", 60, "sni == \"x\"", ")", "");
+    expect_one("60 '(' within the limit", t, NULL);
+    free(t);
+    t = rule_repeat("", "not ", N, "sni == \"x\"", "", "");
+    expect_one("200000 'not'", t, want);
+    free(t);
+    t = rule_repeat("", "-", N, "1", "", " == 1");
+    expect_one("200000 unary '-'", t, want);
+    free(t);
+    t = rule_repeat("", "len(", N, "sni", ")", " == 1");
+    expect_one("200000 nested calls", t, want);
+    free(t);
+    t = rule_repeat("any(alerts where ", "(", N, "code == 1", ")", ")");
+    expect_one("200000 '(' inside where", t, want);
+    free(t);
+    t = rule_repeat("", "(", N, "sni", ")", " in [1]");
+    expect_one("200000 '(' before in", t, want);
+    free(t);
+    t = rule_repeat("true\n  advice: \"{", "(", N, "sni", ")", "}\"");
+    expect_one("200000 '(' in a template", t, want);
+    free(t);
+    /* left-associative chains deepen the tree without parser recursion */
+    snprintf(want, sizeof want, "expression nesting deeper than %d operators", RULES_MAX_TREE_DEPTH);
+    t = rule_repeat("", "sni == \"x\" and ", N, "true", "", "");
+    expect_one("200000 'and'", t, want);
+    free(t);
+    t = rule_repeat("", "sni == \"x\" or ", N, "true", "", "");
+    expect_one("200000 'or'", t, want);
+    free(t);
+    t = rule_repeat("", "1 + ", N, "1", "", " == 2");
+    expect_one("200000 '+'", t, want);
+    free(t);
+    t = rule_repeat("", "sni ?? ", N, "sni", "", " == \"a\"");
+    expect_one("200000 '?" "?'", t, want);
+    free(t);
+    t = rule_repeat("", "sni == \"x\" or ", 100, "true", "", "");
+    expect_one("100 'or' within the limit", t, NULL);
+    free(t);
+    /* the error has the position of the first '(' beyond the limit */
+    t = rule_repeat("", "(", 100, "true", ")", "");
+    struct errs e;
+    struct ruleset *rs = load_str(t, &e);
+    snprintf(want, sizeof want, "t.rules:3:%d: nesting deeper than %d", 9 + RULES_MAX_NESTING,
+             RULES_MAX_NESTING);
+    int ok = e.n == 1 && strcmp(e.lines[0], want) == 0;
+    CHECK(ok, "nesting error at file:line:col of the first '(' too many");
+    if (!ok && e.n) printf("  got: %s\n", e.lines[0]);
+    rules_free(rs);
+    free(t);
+}
+
+/* Regexes match wire strings: no back-references (exponential in glibc),
+ * nothing whose expansion blows up regcomp. */
+static void test_regex_limits(void)
+{
+    struct errs e;
+    struct ruleset *rs = load_str("rule r {\n  severity: low\n  when: sni matches /^(a+)\\1$/\n"
+                                  "  message: \"m\"\n}\n", &e);
+    int ok = e.n == 1 && strncmp(e.lines[0], "t.rules:3:27: back-references", 29) == 0;
+    CHECK(ok, "back-reference \\1: error at its column");
+    if (!ok && e.n) printf("  got: %s\n", e.lines[0]);
+    CHECK_EQ_INT(rules_count(rs), 0, "back-reference: rule not kept");
+    rules_free(rs);
+    /* columns stay exact after an escaped '/' */
+    rs = load_str("rule r {\n  severity: low\n  when: sni matches /a\\/(b)\\9/i\n  message: \"m\"\n}\n", &e);
+    ok = e.n == 1 && strncmp(e.lines[0], "t.rules:3:28: back-references", 29) == 0;
+    CHECK(ok, "back-reference after an escaped '/': exact column");
+    if (!ok && e.n) printf("  got: %s\n", e.lines[0]);
+    rules_free(rs);
+    static const struct { const char *re, *want; } cases[] = {
+        { "(a)\\1", "back-references" },
+        { "x|(y)*\\2", "back-references" },
+        { "[a]\\1", "back-references" },
+        { "[\\1]", NULL },          /* in a bracket '\' is literal */
+        { "[]\\1]", NULL },         /* ']' first in a bracket is literal */
+        { "[^]\\1]x", NULL },
+        { "[[:alpha:]\\1]", NULL }, /* a class inside a bracket */
+        { "\\\\1", NULL },          /* an escaped backslash, then '1' */
+        { "a\\.1", NULL },
+        { "((a{99}){99}){99}", "too large" },
+        { "((((((((a+)+)+)+)+)+)+)+)+((((((((a+)+)+)+)+)+)+)+)+((((((((a+)+)+)+)+)+)+)+)+", "too large" },
+        { "a{1,5000}", "too large" },
+        { "a{1,1000}", NULL },
+        { "(sha1|md5|md2)", NULL },
+        { "^[a-z0-9.-]{1,63}$", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[400];
+        snprintf(text, sizeof text, "rule r { severity: low when: sni matches /%s/ message: \"m\" }\n",
+                 cases[i].re);
+        char what[120];
+        snprintf(what, sizeof what, "regex /%s/", cases[i].re);
+        expect_one(what, text, cases[i].want);
+    }
+    char deep[600];
+    memset(deep, '(', 100);
+    deep[100] = 'a';
+    memset(deep + 101, ')', 100);
+    deep[201] = '\0';
+    char text[800];
+    snprintf(text, sizeof text, "rule r { severity: low when: sni matches /%s/ message: \"m\" }\n", deep);
+    expect_one("regex with 100 nested groups", text, "regex groups nested too deep");
+    /* a legal regex still matches */
+    struct ruleset *good = load_str("rule r { severity: low when: sni matches /^(www\\.)?ex[a-z]+\\.com$/i "
+                                  "message: \"m\" }\n", &e);
+    struct value *f = J("{\"sni\":\"WWW.Example.com\"}");
+    struct finds F = { 0 };
+    rules_eval(good, f, NULL, on_finding, &F);
+    CHECK(e.n == 0 && find(&F, "r") >= 0, "a linear regex still matches");
+    value_free(f);
+    rules_free(good);
+}
+
+/* The CLI on a generated file of 200,000 '(': the usual rule-error exit
+ * code (2) and one error line, no crash. $TLSWATCH is set by tests/run.sh. */
+static void test_cli_deep_file(void)
+{
+    const char *bin = getenv("TLSWATCH");
+    if (!bin || access(bin, X_OK) != 0) {
+        printf("SKIP cli: $TLSWATCH not set (run through tests/run.sh)\n");
+        return;
+    }
+    char dir[] = "/tmp/test_rules.XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "cli: mkdtemp");
+        return;
+    }
+    char path[128], cmd[1024];
+    snprintf(path, sizeof path, "%s/deep.rules", dir);
+    char *t = rule_repeat("", "(", 200000, "sni == \"x\"", ")", "");
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(t, f);
+        fclose(f);
+    }
+    free(t);
+    snprintf(cmd, sizeof cmd, "'%s' --rules '%s' --check-rules 2>&1", bin, path);
+    FILE *p = popen(cmd, "r");
+    char line[4096], first[4096] = "";
+    int nlines = 0, nerr = 0;
+    while (p && fgets(line, sizeof line, p)) {
+        if (nlines++ == 0) snprintf(first, sizeof first, "%s", line);
+        if (strstr(line, "deep.rules:")) nerr++;
+    }
+    int st = p ? pclose(p) : -1;
+    char want[200];
+    snprintf(want, sizeof want, "%s:3:%d: nesting deeper than %d\n", path, 9 + RULES_MAX_NESTING,
+             RULES_MAX_NESTING);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2, "cli: 200,000 '(' exits 2 (rule errors), no crash");
+    CHECK(nerr == 1 && strcmp(first, want) == 0, "cli: one error line \"%.*s\"", (int)strlen(want) - 1, want);
+    if (nerr != 1 || strcmp(first, want) != 0) printf("  got %d line(s), first: %s", nlines, first);
+    remove(path);
+    rmdir(dir);
+}
+
+/* The storm table evicts the least recently hit key when full, instead of
+ * clearing itself (which let a sender reset every count). */
+static void test_storm_lru(void)
+{
+    struct errs e;
+    struct ruleset *rs = load_str("rule s { severity: high when: true threshold: count 3 within 1000s by client "
+                                  "message: \"storm {flow.client_ip}\" }\n", &e);
+    CHECK_EQ_INT(e.n, 0, "storm rule loads");
+    rules_set_storm_max_keys(rs, 3);
+    struct value *f = J("{}");
+    struct finds F = { 0 };
+    struct rules_ctx c = { 1, "A", NULL, NULL };
+    rules_eval(rs, f, &c, on_finding, &F);
+    c.client = "B";
+    rules_eval(rs, f, &c, on_finding, &F);
+    c.client = "C";
+    rules_eval(rs, f, &c, on_finding, &F);
+    c.time = 2;
+    c.client = "A"; /* A: 2 hits, now the most recent key */
+    rules_eval(rs, f, &c, on_finding, &F);
+    CHECK_EQ_INT(rules_storm_keys(rs), 3, "lru: 3 keys");
+    CHECK_EQ_INT(rules_storm_evictions(rs), 0, "lru: no eviction yet");
+    c.time = 3;
+    c.client = "D"; /* full: evicts B, the least recently hit */
+    rules_eval(rs, f, &c, on_finding, &F);
+    CHECK_EQ_INT(rules_storm_keys(rs), 3, "lru: still 3 keys after a 4th");
+    CHECK_EQ_INT(rules_storm_evictions(rs), 1, "lru: one eviction counted");
+    CHECK_EQ_INT(F.n, 0, "lru: nothing fired yet");
+    c.time = 4;
+    c.client = "A"; /* A kept its 2 hits: the 3rd fires */
+    rules_eval(rs, f, &c, on_finding, &F);
+    CHECK_EQ_INT(F.n, 1, "lru: the recent key kept its count past the cap and fires");
+    memset(&F, 0, sizeof F);
+    c.client = "B"; /* B was evicted: counting starts over (and evicts C) */
+    for (int i = 0; i < 2; i++) {
+        c.time = 5 + i;
+        rules_eval(rs, f, &c, on_finding, &F);
+    }
+    CHECK_EQ_INT(F.n, 0, "lru: the evicted key starts over (2 hits: no storm)");
+    CHECK_EQ_INT(rules_storm_evictions(rs), 2, "lru: second eviction counted");
+    c.time = 7;
+    rules_eval(rs, f, &c, on_finding, &F);
+    CHECK_EQ_INT(F.n, 1, "lru: 3rd hit of the re-added key fires");
+    rules_free(rs);
+
+    /* The default cap: one client keeps hitting while 100,010 other keys
+     * pass (the old table cleared itself at 100,000 and lost its count). */
+    rs = load_str("rule s { severity: high when: true threshold: count 3 within 100000s by client "
+                  "message: \"m\" }\n", &e);
+    memset(&F, 0, sizeof F);
+    char key[32];
+    c.time = 10;
+    c.client = "victim";
+    rules_eval(rs, f, &c, on_finding, &F);
+    for (int i = 0; i < RULES_STORM_MAX_KEYS + 10; i++) {
+        if (i == RULES_STORM_MAX_KEYS / 2) {
+            c.client = "victim";
+            rules_eval(rs, f, &c, on_finding, &F);
+        }
+        snprintf(key, sizeof key, "spray-%d", i);
+        c.client = key;
+        c.time = 11 + i * 1e-3;
+        rules_eval(rs, f, &c, on_finding, &F);
+    }
+    CHECK_EQ_INT(rules_storm_keys(rs), RULES_STORM_MAX_KEYS, "default cap: table full, not cleared");
+    CHECK_EQ_INT(rules_storm_evictions(rs), 11, "default cap: 11 evictions (the oldest spray keys)");
+    CHECK_EQ_INT(F.n, 0, "default cap: no storm yet");
+    c.client = "victim";
+    rules_eval(rs, f, &c, on_finding, &F);
+    CHECK_EQ_INT(F.n, 1, "default cap: the victim's count survived the spray (3rd hit fires)");
+    c.client = "spray-0"; /* evicted: starts over */
+    rules_eval(rs, f, &c, on_finding, &F);
+    rules_eval(rs, f, &c, on_finding, &F);
+    CHECK_EQ_INT(F.n, 1, "default cap: an evicted key starts over");
+    value_free(f);
+    rules_free(rs);
+}
+
 static void test_listing(void)
 {
     struct ruleset *rs = rules_new();
@@ -493,5 +772,9 @@ int main(void)
     test_shipped();
     test_specific_outcomes();
     test_listing();
+    test_nesting_limits();
+    test_regex_limits();
+    test_storm_lru();
+    test_cli_deep_file();
     return T_DONE();
 }
