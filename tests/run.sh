@@ -1,9 +1,11 @@
 #!/bin/sh
-# Runs every test and prints one closing line "N passed, N failed".
+# Runs every test and prints one closing line "N passed, N failed" (with
+# ", N skipped" appended when any test skipped something).
 # A test is either a unit binary build/<variant>/tests/test_* or replay_*,
 # or a script tests/*/test_*.sh. Each prints one line per assertion starting
-# with "PASS " or "FAIL ". A test that exits non-zero without printing a FAIL
-# line counts as one failure (a crash is never silent).
+# with "PASS " or "FAIL ", or "SKIP " for a check it could not run (shown and
+# counted, never as a pass). A test that exits non-zero without printing a
+# FAIL line counts as one failure (a crash is never silent).
 # Usage: tests/run.sh BUILD_DIR [PATTERN]
 BUILD=${1:-build/san}
 PATTERN=${2:-}
@@ -16,6 +18,7 @@ LOG="$TOP/build/test-log.txt"
 : > "$LOG"
 passed=0
 failed=0
+skipped=0
 run_one() {
     name=$1; shift
     out=$("$@" 2>&1)
@@ -23,15 +26,18 @@ run_one() {
     printf '%s\n' "$out" >> "$LOG"
     p=$(printf '%s\n' "$out" | grep -c '^PASS ')
     f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
-    printf '%s\n' "$out" | grep '^FAIL ' | sed "s|^|[$name] |"
+    s=$(printf '%s\n' "$out" | grep -c '^SKIP ')
+    printf '%s\n' "$out" | grep '^FAIL \|^SKIP ' | sed "s|^|[$name] |"
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "[$name] FAIL exited $rc without a FAIL line; last output:"
         printf '%s\n' "$out" | tail -5
         f=1
     fi
-    echo "$name: $p passed, $f failed"
+    if [ "$s" -gt 0 ]; then echo "$name: $p passed, $f failed, $s skipped"
+    else echo "$name: $p passed, $f failed"; fi
     passed=$((passed + p))
     failed=$((failed + f))
+    skipped=$((skipped + s))
 }
 for t in "$BUILD"/tests/test_* "$BUILD"/tests/replay_*; do
     [ -x "$t" ] || continue
@@ -46,5 +52,6 @@ for s in tests/*/test_*.sh; do
     run_one "$s" sh "$s"
 done
 echo "full log: $LOG"
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"
+else echo "$passed passed, $failed failed"; fi
 [ "$failed" -eq 0 ]
