@@ -98,9 +98,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h $(LIBTW) $(LIBDISSECT)
 	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(LIBTW) $(LIBDISSECT) $(LIBS)
 
 # libFuzzer targets replayed over their corpus without libFuzzer (any compiler).
-$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIBDISSECT)
+# Linked with libtlswatch too: fuzz_pipeline, fuzz_session (and fuzz_rules)
+# drive src/; the libdissect-only targets pull nothing from it.
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(wildcard tests/fuzz/*.h) $(LIBTW) $(LIBDISSECT)
 	@mkdir -p $(@D)
-	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(LIBDISSECT) $(LIBS)
+	$(CC) $(SRC_CFLAGS) $(GLIB_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(LIBTW) $(LIBDISSECT) $(LIBS)
 
 # Test helpers (e.g. a dissector dump driver for differential tests).
 $(BUILD)/tools/%: tests/tools/%.c $(LIBTW) $(LIBDISSECT)
