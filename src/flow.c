@@ -103,11 +103,12 @@ static void lru_push_head(struct flow_table *t, struct flow *f)
     if (!t->lru_tail) t->lru_tail = f;
 }
 
-static void set_community_id(struct flow *f)
+/* Computed when an event is written (a SHA-1: only reported flows pay). */
+const char *flow_community_id(const struct flow *f, char out[COMMUNITY_ID_LEN])
 {
-    if (community_id_v1(0, f->key.family, f->cli.addr, f->srv.addr, 6, f->cli.port, f->srv.port,
-                        f->community_id) != 0)
-        f->community_id[0] = '\0';
+    if (community_id_v1(0, f->key.family, f->cli.addr, f->srv.addr, 6, f->cli.port, f->srv.port, out) != 0)
+        out[0] = '\0';
+    return out;
 }
 
 struct flow *flow_create(struct flow_table *t, const struct flow_key *k, const uint8_t *caddr,
@@ -126,7 +127,6 @@ struct flow *flow_create(struct flow_table *t, const struct flow_key *k, const u
     f->first_ts = f->last_ts = *ts;
     f->table = t;
     f->tcp[0].collect = f->tcp[1].collect = 1;
-    set_community_id(f);
     HASH_ADD(hh, t->hash, key, sizeof f->key, f);
     lru_push_head(t, f);
     t->count++;
@@ -146,7 +146,6 @@ void flow_swap_roles(struct flow *f)
     struct flow_tcp_dir d = f->tcp[0];
     f->tcp[0] = f->tcp[1];
     f->tcp[1] = d;
-    set_community_id(f);
 }
 
 enum flow_dir flow_dir_of(const struct flow *f, const uint8_t *saddr, uint16_t sport)

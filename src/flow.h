@@ -58,7 +58,6 @@ struct flow {
     struct flow_key key;
     struct flow_endpoint cli, srv; /* client = initiator (SYN sender or inferred) */
     uint64_t id;                   /* flow_id of events */
-    char community_id[COMMUNITY_ID_LEN];
     struct timeval first_ts, last_ts;
     uint64_t pkts[2], bytes[2], payload[2]; /* indexed by enum flow_dir */
     enum flow_end end;
@@ -93,6 +92,9 @@ struct flow *flow_create(struct flow_table *t, const struct flow_key *k, const u
                          const struct timeval *ts);
 /* Swaps client and server (used when a guess was wrong). */
 void flow_swap_roles(struct flow *f);
+/* The Community ID (v1, seed 0) of the flow, into out (computed each call:
+ * only for events that are written). */
+const char *flow_community_id(const struct flow *f, char out[COMMUNITY_ID_LEN]);
 /* Direction of a packet from (addr, port). */
 enum flow_dir flow_dir_of(const struct flow *f, const uint8_t *saddr, uint16_t sport);
 void flow_touch(struct flow *f, const struct timeval *ts);

@@ -321,7 +321,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 static void on_signal(int sig)
 {
     if (sig == SIGHUP) output_request_reopen();
-    else if (sig == SIGUSR1) pipeline_request_stats();
+    else if (sig == SIGUSR1) {
+        pipeline_request_stats();
+        output_request_flush();
+    }
     else capture_request_stop();
 }
 

@@ -69,7 +69,8 @@ static void common_fields(struct json *j, const struct flow *f, const struct tim
     json_time(j, ts);
     json_kv_str(j, "event_type", event_type);
     json_kv_uint(j, "flow_id", f->id);
-    json_kv_str(j, "community_id", f->community_id);
+    char cid[COMMUNITY_ID_LEN];
+    json_kv_str(j, "community_id", flow_community_id(f, cid));
     json_kv_str(j, "src_ip", cip);
     json_kv_uint(j, "src_port", f->cli.port);
     json_kv_str(j, "dest_ip", sip);
@@ -452,6 +453,7 @@ static void on_tick(void *ctx, const struct timeval *now)
     reasm_expire(a->reasm, now);
     sessions_tick(a->sessions, now);
     maybe_stats(a, now);
+    output_tick();
 }
 
 void pipeline_summary(const struct pipeline *a, FILE *f)

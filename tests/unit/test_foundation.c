@@ -174,7 +174,9 @@ static void test_flow_table(void)
     CHECK(flow_lookup(t, &k2) == f, "lookup by the reverse direction finds the flow");
     CHECK(flow_dir_of(f, a, 40000) == DIR_TO_SERVER && flow_dir_of(f, b, 443) == DIR_TO_CLIENT,
           "direction of client and server packets");
-    CHECK(f->community_id[0] == '1' && f->community_id[1] == ':', "community id set at creation");
+    char cid[COMMUNITY_ID_LEN];
+    flow_community_id(f, cid);
+    CHECK(cid[0] == '1' && cid[1] == ':', "community id of a flow");
     struct flow *g[3];
     for (int i = 0; i < 3; i++) {
         struct flow_key k;
