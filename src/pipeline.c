@@ -176,6 +176,10 @@ static void emit_stats(struct pipeline *a, const struct timeval *ts)
     json_kv_uint(j, "checksum_offloaded_accepted", rs->cksum_offloaded);
     json_kv_bool(j, "checksum_offload_detected", (int)rs->cksum_auto_off);
     if (rs->cksum_auto_off) json_kv_uint(j, "checksum_checks_stopped_at_tcp_packet", rs->cksum_auto_off_packet);
+    json_kv_uint(j, "checksums_computed", rs->cksum_computed);
+    json_kv_uint(j, "checksum_directions_offloaded", rs->cksum_dirs_offloaded);
+    json_kv_uint(j, "checksum_directions_verified", rs->cksum_dirs_verified);
+    json_kv_uint(j, "libnids_buffers_released", rs->nids_buffers_released);
     json_kv_uint(j, "snaplen_truncated", rs->snaplen_truncated);
     json_kv_uint(j, "ipv6_unsupported", rs->ipv6_unsupported_ext);
     json_kv_uint(j, "synthesized_handshakes", rs->synthesized_handshakes);
