@@ -8,6 +8,7 @@
 #   make pcaps      regenerate pcaps/ from real TLS stacks (root, unshare -n)
 #   make fuzz       build libFuzzer targets with clang (FUZZ_SECONDS=60 per target)
 #   make bench      speed/memory ratios against baselines measured in the same run
+#   make flood      connection floods against the memory budget (peak RSS)
 #   make lint       banned functions, cppcheck
 #
 # SAN=1 selects the sanitizer build in build/san; objects never mix.
@@ -59,7 +60,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps test-deps demo check tests install uninstall clean pcaps fuzz bench lint rules-doc
+.PHONY: all deps test-deps demo check tests install uninstall clean pcaps fuzz bench flood lint rules-doc
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -141,6 +142,10 @@ fuzz: test-deps
 
 bench: test-deps $(BIN)
 	sh tests/bench/bench.sh $(BIN)
+
+# 1,000,000 half-open + 65,536 partial-handshake flows: peak RSS vs --max-memory
+flood: test-deps $(BIN)
+	sh tests/bench/flood.sh $(BIN)
 
 lint:
 	@! grep -rnE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' --include='*.c' --include='*.h' src dissectors tests || (echo "lint: banned function" && false)
