@@ -20,12 +20,14 @@ else
     elif [ -z "$missing" ]; then echo "PASS all $(printf '%s\n' "$want" | wc -l) FAILURES.md rule ids are shipped"
     else echo "FAIL rule ids missing: $missing"; fi
 fi
-"$TLSWATCH" --rules "$TOP/tests/unit/data/rules" --check-rules >/dev/null 2>"$TOP/build/check-rules.err"
+CRERR=$(mktemp)
+trap 'rm -f "$CRERR"' EXIT
+"$TLSWATCH" --rules "$TOP/tests/unit/data/rules" --check-rules >/dev/null 2>"$CRERR"
 rc=$?
-if [ $rc -eq 2 ] && grep -Eq '^[^:]+:[0-9]+:[0-9]+: ' "$TOP/build/check-rules.err"; then
+if [ $rc -eq 2 ] && grep -Eq '^[^:]+:[0-9]+:[0-9]+: ' "$CRERR"; then
     echo "PASS --check-rules on broken rule files: exit 2 with file:line:col errors"
 else
-    echo "FAIL --check-rules on broken rule files: exit $rc"; head -3 "$TOP/build/check-rules.err"
+    echo "FAIL --check-rules on broken rule files: exit $rc"; head -3 "$CRERR"
 fi
 "$TLSWATCH" --rules "$TOP/rules" --check-rules 2>/dev/null
 if [ $? -eq 0 ]; then echo "PASS the shipped rules check clean"; else echo "FAIL the shipped rules do not check clean"; fi
