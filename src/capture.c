@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -78,15 +79,85 @@ void capture_update_stats(struct capture_stats *st)
 }
 
 /* gzip-compressed captures (as some projects ship them) are read through a
- * stdio cookie over zlib, so libpcap sees an ordinary stream. */
-static ssize_t gz_read(void *cookie, char *buf, size_t size)
+ * stdio cookie over zlib's inflate, so libpcap sees an ordinary stream. Our
+ * own inflate loop (not gzread) hands up every byte decompressed before a
+ * damaged spot, and keeps zlib's reason (truncated stream, bad CRC) to
+ * report instead of libpcap's stale errno. Concatenated members are read
+ * in turn; bytes after the last member that are not gzip are ignored. */
+struct gzsrc {
+    FILE *raw;
+    z_stream z;
+    int eof_in, done, failed;
+    char msg[160];
+    unsigned char in[65536];
+};
+
+static void gz_fail(struct gzsrc *g, const char *what)
 {
-    unsigned chunk = size > 1u << 30 ? 1u << 30 : (unsigned)size;
-    int n = gzread((gzFile)cookie, buf, chunk);
-    return n < 0 ? -1 : n;
+    if (g->failed) return;
+    g->failed = 1;
+    snprintf(g->msg, sizeof g->msg, "gzip: %s", what);
 }
 
-static int gz_close(void *cookie) { return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF; }
+static ssize_t gz_read(void *cookie, char *buf, size_t size)
+{
+    struct gzsrc *g = cookie;
+    if (g->done) return 0;
+    if (g->failed) {
+        errno = EIO;
+        return -1;
+    }
+    g->z.next_out = (unsigned char *)buf;
+    g->z.avail_out = size > 1u << 30 ? 1u << 30 : (unsigned)size;
+    unsigned want = g->z.avail_out;
+    while (g->z.avail_out > 0 && !g->failed && !g->done) {
+        if (g->z.avail_in == 0 && !g->eof_in) {
+            size_t n = fread(g->in, 1, sizeof g->in, g->raw);
+            if (n == 0) {
+                if (ferror(g->raw)) gz_fail(g, strerror(errno ? errno : EIO));
+                g->eof_in = 1;
+            }
+            g->z.next_in = g->in;
+            g->z.avail_in = (unsigned)n;
+        }
+        int ret = inflate(&g->z, Z_NO_FLUSH);
+        if (ret == Z_STREAM_END) {
+            /* another member follows? (peek at what is left of the input) */
+            if (g->z.avail_in == 0 && !g->eof_in) {
+                size_t n = fread(g->in, 1, sizeof g->in, g->raw);
+                g->z.next_in = g->in;
+                g->z.avail_in = (unsigned)n;
+                if (n == 0) g->eof_in = 1;
+            }
+            if (g->z.avail_in >= 2 && g->z.next_in[0] == 0x1f && g->z.next_in[1] == 0x8b) inflateReset(&g->z);
+            else g->done = 1;
+        } else if (ret == Z_DATA_ERROR) {
+            gz_fail(g, g->z.msg ? g->z.msg : "data error");
+        } else if (ret == Z_MEM_ERROR) {
+            gz_fail(g, "out of memory");
+        } else if (ret == Z_NEED_DICT || ret == Z_STREAM_ERROR) {
+            gz_fail(g, "not a gzip stream");
+        } else if (ret == Z_BUF_ERROR && g->eof_in && g->z.avail_in == 0) {
+            gz_fail(g, "stream truncated (unexpected end of file)");
+        }
+    }
+    unsigned got = want - g->z.avail_out;
+    if (got > 0) return got; /* an error is reported by the next read */
+    if (g->failed) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+static int gz_close(void *cookie)
+{
+    struct gzsrc *g = cookie;
+    inflateEnd(&g->z);
+    int rc = fclose(g->raw);
+    free(g);
+    return rc;
+}
 
 static int is_gzip(const char *name)
 {
@@ -99,24 +170,37 @@ static int is_gzip(const char *name)
     return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
 }
 
-static pcap_t *open_offline(const char *name, char *err)
+static pcap_t *open_offline(const char *name, char *err, struct gzsrc **gzp)
 {
+    *gzp = NULL;
     if (!is_gzip(name))
         return pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
-    gzFile gz = gzopen(name, "rb");
-    if (!gz) {
-        snprintf(err, PCAP_ERRBUF_SIZE, "cannot open gzip stream: %s", strerror(errno));
+    struct gzsrc *g = calloc(1, sizeof *g);
+    if (!g) {
+        snprintf(err, PCAP_ERRBUF_SIZE, "out of memory");
+        return NULL;
+    }
+    g->raw = fopen(name, "rb");
+    if (!g->raw || inflateInit2(&g->z, 15 + 16) != Z_OK) {
+        snprintf(err, PCAP_ERRBUF_SIZE, "cannot open gzip stream: %s", g->raw ? "zlib init failed" : strerror(errno));
+        if (g->raw) fclose(g->raw);
+        free(g);
         return NULL;
     }
     cookie_io_functions_t io = { .read = gz_read, .close = gz_close };
-    FILE *f = fopencookie(gz, "rb", io);
+    FILE *f = fopencookie(g, "rb", io);
     if (!f) {
-        gzclose(gz);
         snprintf(err, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+        gz_close(g);
         return NULL;
     }
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
-    if (!p) fclose(f);
+    if (!p) {
+        if (g->failed) snprintf(err, PCAP_ERRBUF_SIZE, "%s", g->msg);
+        fclose(f);
+        return NULL;
+    }
+    *gzp = g;
     return p;
 }
 
@@ -125,7 +209,8 @@ static int run_file(const char *name, const struct capture_opts *o, const struct
 {
     char err[PCAP_ERRBUF_SIZE] = "";
     const char *label = strcmp(name, "-") == 0 ? "(stdin)" : name;
-    pcap_t *p = open_offline(name, err);
+    struct gzsrc *gz;
+    pcap_t *p = open_offline(name, err, &gz);
     if (!p) {
         size_t nl = strlen(name);
         const char *why = strncmp(err, name, nl) == 0 && err[nl] == ':' ? err + nl + 2 : err;
@@ -161,9 +246,10 @@ static int run_file(const char *name, const struct capture_opts *o, const struct
         struct capture_pkt cp = { h, data, dlt, label, n };
         cbs->packet(cbs->ctx, &cp);
     }
-    if (!stop_requested && r == PCAP_ERROR) {
+    if (!stop_requested && (r == PCAP_ERROR || (gz && gz->failed))) {
         fprintf(stderr, "tlswatch: %s: packet %llu: read error: %s (%llu good packets before it were analysed)\n",
-                label, (unsigned long long)(n + 1), pcap_geterr(p), (unsigned long long)n);
+                label, (unsigned long long)(n + 1), gz && gz->failed ? gz->msg : pcap_geterr(p),
+                (unsigned long long)n);
         pcap_close(p);
         return 1;
     }
