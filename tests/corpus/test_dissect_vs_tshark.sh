@@ -10,15 +10,25 @@
 # Usage: sh tests/corpus/test_dissect_vs_tshark.sh [--update]
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build/san}
+# tshark, the corpus and the expected file are part of make check
+# (scripts/deps.sh --test installs tshark): a missing one is a FAIL.
 CORPUS=${TLSWATCH_CORPUS:-$TOP/../shared/corpus}
-[ -d "$CORPUS" ] || CORPUS=/work/shared/corpus
 DUMP=$BUILD/tools/dissect_dump
-EXPECTED=$TOP/tests/corpus/dissect_vs_tshark.expected
+EXPECTED=${DISSECT_EXPECTED:-$TOP/tests/corpus/dissect_vs_tshark.expected}
 CACHE=$TOP/build/tshark-cache
-WORK=$TOP/build/dissect-vs-tshark
-command -v tshark >/dev/null 2>&1 || { echo "PASS dissect_vs_tshark skipped: no tshark"; exit 0; }
+# A private work directory: runs against other build directories at the same
+# time must not share "actual" (--update keeps it in build/ for review).
+if [ "${1:-}" = --update ]; then
+    WORK=$TOP/build/dissect-vs-tshark
+else
+    mkdir -p "$TOP/build"
+    WORK=$(mktemp -d "$TOP/build/dissect-vs-tshark.XXXXXX") || { echo "FAIL dissect_vs_tshark: mktemp"; exit 1; }
+    trap 'rm -rf "$WORK"' EXIT
+fi
+command -v tshark >/dev/null 2>&1 || { echo "FAIL dissect_vs_tshark: tshark not found (scripts/deps.sh --test installs it)"; exit 1; }
 [ -x "$DUMP" ] || { echo "FAIL dissect_vs_tshark: $DUMP not built"; exit 1; }
-[ -d "$CORPUS" ] || { echo "PASS dissect_vs_tshark skipped: no corpus"; exit 0; }
+[ -f "$CORPUS/TLS_FACTS.tsv" ] || { echo "FAIL dissect_vs_tshark: shared corpus not found ($CORPUS/TLS_FACTS.tsv)"; exit 1; }
+[ -f "$EXPECTED" ] || { echo "FAIL dissect_vs_tshark: $EXPECTED missing"; exit 1; }
 mkdir -p "$WORK"
 : > "$WORK/actual"
 tail -n +2 "$CORPUS/TLS_FACTS.tsv" | while IFS='	' read -r file streams rest; do
@@ -40,6 +50,8 @@ if [ "${1:-}" = --update ]; then
     cp "$WORK/actual" "$WORK/actual.keys"
     echo "disagreements written to $WORK/actual; explain them in $EXPECTED"
 fi
+ncap=$(tail -n +2 "$CORPUS/TLS_FACTS.tsv" | cut -f1,2 | grep -Eicv 'dtls|quic|	0$')
+[ "$ncap" -gt 0 ] || { echo "FAIL dissect_vs_tshark: no TCP capture listed in $CORPUS/TLS_FACTS.tsv"; exit 1; }
 tail -n +2 "$CORPUS/TLS_FACTS.tsv" | cut -f1,2 | while IFS='	' read -r file streams; do
     case "$file" in *dtls*|*DTLS*|*quic*|*QUIC*) continue ;; esac
     [ "$streams" = 0 ] && continue
