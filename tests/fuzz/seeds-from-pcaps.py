@@ -13,7 +13,8 @@ pcaps/ (our own generator's output, so copying them is allowed):
                     (every segment cut in 5-byte and 700-byte pieces) and
                     crafted variants (cleartext ClientHello split over two
                     segments after a TLS 1.3 handshake and application data,
-                    the session-layer use-after-free scenario)
+                    the session-layer use-after-free scenario; issue 9's
+                    exact sequences, after tests/gen/split_variants.py)
 
 Usage: tests/fuzz/seeds-from-pcaps.py [PCAPS_DIR] [CORPUS_DIR]
        tests/fuzz/seeds-from-pcaps.py --session OUTDIR CAPTURE...
@@ -150,6 +151,35 @@ def main():
             write(os.path.join(SESS, "crafted-tls13-cleartext-ch-split%d" % cut), bytes(prog + tail))
             write(os.path.join(SESS, "crafted-tls13-cleartext-ch-split%d-fin" % cut),
                   bytes(prog + tail + bytes([2, 3])))
+    # issue 9 (tests/gen/split_variants.py's first family): TLS 1.3
+    # ClientHello, ServerHello, server application data (400 bytes), client
+    # application data (53 bytes), then the ClientHello record again from
+    # the client split over two segments at k, FIN both ways
+    st = streams(os.path.join(PCAPS, "tls13-ok.pcap"))
+    if st:
+        pl = [p["payload"] for p in st[0] if p["payload"] and not p["retrans"]]
+        c0 = next(p for p in st[0] if p["payload"])
+        cport = c0["sport"]
+        first = {0: None, 1: None}
+        for p in st[0]:
+            if p["payload"] and not p["retrans"]:
+                d = 0 if p["sport"] == cport else 1
+                if first[d] is None:
+                    first[d] = p["payload"]
+        rec0 = lambda b: b[:5 + (b[3] << 8 | b[4])]
+        ch, sh = rec0(first[0]), rec0(first[1])
+        app400 = bytes([23, 3, 3, 400 >> 8, 400 & 255]) + bytes(range(256)) + bytes(144)
+        app53 = bytes([23, 3, 3, 0, 53]) + bytes(53)
+
+        def seg(d, b):
+            return bytes([d | 1 << 3, len(b) >> 8, len(b) & 255]) + b
+        base = bytes([F_CERTCHECK]) + seg(0, ch) + seg(1, sh) + seg(1, app400) + seg(0, app53)
+        for k in (1, 5, 6, 9, 64, len(ch) - 1):
+            prog = base + seg(0, ch[:k]) + seg(0, ch[k:]) + bytes([2 | 1 << 3, 3 | 1 << 3])
+            write(os.path.join(SESS, "issue9-tls13-client-hs-after-appdata.split%d" % k), prog)
+        for k in (1, 6, 40):
+            prog = base + seg(1, sh[:k]) + seg(1, sh[k:]) + bytes([2 | 1 << 3, 3 | 1 << 3])
+            write(os.path.join(SESS, "issue9-tls13-server-hs-after-appdata.split%d" % k), prog)
     # pipeline: small captures whole, a few truncated, option variants, pcapng
     small = [n for n in names if os.path.getsize(os.path.join(PCAPS, n)) <= 4700]
     for n in small:
