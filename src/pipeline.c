@@ -389,11 +389,11 @@ static void on_handshake(void *ctx, struct flow *f, struct value *facts, const s
     value_free(facts);
 }
 
-static void on_data(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data, size_t len,
-                    const struct timeval *ts)
+static unsigned on_data(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data, size_t len,
+                        const struct timeval *ts)
 {
     struct pipeline *a = ctx;
-    session_on_data(a->sessions, f, dir, data, len, ts);
+    return session_on_data(a->sessions, f, dir, data, len, ts);
 }
 
 static void on_tcp_event(void *ctx, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
@@ -486,7 +486,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
         pipeline_free(a);
         return NULL;
     }
-    a->sessions = sessions_new(&a->cfg.so, a->reasm, on_handshake, a);
+    a->sessions = sessions_new(&a->cfg.so, on_handshake, a);
     if (!a->sessions) {
         fprintf(stderr, "tlswatch: cannot initialise the session layer\n");
         pipeline_free(a);

@@ -633,7 +633,9 @@ static void deliver(struct reasm *r, struct flow *f, enum flow_dir dir, struct h
 {
     if (!h->count_new || !f->tcp[dir].collect || !r->cb.on_data) return;
     const uint8_t *data = (const uint8_t *)h->data + (h->count - h->offset) - h->count_new;
-    r->cb.on_data(r->cb.ctx, f, dir, data, (size_t)h->count_new, r->cur_ts);
+    unsigned v = r->cb.on_data(r->cb.ctx, f, dir, data, (size_t)h->count_new, r->cur_ts);
+    if (v & REASM_STOP_TO_SERVER) reasm_stop_collect(r, f, DIR_TO_SERVER);
+    if (v & REASM_STOP_TO_CLIENT) reasm_stop_collect(r, f, DIR_TO_CLIENT);
     /* libnids keeps a direction's buffer at twice the largest segment it
      * ever held, for the connection's life: 65,536 connections that each
      * sent one 16 KB segment would pin 2 GB. Everything delivered is

@@ -22,13 +22,24 @@ struct reasm_opts {
 
 enum reasm_tcp_event { REASM_EV_FIN = 1, REASM_EV_RST = 2 };
 
+/* What the layer above answers on_data with, applied by reassembly once
+ * on_data has returned: data flows up only, nothing above calls back
+ * down into reassembly (as Suricata's app-layer parsers return their
+ * verdict to the stream engine). Bits: */
+enum reasm_verdict {
+    REASM_GO_ON = 0,
+    REASM_STOP_TO_SERVER = 1 << DIR_TO_SERVER, /* no more payload of this direction */
+    REASM_STOP_TO_CLIENT = 1 << DIR_TO_CLIENT,
+};
+
 struct reasm_callbacks {
     void *ctx;
     /* A flow was created (first packet of a connection). */
     void (*on_open)(void *ctx, struct flow *f);
-    /* In-order payload bytes of one direction; the view dies on return. */
-    void (*on_data)(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data,
-                    size_t len, const struct timeval *ts);
+    /* In-order payload bytes of one direction; the view dies on return.
+     * Returns enum reasm_verdict bits. */
+    unsigned (*on_data)(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data,
+                        size_t len, const struct timeval *ts);
     /* A FIN or RST was seen from `dir`'s sender, in capture order. */
     void (*on_tcp_event)(void *ctx, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
                          const struct timeval *ts);
@@ -64,7 +75,7 @@ void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decode
                   uint32_t wire_len);
 /* Expires idle flows as of `now` (capture time). Called per packet too. */
 void reasm_expire(struct reasm *r, const struct timeval *now);
-/* The layer above no longer wants payload of this direction. */
+/* No more payload of this direction (what REASM_STOP_* asks for). */
 void reasm_stop_collect(struct reasm *r, struct flow *f, enum flow_dir dir);
 /* Ends every flow (end of capture) and releases libnids. */
 void reasm_finish(struct reasm *r);

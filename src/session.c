@@ -157,7 +157,7 @@ struct tconn {
 
 struct sessions {
     struct session_opts o;
-    struct reasm *r;
+    unsigned verdict;                   /* enum reasm_verdict of the current session_on_data */
     session_emit_fn emit;
     void *ctx;
     struct session_stats st;
@@ -1663,8 +1663,7 @@ static void give_up(struct sessions *s, struct tconn *c)
 {
     c->state = ST_NOT_TLS;
     s->st.not_tls_flows++;
-    reasm_stop_collect(s->r, c->f, DIR_TO_SERVER);
-    reasm_stop_collect(s->r, c->f, DIR_TO_CLIENT);
+    s->verdict |= REASM_STOP_TO_SERVER | REASM_STOP_TO_CLIENT;
 }
 
 static void detect(struct sessions *s, struct tconn *c, int dir, const uint8_t *d, size_t n)
@@ -1691,13 +1690,14 @@ static void detect(struct sessions *s, struct tconn *c, int dir, const uint8_t *
 static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *data, size_t len,
                  const struct timeval *ts);
 
-void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
-                     size_t len, const struct timeval *ts)
+unsigned session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
+                         size_t len, const struct timeval *ts)
 {
-    if (f->app_done) return; /* retransmissions after the close */
+    if (f->app_done) return REASM_GO_ON; /* retransmissions after the close */
     struct tconn *c = conn_of(s, f);
     lru_touch(s, c);
     s->current = c;
+    s->verdict = REASM_GO_ON;
     c->in_feed++;
     feed(s, c, (int)dir, data, len, ts);
     c->in_feed--;
@@ -1705,15 +1705,15 @@ void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, cons
     if (c->free_pending) {
         c->free_pending = false;
         conn_free(c);
-        return;
+        return s->verdict;
     }
     apply_deferred(c);
+    return s->verdict;
 }
 
 static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *data, size_t len,
                  const struct timeval *ts)
 {
-    struct flow *f = c->f;
     c->now = tvd(ts);
     if (c->cur && c->cur->done && !c->cur->decided && c->now - c->cur->t_done > DEFER_REPORT)
         settle(c, c->cur, false);
@@ -1728,7 +1728,7 @@ static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *da
             c->server_not_tls = true;
             printable(c->server_first, data, len);
             hist_add(c, S, 'Q');
-            reasm_stop_collect(s->r, f, DIR_TO_CLIENT);
+            s->verdict |= REASM_STOP_TO_CLIENT;
             return;
         }
     }
@@ -1840,8 +1840,7 @@ void sessions_tick(struct sessions *s, const struct timeval *now)
     }
 }
 
-struct sessions *sessions_new(const struct session_opts *o, struct reasm *r,
-                              session_emit_fn emit, void *ctx)
+struct sessions *sessions_new(const struct session_opts *o, session_emit_fn emit, void *ctx)
 {
     struct sessions *s = xcalloc(1, sizeof *s);
     s->o = *o;
@@ -1850,7 +1849,6 @@ struct sessions *sessions_new(const struct session_opts *o, struct reasm *r,
     if (s->o.max_memory == 0) s->o.max_memory = SESSION_DEFAULT_MAX_MEMORY;
     s->st.mem_budget = s->o.max_memory;
     s->mem = (tls_mem){ mem_alloc, mem_release, s };
-    s->r = r;
     s->emit = emit;
     s->ctx = ctx;
     return s;

@@ -52,16 +52,17 @@ typedef void (*session_emit_fn)(void *ctx, struct flow *f, struct value *facts,
 
 struct sessions;
 
-struct sessions *sessions_new(const struct session_opts *o, struct reasm *r,
-                              session_emit_fn emit, void *ctx);
+struct sessions *sessions_new(const struct session_opts *o, session_emit_fn emit, void *ctx);
 void sessions_free(struct sessions *s);
 
 /* Reassembly callbacks (wired by main). Connection state is never freed
  * while the dissector is reading it: switching a finished handshake to
  * record headers only, and shedding state under the memory budget, happen
  * between dissector calls. */
-void session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
-                     size_t len, const struct timeval *ts);
+/* Returns enum reasm_verdict bits: the directions whose payload is no
+ * longer needed (not TLS, or a non-TLS answer). */
+unsigned session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
+                         size_t len, const struct timeval *ts);
 void session_on_tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir,
                           enum reasm_tcp_event ev, const struct timeval *ts);
 /* The flow is over: decide what is pending, free the connection state. */

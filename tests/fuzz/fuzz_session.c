@@ -77,7 +77,6 @@ static void flow_init(struct flow *f, uint8_t flags, const struct timeval *ts, u
     f->cli.port = cport;
     f->srv.port = sport;
     f->id = id;
-    snprintf(f->community_id, sizeof f->community_id, "1:fuzz");
     f->first_ts = f->last_ts = *ts;
     f->midstream = (flags & 16) != 0;
     f->role_guessed = f->midstream;
@@ -98,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     uint8_t flags = data[0];
     struct session_opts so = { .handshake_timeout = 10, .max_handshake_bytes = (flags & 4) ? 1024 : 65536 };
-    struct sessions *s = sessions_new(&so, NULL, on_facts, NULL);
+    struct sessions *s = sessions_new(&so, on_facts, NULL);
     struct certcheck *cc = (flags & 2) ? fz_certcheck_new() : NULL;
     if (cc) sessions_set_certcheck(s, cc);
     if (flags & 1) {
@@ -128,7 +127,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 f->bytes[dir] += n + 40;
                 f->payload[dir] += n;
                 f->tcp[dir].delivered += n;
-                session_on_data(s, f, dir, data + i, n, &now);
+                /* the verdict, as reassembly applies it */
+                unsigned v = session_on_data(s, f, dir, data + i, n, &now);
+                if (v & REASM_STOP_TO_SERVER) f->tcp[DIR_TO_SERVER].collect = 0;
+                if (v & REASM_STOP_TO_CLIENT) f->tcp[DIR_TO_CLIENT].collect = 0;
             }
             i += n;
             break;

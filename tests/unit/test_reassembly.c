@@ -41,18 +41,19 @@ static void on_open(void *ctx, struct flow *f)
     if (nrecs < MAXF) recs[nrecs++].f = f;
 }
 
-static void on_data(void *ctx, struct flow *f, enum flow_dir d, const uint8_t *p, size_t n,
-                    const struct timeval *ts)
+static unsigned on_data(void *ctx, struct flow *f, enum flow_dir d, const uint8_t *p, size_t n,
+                        const struct timeval *ts)
 {
     (void)ctx;
     (void)ts;
     struct rec *r = rec_of(f);
-    if (!r) return;
+    if (!r) return REASM_GO_ON;
     if (r->len[d] + n < sizeof r->data[d]) {
         memcpy(r->data[d] + r->len[d], p, n);
         r->len[d] += n;
     }
-    if (stop_after_first && d == DIR_TO_CLIENT) reasm_stop_collect(R, f, DIR_TO_CLIENT);
+    if (stop_after_first && d == DIR_TO_CLIENT) return REASM_STOP_TO_CLIENT;
+    return REASM_GO_ON;
 }
 
 static void on_end(void *ctx, struct flow *f)
