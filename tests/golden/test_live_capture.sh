@@ -2,7 +2,10 @@
 # Live capture (-i) on the loopback of a private network namespace: a real
 # OpenSSL handshake is seen, the BPF filter applies, SIGINT ends the run
 # cleanly with the stats event. Needs root (unshare -n); skipped otherwise.
-[ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 || exit 0
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1; then
+    echo "SKIP live capture: needs root and unshare (a private network namespace)"
+    exit 0
+fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cat > "$T/run.sh" <<'EOS'
