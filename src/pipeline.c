@@ -28,6 +28,7 @@ struct pipeline {
     struct reasm *reasm;
     struct sessions *sessions;
     struct ruleset *rules;  /* borrowed */
+    struct certcheck *cc;   /* borrowed, may be NULL */
     struct json pending;   /* finding lines of the handshake being reported */
     const struct flow *cur_flow;
     const struct value *cur_facts;
@@ -217,6 +218,16 @@ static void emit_stats(struct pipeline *a, const struct timeval *ts)
     json_kv_uint(j, "total", a->findings);
     for (int i = 0; i < 5; i++) json_kv_uint(j, rules_severity_name((enum rule_severity)i), a->findings_by_sev[i]);
     json_obj_end(j);
+    if (a->cc) {
+        const struct certcheck_stats *cs = certcheck_stats(a->cc);
+        json_key(j, "certificates");
+        json_obj_begin(j);
+        json_kv_uint(j, "checks", cs->checks);
+        json_kv_uint(j, "cache_hits", cs->cache_hits);
+        json_kv_uint(j, "cache_misses", cs->cache_misses);
+        json_kv_uint(j, "cache_evictions", cs->cache_evictions);
+        json_obj_end(j);
+    }
     json_key(j, "memory");
     json_obj_begin(j);
     json_kv_int(j, "rss_kib", rss_kib());
@@ -492,6 +503,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
         pipeline_free(a);
         return NULL;
     }
+    a->cc = cc;
     if (cc) sessions_set_certcheck(a->sessions, cc);
     if (kl) sessions_set_keylog(a->sessions, kl);
     return a;

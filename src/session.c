@@ -807,8 +807,6 @@ static void decide(struct tconn *c, struct hs *h, int outcome)
     if (s->cc && h->nder > 0 && !h->inherited) {
         const struct value *sni = value_obj_get(facts, "sni");
         const char *name = sni && sni->type == V_STR ? sni->u.str.s : NULL;
-        certcheck_chain(s->cc, (const uint8_t *const *)h->der, h->der_len, (size_t)h->nder, name,
-                        (int64_t)h->t_start, facts);
         char key[128];
         if (name) snprintf(key, sizeof key, "%s", name);
         else {
@@ -816,7 +814,9 @@ static void decide(struct tconn *c, struct hs *h, int outcome)
             flow_addr_str(c->f, c->f->srv.addr, ip, sizeof ip);
             snprintf(key, sizeof key, "%s:%u", ip, c->f->srv.port);
         }
-        certcheck_seen(s->cc, key, h->der[0], h->der_len[0], facts);
+        /* chain verdict (cached by chain) + certificate-changed memory */
+        certcheck_server(s->cc, (const uint8_t *const *)h->der, h->der_len, (size_t)h->nder, name, key,
+                         (int64_t)h->t_start, facts);
     }
     struct timeval tv = { (time_t)c->now, (suseconds_t)((c->now - (double)(time_t)c->now) * 1e6) };
     if (s->emit) s->emit(s->ctx, c->f, facts, &tv);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "certcheck.h"
+#include "json.h"
 #include "t.h"
 
 #define T0 1700000000LL /* 2023-11-14 */
@@ -100,6 +101,35 @@ static int vbool(const struct value *f, const char *path)
     const struct value *v = value_path(f, path);
     return !v ? -2 : v->type == V_NULL ? -1 : v->type == V_BOOL ? v->u.b : -3;
 }
+
+/* The facts certcheck_server writes, as one JSON string (caller frees). */
+static char *server_json(struct certcheck *cc, const struct der *d, const char *sni, const char *seen,
+                         long long at)
+{
+    struct value *f = value_obj();
+    certcheck_server(cc, (const uint8_t *const *)d->d, d->len, d->n, sni, seen, at, f);
+    struct json j;
+    json_init(&j);
+    value_to_json(f, &j);
+    char *out = strndup(j.buf ? j.buf : "", j.len);
+    json_free(&j);
+    value_free(f);
+    return out;
+}
+
+static int same_json(struct certcheck *a, struct certcheck *b, const struct der *d, const char *sni,
+                     long long at)
+{
+    char *x = server_json(a, d, sni, NULL, at), *y = server_json(b, d, sni, NULL, at);
+    int same = x && y && strcmp(x, y) == 0;
+    if (!same) printf("  %s\n  %s\n", x, y);
+    free(x);
+    free(y);
+    return same;
+}
+
+#define HITS(cc) ((long long)certcheck_stats(cc)->cache_hits)
+#define MISSES(cc) ((long long)certcheck_stats(cc)->cache_misses)
 
 int main(void)
 {
@@ -261,6 +291,196 @@ int main(void)
     value_free(fa);
     CHECK_EQ_INT(certcheck_seen(cc, "server.example", junk, sizeof junk, NULL), -1, "garbage: -1");
     der_free(&d);
+
+    /* ---- verdict cache ---- */
+    {
+        long long D = (T0 / DAY + 1) * DAY; /* a midnight after T0 */
+        struct kc leaf_mid = make("server.example", &inter, 0, nb, D + DAY / 2, "DNS:server.example", 9);
+        struct kc inter_mid = make("tlswatch test intermediate", &root, 1, T0 - 100 * DAY, D + DAY / 2 + 7, NULL, 10);
+        struct kc leaf_im = make("server.example", &inter_mid, 0, nb, na, "DNS:server.example", 11);
+        struct kc leaf_nb = make("server.example", &inter, 0, D + 3600, na, "DNS:server.example", 12);
+        struct certcheck *c1 = certcheck_new(&o, err, sizeof err);
+        struct certcheck *ref = certcheck_new(&o, err, sizeof err); /* no cache: the reference */
+        CHECK(c1 && ref, "cache test stores");
+        certcheck_set_cache(ref, CERTCHECK_CACHE_OFF);
+        struct der ok = { 0 }, mid = { 0 }, im = { 0 }, nbd = { 0 }, self1 = { 0 };
+        der_add(&ok, leaf.cert);
+        der_add(&ok, inter.cert);
+        der_add(&mid, leaf_mid.cert);
+        der_add(&mid, inter.cert);
+        der_add(&im, leaf_im.cert);
+        der_add(&im, inter_mid.cert);
+        der_add(&nbd, leaf_nb.cert);
+        der_add(&nbd, inter.cert);
+        der_add(&self1, selfs.cert);
+
+        /* a miss, then a hit with the identical facts */
+        char *a = server_json(c1, &ok, "server.example", NULL, D + 10);
+        CHECK_EQ_INT(MISSES(c1), 1, "first sight: miss");
+        char *b = server_json(c1, &ok, "server.example", NULL, D + 10);
+        CHECK_EQ_INT(HITS(c1), 1, "same chain, SNI, time: hit");
+        CHECK(a && b && strcmp(a, b) == 0, "hit facts == miss facts: %s", b);
+        CHECK(strstr(b, "\"status\":\"ok\"") != NULL, "hit says ok");
+        free(a);
+        free(b);
+        /* later the same day: a hit, identical to an uncached verification */
+        CHECK(same_json(c1, ref, &ok, "server.example", D + 40000), "hit later that day == uncached");
+        CHECK_EQ_INT(HITS(c1), 2, "later the same day: hit");
+        /* another SNI: a miss (hostname_match differs) */
+        CHECK(same_json(c1, ref, &ok, "other.example", D + 10), "other SNI == uncached (mismatch)");
+        CHECK_EQ_INT(MISSES(c1), 2, "other SNI: miss");
+        CHECK(same_json(c1, ref, &ok, NULL, D + 10), "no SNI == uncached");
+        CHECK_EQ_INT(MISSES(c1), 3, "no SNI: miss");
+        CHECK(same_json(c1, ref, &ok, "other.example", D + 20), "other SNI again: hit, == uncached");
+        CHECK_EQ_INT(HITS(c1), 3, "other SNI again: hit");
+        /* another day: a miss */
+        CHECK(same_json(c1, ref, &ok, "server.example", D + DAY + 10), "next day == uncached");
+        CHECK_EQ_INT(MISSES(c1), 4, "next day: miss");
+        /* the chain order is part of the key */
+        struct der rev = { 0 };
+        der_add(&rev, inter.cert);
+        der_add(&rev, leaf.cert);
+        CHECK(same_json(c1, ref, &rev, "server.example", D + 10), "reversed chain == uncached");
+        CHECK_EQ_INT(MISSES(c1), 5, "reversed chain: miss");
+        der_free(&rev);
+
+        /* leaf expiring at noon: morning valid, afternoon expired, same day */
+        CHECK(same_json(c1, ref, &mid, "server.example", D + 100), "morning (valid) == uncached");
+        long long m0 = MISSES(c1), h0 = HITS(c1);
+        CHECK(same_json(c1, ref, &mid, "server.example", D + DAY / 2 - 1), "last valid second: hit == uncached");
+        CHECK_EQ_INT(HITS(c1) - h0, 1, "last valid second: hit");
+        CHECK(same_json(c1, ref, &mid, "server.example", D + DAY / 2), "notAfter second: expired == uncached");
+        CHECK_EQ_INT(MISSES(c1) - m0, 1, "notAfter crossed within the day: miss");
+        /* (each date d bounds a window at d and d + 1: the notAfter second
+         * is a window of its own) */
+        CHECK(same_json(c1, ref, &mid, "server.example", D + DAY / 2 + 100), "afternoon: expired == uncached");
+        CHECK_EQ_INT(MISSES(c1) - m0, 2, "afternoon: miss (the notAfter second had its own window)");
+        char *e = server_json(c1, &mid, "server.example", NULL, D + DAY / 2 + 200);
+        CHECK(e && strstr(e, "\"status\":\"expired\""), "afternoon again: expired (%s)", e);
+        free(e);
+        CHECK_EQ_INT(HITS(c1) - h0, 2, "afternoon again: hit");
+        CHECK(same_json(c1, ref, &mid, "server.example", D + 200), "morning again == uncached (valid)");
+        CHECK_EQ_INT(MISSES(c1) - m0, 3, "back before notAfter: miss");
+        /* an intermediate expiring within the day: its dates count too */
+        CHECK(same_json(c1, ref, &im, "server.example", D + 100), "intermediate valid == uncached");
+        CHECK(same_json(c1, ref, &im, "server.example", D + DAY / 2 + 8), "intermediate expired == uncached");
+        e = server_json(c1, &im, "server.example", NULL, D + DAY / 2 + 9);
+        CHECK(e && strstr(e, "\"status\":\"expired\""), "intermediate expired: expired (%s)", e);
+        free(e);
+        /* a leaf becoming valid within the day */
+        CHECK(same_json(c1, ref, &nbd, "server.example", D + 10), "before notBefore == uncached");
+        CHECK(same_json(c1, ref, &nbd, "server.example", D + 3600), "at notBefore == uncached");
+        CHECK(same_json(c1, ref, &nbd, "server.example", D + 3599), "a second before == uncached");
+        /* failures are cached too */
+        CHECK(same_json(c1, ref, &self1, "server.example", D + 10), "self-signed == uncached");
+        h0 = HITS(c1);
+        CHECK(same_json(c1, ref, &self1, "server.example", D + 11), "self-signed again == uncached");
+        CHECK_EQ_INT(HITS(c1) - h0, 1, "self-signed again: hit");
+
+        /* the verdict struct and its writer */
+        struct certcheck_verdict v;
+        CHECK_EQ_INT(certcheck_verify(c1, (const uint8_t *const *)ok.d, ok.len, ok.n, "server.example", D + 77, &v),
+                     CC_OK, "certcheck_verify: ok");
+        CHECK(v.at_time == D + 77 && v.verified && v.depth == 2 && v.trusted_root && v.chain_complete &&
+              v.time_valid && v.hostname_match == 1 && v.error_code == 0 && v.nerrors == 0,
+              "verdict fields of a hit");
+        const struct certcheck_stats *cs = certcheck_stats(c1);
+        CHECK_EQ_INT(cs->checks, cs->cache_hits + cs->cache_misses, "checks = hits + misses (%llu)",
+                     (unsigned long long)cs->checks);
+        CHECK_EQ_INT(certcheck_stats(ref)->cache_hits, 0, "cache off: no hit");
+        CHECK_EQ_INT(certcheck_stats(ref)->cache_entries, 0, "cache off: nothing held");
+
+        /* certcheck_server = chain + seen, leaf details kept across hits */
+        struct certcheck *c3 = certcheck_new(&o, err, sizeof err);
+        struct der ok2 = { 0 };
+        der_add(&ok2, other_key.cert);
+        der_add(&ok2, inter.cert);
+        char *s1 = server_json(c3, &ok, "server.example", "server.example", D + 10);
+        CHECK(s1 && strstr(s1, "\"server_cert_changed\":false"), "server: first leaf not changed");
+        char *s2 = server_json(c3, &ok2, "server.example", "server.example", D + 11);
+        CHECK(s2 && strstr(s2, "\"server_cert_changed\":true") && strstr(s2, "server_cert_previous_sha256"),
+              "server: other key changed");
+        char *s3 = server_json(c3, &ok, "server.example", "server.example", D + 12); /* a hit */
+        CHECK_EQ_INT(HITS(c3), 1, "server: third call is a hit");
+        CHECK(s3 && strstr(s3, "\"server_cert_changed\":true"), "server, hit: flip back reported");
+        /* the same through the uncached functions */
+        struct certcheck *c4 = certcheck_new(&o, err, sizeof err);
+        certcheck_set_cache(c4, CERTCHECK_CACHE_OFF);
+        struct der *seq[] = { &ok, &ok2, &ok };
+        char *want[3];
+        for (int i = 0; i < 3; i++) {
+            struct value *fv = value_obj();
+            certcheck_chain(c4, (const uint8_t *const *)seq[i]->d, seq[i]->len, seq[i]->n, "server.example",
+                            D + 10 + i, fv);
+            certcheck_seen(c4, "server.example", seq[i]->d[0], seq[i]->len[0], fv);
+            struct json j;
+            json_init(&j);
+            value_to_json(fv, &j);
+            want[i] = strndup(j.buf, j.len);
+            json_free(&j);
+            value_free(fv);
+        }
+        CHECK(strcmp(s1, want[0]) == 0 && strcmp(s2, want[1]) == 0 && strcmp(s3, want[2]) == 0,
+              "certcheck_server == certcheck_chain + certcheck_seen (3 calls)");
+        for (int i = 0; i < 3; i++) free(want[i]);
+        free(s1);
+        free(s2);
+        free(s3);
+        certcheck_free(c4);
+        certcheck_free(c3);
+
+        /* LRU at the cap */
+        struct certcheck *c2 = certcheck_new(&o, err, sizeof err);
+        certcheck_set_cache(c2, 2);
+        free(server_json(c2, &ok, "a.example", NULL, D)); /* A */
+        free(server_json(c2, &ok, "b.example", NULL, D)); /* B */
+        free(server_json(c2, &ok, "a.example", NULL, D)); /* A hit: B is now least recent */
+        CHECK_EQ_INT(HITS(c2), 1, "LRU: A hit");
+        free(server_json(c2, &ok, "c.example", NULL, D)); /* C evicts B */
+        CHECK_EQ_INT(certcheck_stats(c2)->cache_evictions, 1, "LRU: one eviction at the cap");
+        CHECK_EQ_INT(certcheck_stats(c2)->cache_entries, 2, "LRU: 2 entries held");
+        free(server_json(c2, &ok, "a.example", NULL, D));
+        CHECK_EQ_INT(HITS(c2), 2, "LRU: A (recently used) kept");
+        free(server_json(c2, &ok, "b.example", NULL, D));
+        CHECK_EQ_INT(HITS(c2), 2, "LRU: B (least recent) evicted: miss");
+        CHECK_EQ_INT(certcheck_stats(c2)->cache_evictions, 2, "LRU: B back in evicts C");
+        const struct certcheck_stats *s = certcheck_stats(c2);
+        CHECK(s->checks == 6 && s->cache_hits == 2 && s->cache_misses == 4 && s->cache_evictions == 2,
+              "stats: 6 checks, 2 hits, 4 misses, 2 evictions");
+        certcheck_set_cache(c2, 1);
+        CHECK_EQ_INT(certcheck_stats(c2)->cache_entries, 1, "smaller cap drops the least recent");
+        certcheck_free(c2);
+
+        der_free(&ok);
+        der_free(&ok2);
+        der_free(&mid);
+        der_free(&im);
+        der_free(&nbd);
+        der_free(&self1);
+        certcheck_free(c1);
+        certcheck_free(ref);
+        kc_free(&leaf_mid);
+        kc_free(&inter_mid);
+        kc_free(&leaf_im);
+        kc_free(&leaf_nb);
+    }
+
+    /* system store = the bundle file named by SSL_CERT_FILE, in memory */
+    {
+        setenv("SSL_CERT_FILE", cafile, 1);
+        struct certcheck_opts sy = { NULL, NULL, 0 };
+        struct certcheck *cs = certcheck_new(&sy, err, sizeof err);
+        der_add(&d, leaf.cert);
+        der_add(&d, inter.cert);
+        fa = value_obj();
+        st = certcheck_chain(cs, (const uint8_t *const *)d.d, d.len, d.n, "server.example", T0, fa);
+        CHECK_EQ_INT(st, CC_OK, "SSL_CERT_FILE names the system bundle: trusted");
+        CHECK_EQ_STR(vstr(fa, "server_cert_validation.trust_store"), "system", "still called system");
+        value_free(fa);
+        der_free(&d);
+        certcheck_free(cs);
+        unsetenv("SSL_CERT_FILE");
+    }
 
     certcheck_free(cc);
     unlink(cafile);
