@@ -2165,7 +2165,9 @@ static void storm_free(struct ruleset *rs, struct storm *s)
 static void storms_clear(struct ruleset *rs)
 {
     struct storm *s, *tmp;
-    HASH_ITER(hh, rs->storms, s, tmp) storm_free(rs, s);
+    HASH_ITER(hh, rs->storms, s, tmp) {
+        storm_free(rs, s);
+    }
 }
 
 void rules_free(struct ruleset *rs)
