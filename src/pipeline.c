@@ -217,6 +217,10 @@ static void emit_stats(struct pipeline *a, const struct timeval *ts)
     json_obj_begin(j);
     json_kv_uint(j, "total", a->findings);
     for (int i = 0; i < 5; i++) json_kv_uint(j, rules_severity_name((enum rule_severity)i), a->findings_by_sev[i]);
+    if (a->rules) {
+        json_kv_uint(j, "storm_keys", rules_storm_keys(a->rules));
+        json_kv_uint(j, "storm_evictions", rules_storm_evictions(a->rules));
+    }
     json_obj_end(j);
     if (a->cc) {
         const struct certcheck_stats *cs = certcheck_stats(a->cc);

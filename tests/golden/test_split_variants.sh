@@ -19,10 +19,11 @@ fi
 total=$(awk '{n += $2} END {print n}' "$T/families")
 echo "# $total connections in $(wc -l < "$T/families") families"
 REL=""
+# a release build no older than the sources (make check builds build/clang)
 for b in "$TOP/build/clang/tlswatch" "$TOP/build/rel/tlswatch"; do
-    [ -x "$b" ] && { REL=$b; break; }
+    [ -x "$b" ] && [ -z "$(find "$TOP/src" "$TOP/dissectors" -newer "$b" -name '*.[ch]' | head -1)" ] && { REL=$b; break; }
 done
-[ -n "$REL" ] || echo "FAIL no release build (build/clang/tlswatch or build/rel/tlswatch) to run the variants on"
+[ -n "$REL" ] || echo "FAIL no release build as new as the sources (build/clang/tlswatch or build/rel/tlswatch: run make check, or make) to run the variants on"
 for bin in "$TLSWATCH" $REL; do
     kind=sanitizer
     [ "$bin" = "$TLSWATCH" ] || kind=release
