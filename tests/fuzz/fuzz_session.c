@@ -3,7 +3,10 @@
  *
  *   byte 0   flags: 1 key log (every .keylog of pcaps/), 2 certificate checker
  *            (pcaps/test-ca.pem), 4 max_handshake_bytes 1024 (else 65536),
- *            8 IPv6 flow, 16 picked up mid-stream, 32 server port 80
+ *            8 IPv6 flow, 16 picked up mid-stream, 32 server port 80,
+ *            64 a crowd: NFLOWS flows at once (ops 0-5 and 7 act on flow
+ *            (OP >> 3) % NFLOWS) under a tiny --max-memory, so connections
+ *            are shed and buffers refused while others are being read
  *   then ops, each one byte OP: kind = OP & 7, and OP >> 3 milliseconds
  *   of capture time pass after it (then sessions_tick, as per packet):
  *     0 / 1  data client->server / server->client: 2-byte big-endian
@@ -57,6 +60,9 @@ static struct timeval fz_tv(const struct fz_clock *c)
     return tv;
 }
 
+#define NFLOWS 3
+#define CROWD_BUDGET (20 * 1024)
+
 static void flow_init(struct flow *f, uint8_t flags, const struct timeval *ts, uint64_t id)
 {
     memset(f, 0, sizeof *f);
@@ -69,7 +75,7 @@ static void flow_init(struct flow *f, uint8_t flags, const struct timeval *ts, u
         cli[15] = 1;
         srv[15] = 2;
     }
-    uint16_t cport = 49152, sport = (flags & 32) ? 80 : 443;
+    uint16_t cport = (uint16_t)(49152 + id % 1000), sport = (flags & 32) ? 80 : 443;
     f->key.family = (flags & 8) ? 6 : 4;
     flow_key_make(&f->key, f->key.family, cli, cport, srv, sport);
     memcpy(f->cli.addr, cli, 16);
@@ -96,7 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_init_once();
     if (size < 1) return 0;
     uint8_t flags = data[0];
-    struct session_opts so = { .handshake_timeout = 10, .max_handshake_bytes = (flags & 4) ? 1024 : 65536 };
+    struct session_opts so = { .handshake_timeout = 10, .max_handshake_bytes = (flags & 4) ? 1024 : 65536,
+                               .max_memory = (flags & 64) ? CROWD_BUDGET : 0 };
     struct sessions *s = sessions_new(&so, on_facts, NULL);
     struct certcheck *cc = (flags & 2) ? fz_certcheck_new() : NULL;
     if (cc) sessions_set_certcheck(s, cc);
@@ -106,14 +113,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct fz_clock clk = { 0 };
     struct timeval now = fz_tv(&clk);
-    struct flow *f = malloc(sizeof *f);
-    if (!f) abort();
-    uint64_t id = 1;
-    flow_init(f, flags, &now, id);
+    unsigned nflows = (flags & 64) ? NFLOWS : 1;
+    struct flow *fl[NFLOWS];
+    uint64_t id = 0;
+    for (unsigned k = 0; k < nflows; k++) {
+        fl[k] = malloc(sizeof *fl[k]);
+        if (!fl[k]) abort();
+        flow_init(fl[k], flags, &now, ++id);
+    }
     size_t i = 1;
     while (i < size) {
         uint8_t op = data[i++];
         unsigned kind = op & 7u;
+        struct flow *f = fl[(op >> 3) % nflows];
         switch (kind) {
         case 0:
         case 1: {
@@ -165,8 +177,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         f->last_ts = now;
         sessions_tick(s, &now);
     }
-    flow_end(s, f, FLOW_END_EOF);
-    free(f);
+    for (unsigned k = 0; k < nflows; k++) {
+        flow_end(s, fl[k], FLOW_END_EOF);
+        free(fl[k]);
+    }
     sessions_free(s);
     certcheck_free(cc);
     return 0;
