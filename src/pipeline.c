@@ -51,6 +51,16 @@ static void put(struct pipeline *a, const char *line, size_t len)
     else output_write(line, len);
 }
 
+/* A formatted text line cut at its buffer still ends with a newline. */
+static void put_line(struct pipeline *a, char *line, size_t n, size_t cap)
+{
+    if (n >= cap) {
+        n = cap - 1;
+        line[n - 1] = '\n';
+    }
+    put(a, line, n);
+}
+
 /* ------------------------------------------------------------- events */
 
 static void emit(struct pipeline *a)
@@ -308,7 +318,7 @@ static void emit_tls_text(struct pipeline *a, const struct flow *f, const struct
                      vstr(facts, "outcome"), vstr(facts, "version") ? vstr(facts, "version") : "-",
                      vstr(facts, "sni") ? vstr(facts, "sni") : "-", vstr(facts, "history"),
                      la ? " alert=" : "", la ? la : "", la ? " from " : "", la ? lf : "");
-    if (n > 0) put(a, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    if (n > 0) put_line(a, line, (size_t)n, sizeof line);
 }
 
 static void pending_put(struct json *j, const char *s, size_t n)
@@ -345,7 +355,13 @@ static void finding_text(struct pipeline *a, const struct flow *f, const struct 
                      f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port, up, r->rule,
                      r->fix_side ? r->fix_side : "-", r->message ? r->message : "",
                      vstr(facts, "version") ? vstr(facts, "version") : "-", vstr(facts, "sni") ? vstr(facts, "sni") : "-");
-    if (n > 0) pending_put(&a->pending, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    if (n <= 0) return;
+    size_t len = (size_t)n;
+    if (len >= sizeof line) { /* cut, but still a line */
+        len = sizeof line - 1;
+        line[len - 1] = '\n';
+    }
+    pending_put(&a->pending, line, len);
 }
 
 static void on_finding(void *ctx, const struct rule_finding *r)
