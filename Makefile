@@ -51,6 +51,9 @@ SRC_OBJS := $(patsubst src/%.c,$(BUILD)/src/%.o,$(SRC_SRCS))
 LIBTW    := $(BUILD)/libtlswatch.a
 BIN      := $(BUILD)/tlswatch
 
+# test-only code (e.g. the JSON reader for rule fixtures): linked into the
+# tests, never into the library or the program
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -94,16 +97,16 @@ $(LIBTW): $(SRC_OBJS)
 $(BIN): $(BUILD)/src/main.o $(LIBTW) $(LIBDISSECT)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h $(LIBTW) $(LIBDISSECT)
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h $(TESTLIB_SRCS) $(wildcard tests/lib/*.h) $(LIBTW) $(LIBDISSECT)
 	@mkdir -p $(@D)
-	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(LIBTW) $(LIBDISSECT) $(LIBS)
+	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes -Itests/unit -Itests/lib $(LDFLAGS_ALL) -o $@ $< $(TESTLIB_SRCS) $(LIBTW) $(LIBDISSECT) $(LIBS)
 
 # libFuzzer targets replayed over their corpus without libFuzzer (any compiler).
 # Linked with libtlswatch too: fuzz_pipeline, fuzz_session (and fuzz_rules)
 # drive src/; the libdissect-only targets pull nothing from it.
-$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(wildcard tests/fuzz/*.h) $(LIBTW) $(LIBDISSECT)
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(wildcard tests/fuzz/*.h) $(TESTLIB_SRCS) $(LIBTW) $(LIBDISSECT)
 	@mkdir -p $(@D)
-	$(CC) $(SRC_CFLAGS) $(GLIB_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(LIBTW) $(LIBDISSECT) $(LIBS)
+	$(CC) $(SRC_CFLAGS) $(GLIB_CFLAGS) -Wno-missing-prototypes -Itests/lib $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(TESTLIB_SRCS) $(LIBTW) $(LIBDISSECT) $(LIBS)
 
 # Test helpers (e.g. a dissector dump driver for differential tests).
 $(BUILD)/tools/%: tests/tools/%.c $(LIBTW) $(LIBDISSECT)

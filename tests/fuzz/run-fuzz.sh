@@ -29,7 +29,7 @@ LIBS="-lnids -lnet -lpcap $GLIB_LIBS -lssl -lcrypto -lz -lm"
 for c in dissectors/*.c; do
     eval clang $CFLAGS -c "$c" -o "$OUT/obj/$(basename "$c" .c).o"
 done
-for c in src/*.c; do
+for c in src/*.c tests/lib/*.c; do
     [ "$c" = src/main.c ] && continue
     eval clang $CFLAGS $GLIB_CFLAGS -c "$c" -o "$OUT/srcobj/$(basename "$c" .c).o"
 done
@@ -38,7 +38,7 @@ SEEDS=build/seeds
 [ -d "$SEEDS" ] || sh tests/fuzz/make-seeds.sh "$SEEDS" >/dev/null 2>&1 || true
 for e in $ENTRIES; do
     eval clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c11 \
-        $DEFS -Idissectors -Isrc -Itests/fuzz -o "$OUT/fuzz_$e" "tests/fuzz/fuzz_$e.c" \
+        $DEFS -Idissectors -Isrc -Itests/fuzz -Itests/lib -o "$OUT/fuzz_$e" "tests/fuzz/fuzz_$e.c" \
         "$OUT"/obj/*.o "$OUT"/srcobj/*.o $LIBS
 done
 # Shared captures under 200 KB (not DTLS), for the pipeline and session targets.
