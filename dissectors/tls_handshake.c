@@ -32,9 +32,7 @@ static void free_lazy(tls_handshake_reasm *r)
         r->release_pending = true;
         return;
     }
-    if (r->mem && r->mem->release) r->mem->release(r->mem->user, r->buf, r->cap);
-    r->buf = NULL;
-    r->cap = 0;
+    tls_mem_free(r->mem, &r->buf, &r->cap);
 }
 
 void tls_handshake_reset(tls_handshake_reasm *r)
@@ -49,19 +47,9 @@ void tls_handshake_reset(tls_handshake_reasm *r)
 /* Room for have + n bytes, grown geometrically up to the message length. */
 static bool reserve(tls_handshake_reasm *r, size_t n)
 {
-    size_t want = r->have + n;
-    if (want <= r->cap) return true;
-    if (r->fixed || !r->mem || !r->mem->alloc || r->delivering) return false;
-    size_t ncap = r->cap ? r->cap * 2 : 2048;
-    if (ncap < want) ncap = want;
-    if (ncap > r->need) ncap = r->need;
-    uint8_t *nb = r->mem->alloc(r->mem->user, ncap);
-    if (!nb) return false;
-    if (r->have) memcpy(nb, r->buf, r->have);
-    free_lazy(r);
-    r->buf = nb;
-    r->cap = ncap;
-    return true;
+    if (r->fixed) return r->have + n <= r->cap;
+    if (r->delivering) return false;
+    return tls_mem_grow(r->mem, &r->buf, &r->cap, r->have, r->have + n, r->need);
 }
 
 static void deliver(tls_handshake_reasm *r, const uint8_t *body, size_t len)

@@ -7,12 +7,22 @@
  * without a body, with the memory_budget anomaly. */
 #ifndef TLSWATCH_TLS_MEM_H
 #define TLSWATCH_TLS_MEM_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct tls_mem {
     void *(*alloc)(void *user, size_t n);
     void (*release)(void *user, void *p, size_t n);
     void *user;
 } tls_mem;
+
+/* Makes *buf (have bytes used, *cap allocated) hold want bytes: doubles
+ * from 2 KiB, never beyond limit (the length the record or message
+ * announced), copies what it held. false when mem refuses; *buf is then
+ * unchanged. Never call it while a callback reads *buf. */
+bool tls_mem_grow(const tls_mem *m, uint8_t **buf, size_t *cap, size_t have, size_t want, size_t limit);
+/* Gives *buf back and clears it. */
+void tls_mem_free(const tls_mem *m, uint8_t **buf, size_t *cap);
 
 #endif

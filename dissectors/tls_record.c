@@ -42,10 +42,7 @@ static size_t body_limit(const tls_record_stream *st)
 
 static void free_lazy(tls_record_stream *st)
 {
-    if (st->fixed || !st->buf) return;
-    if (st->mem && st->mem->release) st->mem->release(st->mem->user, st->buf, st->cap);
-    st->buf = NULL;
-    st->cap = 0;
+    if (!st->fixed) tls_mem_free(st->mem, &st->buf, &st->cap);
 }
 
 /* A record being gathered loses its body: count the rest down (SKIP). */
@@ -73,19 +70,8 @@ void tls_record_release(tls_record_stream *st)
  * length: what is held follows what arrived, not what a header claims. */
 static bool reserve(tls_record_stream *st, size_t n)
 {
-    size_t want = st->have + n;
-    if (want <= st->cap) return true;
-    if (st->fixed || !st->mem || !st->mem->alloc) return false;
-    size_t ncap = st->cap ? st->cap * 2 : 2048;
-    if (ncap < want) ncap = want;
-    if (ncap > st->need) ncap = st->need;
-    uint8_t *nb = st->mem->alloc(st->mem->user, ncap);
-    if (!nb) return false;
-    if (st->have) memcpy(nb, st->buf, st->have);
-    free_lazy(st);
-    st->buf = nb;
-    st->cap = ncap;
-    return true;
+    if (st->fixed) return st->have + n <= st->cap;
+    return tls_mem_grow(st->mem, &st->buf, &st->cap, st->have, st->have + n, st->need);
 }
 
 bool tls_record_partial(const tls_record_stream *st)
