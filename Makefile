@@ -24,7 +24,8 @@ OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 LDSAN    := -fsanitize=address,undefined
 else
 BUILD    ?= build/rel
-OPTFLAGS := -O2 -g -D_FORTIFY_SOURCE=2
+# DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's DWARF 5
+OPTFLAGS := -O2 -g -gdwarf-4 -D_FORTIFY_SOURCE=2
 LDSAN    :=
 endif
 
