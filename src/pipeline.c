@@ -51,14 +51,15 @@ static void put(struct pipeline *a, const char *line, size_t len)
     else output_write(line, len);
 }
 
-/* A formatted text line cut at its buffer still ends with a newline. */
-static void put_line(struct pipeline *a, char *line, size_t n, size_t cap)
+/* The length of a text line snprintf'd into line[cap] (n from snprintf,
+ * > 0): a line cut at its buffer still ends with a newline. */
+static size_t line_len(char *line, size_t n, size_t cap)
 {
     if (n >= cap) {
         n = cap - 1;
         line[n - 1] = '\n';
     }
-    put(a, line, n);
+    return n;
 }
 
 /* ------------------------------------------------------------- events */
@@ -318,7 +319,7 @@ static void emit_tls_text(struct pipeline *a, const struct flow *f, const struct
                      vstr(facts, "outcome"), vstr(facts, "version") ? vstr(facts, "version") : "-",
                      vstr(facts, "sni") ? vstr(facts, "sni") : "-", vstr(facts, "history"),
                      la ? " alert=" : "", la ? la : "", la ? " from " : "", la ? lf : "");
-    if (n > 0) put_line(a, line, (size_t)n, sizeof line);
+    if (n > 0) put(a, line, line_len(line, (size_t)n, sizeof line));
 }
 
 static void pending_put(struct json *j, const char *s, size_t n)
@@ -355,13 +356,7 @@ static void finding_text(struct pipeline *a, const struct flow *f, const struct 
                      f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port, up, r->rule,
                      r->fix_side ? r->fix_side : "-", r->message ? r->message : "",
                      vstr(facts, "version") ? vstr(facts, "version") : "-", vstr(facts, "sni") ? vstr(facts, "sni") : "-");
-    if (n <= 0) return;
-    size_t len = (size_t)n;
-    if (len >= sizeof line) { /* cut, but still a line */
-        len = sizeof line - 1;
-        line[len - 1] = '\n';
-    }
-    pending_put(&a->pending, line, len);
+    if (n > 0) pending_put(&a->pending, line, line_len(line, (size_t)n, sizeof line));
 }
 
 static void on_finding(void *ctx, const struct rule_finding *r)
