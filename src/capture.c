@@ -99,6 +99,19 @@ static void gz_fail(struct gzsrc *g, const char *what)
     snprintf(g->msg, sizeof g->msg, "gzip: %s", what);
 }
 
+/* More compressed input when inflate has used all it had. */
+static void gz_fill(struct gzsrc *g)
+{
+    if (g->z.avail_in > 0 || g->eof_in) return;
+    size_t n = fread(g->in, 1, sizeof g->in, g->raw);
+    if (n == 0) {
+        if (ferror(g->raw)) gz_fail(g, strerror(errno ? errno : EIO));
+        g->eof_in = 1;
+    }
+    g->z.next_in = g->in;
+    g->z.avail_in = (unsigned)n;
+}
+
 static ssize_t gz_read(void *cookie, char *buf, size_t size)
 {
     struct gzsrc *g = cookie;
@@ -111,24 +124,11 @@ static ssize_t gz_read(void *cookie, char *buf, size_t size)
     g->z.avail_out = size > 1u << 30 ? 1u << 30 : (unsigned)size;
     unsigned want = g->z.avail_out;
     while (g->z.avail_out > 0 && !g->failed && !g->done) {
-        if (g->z.avail_in == 0 && !g->eof_in) {
-            size_t n = fread(g->in, 1, sizeof g->in, g->raw);
-            if (n == 0) {
-                if (ferror(g->raw)) gz_fail(g, strerror(errno ? errno : EIO));
-                g->eof_in = 1;
-            }
-            g->z.next_in = g->in;
-            g->z.avail_in = (unsigned)n;
-        }
+        gz_fill(g);
         int ret = inflate(&g->z, Z_NO_FLUSH);
         if (ret == Z_STREAM_END) {
-            /* another member follows? (peek at what is left of the input) */
-            if (g->z.avail_in == 0 && !g->eof_in) {
-                size_t n = fread(g->in, 1, sizeof g->in, g->raw);
-                g->z.next_in = g->in;
-                g->z.avail_in = (unsigned)n;
-                if (n == 0) g->eof_in = 1;
-            }
+            gz_fill(g); /* another member follows? */
+            if (g->failed) break;
             if (g->z.avail_in >= 2 && g->z.next_in[0] == 0x1f && g->z.next_in[1] == 0x8b) inflateReset(&g->z);
             else g->done = 1;
         } else if (ret == Z_DATA_ERROR) {
