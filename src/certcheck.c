@@ -99,14 +99,10 @@ struct certcheck {
     EVP_MD_CTX *outer, *inner;
 };
 
-static const char *const status_names[] = {
-    "ok", "expired", "not_yet_valid", "self_signed", "unknown_ca", "chain_incomplete",
-    "hostname_mismatch", "bad_signature", "invalid", "malformed", "no_certificate",
-};
-
 const char *certcheck_status_name(enum certcheck_status s)
 {
-    return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "invalid";
+    const char *n = facts_enum_name(EN_CERTSTATUS, (int)s); /* the facts' table */
+    return n ? n : "invalid";
 }
 
 static void sha256_into(EVP_MD_CTX *c, const EVP_MD *md, const void *d, size_t n, unsigned char out[32])
@@ -595,45 +591,41 @@ enum certcheck_status certcheck_verify(struct certcheck *cc, const uint8_t *cons
     return st;
 }
 
-void certcheck_verdict_facts(const struct certcheck_verdict *r, struct value *facts)
+void certcheck_verdict_facts(const struct certcheck_verdict *r, struct certcheck_facts *out)
 {
-    if (!facts) return;
-    struct value *v = value_obj();
-    value_set_str(v, "trust_store", r->trust_store ? r->trust_store : "");
-    value_set_int(v, "at_time", r->at_time);
-    if (r->status == CC_NO_CERT) {
-        value_set_str(v, "status", "no_certificate");
-    } else if (r->status == CC_MALFORMED) {
-        value_set_str(v, "status", "malformed");
-        value_set_str(v, "error", "leaf certificate does not parse");
-    } else {
-        if (r->verified) value_set_int(v, "depth", r->depth);
-        value_set_str(v, "status", certcheck_status_name(r->status));
-        if (r->error_code) {
-            value_set_str(v, "error", X509_verify_cert_error_string(r->error_code));
-            value_set_int(v, "error_code", r->error_code);
-        } else {
-            value_obj_set(v, "error", value_null());
-        }
-        struct value *errs = value_arr();
-        for (int i = 0; i < r->nerrors && i < CERTCHECK_MAX_ERRORS; i++) {
-            char s[64];
-            err_str(r->errors[i], s);
-            value_arr_push_str(errs, s);
-        }
-        value_obj_set(v, "errors", errs);
-        value_set_bool(v, "trusted_root", r->trusted_root);
-        value_set_bool(v, "chain_complete", r->chain_complete);
-        value_set_bool(v, "time_valid", r->time_valid);
-        if (r->hostname_match < 0) value_obj_set(v, "hostname_match", value_null());
-        else value_set_bool(v, "hostname_match", r->hostname_match);
+    if (!out || !out->facts) return;
+    struct facts_VALIDATION *v = &out->facts->server_cert_validation;
+    memset(v, 0, sizeof *v);
+    FSTATE(TLS, out->facts, server_cert_validation) = FACTS_VAL;
+    FSET(VALIDATION, v, trust_store, r->trust_store ? r->trust_store : "");
+    FSET(VALIDATION, v, at_time, r->at_time);
+    if (r->status == CC_NO_CERT || r->status == CC_MALFORMED) {
+        FSET(VALIDATION, v, status, (int8_t)r->status);
+        if (r->status == CC_MALFORMED) FSET(VALIDATION, v, error, "leaf certificate does not parse");
+        return;
     }
-    value_obj_set(facts, "server_cert_validation", v);
+    if (r->verified) FSET(VALIDATION, v, depth, r->depth);
+    FSET(VALIDATION, v, status, (int8_t)r->status);
+    if (r->error_code) {
+        FSET(VALIDATION, v, error, X509_verify_cert_error_string(r->error_code));
+        FSET(VALIDATION, v, error_code, r->error_code);
+    } else {
+        FNULL(VALIDATION, v, error);
+    }
+    int n = 0;
+    for (int i = 0; i < r->nerrors && i < CERTCHECK_MAX_ERRORS; i++)
+        out->errors[n++] = X509_verify_cert_error_string(r->errors[i]);
+    FSET(VALIDATION, v, errors, ((struct facts_strs){ out->errors, (uint32_t)n }));
+    FSET(VALIDATION, v, trusted_root, r->trusted_root);
+    FSET(VALIDATION, v, chain_complete, r->chain_complete);
+    FSET(VALIDATION, v, time_valid, r->time_valid);
+    if (r->hostname_match < 0) FNULL(VALIDATION, v, hostname_match);
+    else FSET(VALIDATION, v, hostname_match, r->hostname_match != 0);
 }
 
 enum certcheck_status certcheck_chain(struct certcheck *cc, const uint8_t *const *ders,
                                       const size_t *lens, size_t n, const char *sni,
-                                      int64_t at_time, struct value *facts_out)
+                                      int64_t at_time, struct certcheck_facts *facts_out)
 {
     struct certcheck_verdict v;
     enum certcheck_status st = certcheck_verify(cc, ders, lens, n, sni, at_time, &v);
@@ -655,7 +647,7 @@ static void hex(const unsigned char *d, size_t n, char *out)
 
 /* certcheck_seen with the leaf already described (issuer not NULL). */
 static int seen_update(struct certcheck *cc, const char *key, const struct leafinfo *li,
-                       struct value *facts_out)
+                       struct certcheck_facts *facts_out)
 {
     struct seen *s = NULL;
     size_t kl = strlen(key);
@@ -684,11 +676,11 @@ static int seen_update(struct certcheck *cc, const char *key, const struct leafi
         char *issuer = strdup(li->issuer);
         if (!issuer) return -1;
         changed = 1;
-        char h[65];
-        hex(s->leaf, 32, h);
-        if (facts_out) {
-            value_set_str(facts_out, "server_cert_previous_sha256", h);
-            value_set_str(facts_out, "server_cert_previous_issuer", s->issuer);
+        if (facts_out && facts_out->facts) {
+            hex(s->leaf, 32, facts_out->prev_sha256);
+            snprintf(facts_out->prev_issuer, sizeof facts_out->prev_issuer, "%s", s->issuer);
+            FSET(TLS, facts_out->facts, server_cert_previous_sha256, facts_out->prev_sha256);
+            FSET(TLS, facts_out->facts, server_cert_previous_issuer, facts_out->prev_issuer);
         }
         /* remember the latest, so a flip back is reported too */
         memcpy(s->spki, li->spki, 32);
@@ -696,12 +688,12 @@ static int seen_update(struct certcheck *cc, const char *key, const struct leafi
         free(s->issuer);
         s->issuer = issuer;
     }
-    if (facts_out) value_set_bool(facts_out, "server_cert_changed", changed);
+    if (facts_out && facts_out->facts) FSET(TLS, facts_out->facts, server_cert_changed, changed != 0);
     return changed;
 }
 
 int certcheck_seen(struct certcheck *cc, const char *key, const uint8_t *leaf_der, size_t len,
-                   struct value *facts_out)
+                   struct certcheck_facts *facts_out)
 {
     const unsigned char *p = leaf_der;
     X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -721,7 +713,7 @@ int certcheck_seen(struct certcheck *cc, const char *key, const uint8_t *leaf_de
 enum certcheck_status certcheck_server(struct certcheck *cc, const uint8_t *const *ders,
                                        const size_t *lens, size_t n, const char *sni,
                                        const char *seen_key, int64_t at_time,
-                                       struct value *facts_out)
+                                       struct certcheck_facts *facts_out)
 {
     struct certcheck_verdict v;
     struct leafinfo li;

@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "value.h"
+#include "facts.h"
 
 /* Verdict cache entries (each ~0.3 KB plus the leaf's issuer name). */
 #define CERTCHECK_CACHE_DEFAULT 4096
@@ -115,13 +115,21 @@ enum certcheck_status certcheck_verify(struct certcheck *cc, const uint8_t *cons
                                        const size_t *lens, size_t n, const char *sni,
                                        int64_t at_time, struct certcheck_verdict *out);
 
-/* Adds "server_cert_validation" for v to facts (an object); NULL: nothing. */
-void certcheck_verdict_facts(const struct certcheck_verdict *v, struct value *facts);
+/* Storage of the strings certcheck puts into the facts (owned by the
+ * caller, valid as long as the facts are read). */
+struct certcheck_facts {
+    tls_facts *facts; /* server_cert_validation, server_cert_changed, _previous_* */
+    const char *errors[CERTCHECK_MAX_ERRORS];
+    char prev_sha256[65];
+    char prev_issuer[512];
+};
+/* Sets facts "server_cert_validation" from v; out NULL: nothing. */
+void certcheck_verdict_facts(const struct certcheck_verdict *v, struct certcheck_facts *out);
 
 /* certcheck_verify + certcheck_verdict_facts (facts_out may be NULL). */
 enum certcheck_status certcheck_chain(struct certcheck *cc, const uint8_t *const *ders,
                                       const size_t *lens, size_t n, const char *sni,
-                                      int64_t at_time, struct value *facts_out);
+                                      int64_t at_time, struct certcheck_facts *facts_out);
 
 /* Remembers the leaf presented for key (the SNI, or "ip:port" without
  * SNI). Returns 1 when an earlier leaf for the same key had a different
@@ -129,7 +137,7 @@ enum certcheck_status certcheck_chain(struct certcheck *cc, const uint8_t *const
  * server_cert_previous_sha256/_issuer in facts_out), 0 otherwise (sets
  * server_cert_changed false), -1 when the DER does not parse. */
 int certcheck_seen(struct certcheck *cc, const char *key, const uint8_t *leaf_der, size_t len,
-                   struct value *facts_out);
+                   struct certcheck_facts *facts_out);
 
 /* certcheck_chain, then certcheck_seen(seen_key, ders[0]) unless seen_key
  * is NULL or n is 0, sharing one parse of the leaf (none on a cache hit).
@@ -137,7 +145,7 @@ int certcheck_seen(struct certcheck *cc, const char *key, const uint8_t *leaf_de
 enum certcheck_status certcheck_server(struct certcheck *cc, const uint8_t *const *ders,
                                        const size_t *lens, size_t n, const char *sni,
                                        const char *seen_key, int64_t at_time,
-                                       struct value *facts_out);
+                                       struct certcheck_facts *facts_out);
 
 /* Counters since certcheck_new. */
 const struct certcheck_stats *certcheck_stats(const struct certcheck *cc);

@@ -21,7 +21,7 @@
 #include "reassembly.h"
 #include "rules.h"
 #include "session.h"
-#include "value.h"
+#include "facts.h"
 
 struct pipeline {
     struct pipeline_opts cfg;
@@ -31,7 +31,7 @@ struct pipeline {
     struct certcheck *cc;   /* borrowed, may be NULL */
     struct json pending;   /* finding lines of the handshake being reported */
     const struct flow *cur_flow;
-    const struct value *cur_facts;
+    const tls_facts *cur_facts;
     uint64_t findings, findings_by_sev[5];
     struct decode_stats dstats;
     struct capture_stats cstats;
@@ -260,18 +260,17 @@ static void emit_stats(struct pipeline *a, const struct timeval *ts)
 
 /* ---------------------------------------------------------- callbacks */
 
-static int is_ok_outcome(const char *o)
+static int is_ok_outcome(const tls_facts *facts)
 {
-    return o && (strcmp(o, "established") == 0 || strcmp(o, "resumed") == 0 ||
-                 strcmp(o, "renegotiated") == 0);
+    int o = facts->outcome;
+    return o == OUT_ESTABLISHED || o == OUT_RESUMED || o == OUT_RENEGOTIATED;
 }
 
 /* The time of a handshake's event: its first record (facts flow.time). */
-static struct timeval event_time(const struct value *facts, const struct flow *f)
+static struct timeval event_time(const tls_facts *facts, const struct flow *f)
 {
-    const struct value *t = value_path(facts, "flow.time");
-    if (!t || t->type != V_DOUBLE) return f->first_ts;
-    double when = t->u.d;
+    if (FSTATE(FLOW, &facts->flow, time) != FACTS_VAL || FSTATE(TLS, facts, flow) != FACTS_VAL) return f->first_ts;
+    double when = facts->flow.time;
     struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6 + 0.5) };
     if (tv.tv_usec >= 1000000) {
         tv.tv_sec++;
@@ -280,7 +279,7 @@ static struct timeval event_time(const struct value *facts, const struct flow *f
     return tv;
 }
 
-static void emit_tls_json(struct pipeline *a, const struct flow *f, const struct value *facts)
+static void emit_tls_json(struct pipeline *a, const struct flow *f, const tls_facts *facts)
 {
     struct json *j = &a->j;
     struct timeval tv = event_time(facts, f);
@@ -288,37 +287,41 @@ static void emit_tls_json(struct pipeline *a, const struct flow *f, const struct
     common_fields(j, f, &tv, "tls");
     json_key(j, "tls");
     json_obj_begin(j);
-    for (size_t i = 0; i < facts->u.obj.n; i++) {
-        if (strcmp(facts->u.obj.keys[i], "flow") == 0) continue; /* in the common fields */
-        json_key(j, facts->u.obj.keys[i]);
-        value_to_json(facts->u.obj.vals[i], j);
-    }
+    /* "flow" is in the common fields */
+    facts_write_members(&facts_type_TLS, facts, j, &facts_type_TLS.fields[FI_TLS_flow]);
     json_obj_end(j);
     json_obj_end(j);
     emit(a);
 }
 
-static const char *vstr(const struct value *facts, const char *path)
+/* A string field of the facts as the text writer shows it ("-": none). */
+static const char *fstr(const tls_facts *facts, int fi, char *buf, size_t n)
 {
-    const struct value *v = value_path(facts, path);
-    return v && v->type == V_STR ? v->u.str.s : NULL;
+    struct facts_scratch sc;
+    facts_scratch_reset(&sc);
+    struct fval v;
+    facts_get(&facts_type_TLS.fields[fi], facts, &v, &sc);
+    snprintf(buf, n, "%s", v.k == FV_STR ? v.s : "-");
+    return buf;
 }
 
-static void emit_tls_text(struct pipeline *a, const struct flow *f, const struct value *facts)
+static void emit_tls_text(struct pipeline *a, const struct flow *f, const tls_facts *facts)
 {
-    char cip[64], sip[64], ts[48], line[1024];
+    char cip[64], sip[64], ts[48], line[1024], ver[32], sni[300], lab[40];
     flow_addr_str(f, f->cli.addr, cip, sizeof cip);
     flow_addr_str(f, f->srv.addr, sip, sizeof sip);
     struct timeval tv = event_time(facts, f);
     format_time_rfc3339(&tv, ts, sizeof ts);
-    const char *la = vstr(facts, "last_alert.description");
-    const char *lf = vstr(facts, "last_alert.from");
+    const struct facts_ALERT *last = facts->last_alert;
+    bool have_la = last && FSTATE(ALERT, last, description) == FACTS_VAL;
+    const char *la = have_la ? facts_name(NT_ALERT, last->description, lab, sizeof lab) : NULL;
     int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s sni=%s history=%s%s%s%s%s\n", ts,
                      f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
                      f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port,
-                     vstr(facts, "outcome"), vstr(facts, "version") ? vstr(facts, "version") : "-",
-                     vstr(facts, "sni") ? vstr(facts, "sni") : "-", vstr(facts, "history"),
-                     la ? " alert=" : "", la ? la : "", la ? " from " : "", la ? lf : "");
+                     session_outcome_name(facts->outcome), fstr(facts, FI_TLS_version, ver, sizeof ver),
+                     fstr(facts, FI_TLS_sni, sni, sizeof sni), facts->history ? facts->history : "",
+                     have_la ? " alert=" : "", have_la ? la : "", have_la ? " from " : "",
+                     have_la ? facts_enum_name(EN_SIDE, last->from) : "");
     if (n > 0) put(a, line, line_len(line, (size_t)n, sizeof line));
 }
 
@@ -337,10 +340,10 @@ static void pending_put(struct json *j, const char *s, size_t n)
     j->buf[j->len] = '\0';
 }
 
-static void finding_text(struct pipeline *a, const struct flow *f, const struct value *facts,
+static void finding_text(struct pipeline *a, const struct flow *f, const tls_facts *facts,
                          const struct rule_finding *r)
 {
-    char cip[64], sip[64], ts[48], up[16], line[4096];
+    char cip[64], sip[64], ts[48], up[16], line[4096], ver[32], sni[300];
     flow_addr_str(f, f->cli.addr, cip, sizeof cip);
     flow_addr_str(f, f->srv.addr, sip, sizeof sip);
     struct timeval tv = event_time(facts, f);
@@ -355,7 +358,7 @@ static void finding_text(struct pipeline *a, const struct flow *f, const struct 
                      f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
                      f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port, up, r->rule,
                      r->fix_side ? r->fix_side : "-", r->message ? r->message : "",
-                     vstr(facts, "version") ? vstr(facts, "version") : "-", vstr(facts, "sni") ? vstr(facts, "sni") : "-");
+                     fstr(facts, FI_TLS_version, ver, sizeof ver), fstr(facts, FI_TLS_sni, sni, sizeof sni));
     if (n > 0) pending_put(&a->pending, line, line_len(line, (size_t)n, sizeof line));
 }
 
@@ -389,7 +392,7 @@ static void on_finding(void *ctx, const struct rule_finding *r)
     json_end_line(j);
 }
 
-static void on_handshake(void *ctx, struct flow *f, struct value *facts, const struct timeval *ts)
+static void on_handshake(void *ctx, struct flow *f, const tls_facts *facts, const struct timeval *ts)
 {
     struct pipeline *a = ctx;
     size_t n = 0;
@@ -406,13 +409,12 @@ static void on_handshake(void *ctx, struct flow *f, struct value *facts, const s
         a->cur_facts = facts;
         n = rules_eval(a->rules, facts, &rc, on_finding, a);
     }
-    if (a->cfg.all || n > 0 || (!a->rules && !is_ok_outcome(vstr(facts, "outcome")))) {
+    if (a->cfg.all || n > 0 || (!a->rules && !is_ok_outcome(facts))) {
         if (a->cfg.text) emit_tls_text(a, f, facts);
         else emit_tls_json(a, f, facts);
     }
     if (a->pending.len) put(a, a->pending.buf, a->pending.len);
     json_reset(&a->pending);
-    value_free(facts);
 }
 
 static unsigned on_data(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data, size_t len,

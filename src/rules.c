@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include "facts.h"
 #include "json.h"
 #include "tls_names.h"
 #include "uthash_keyed.h"
@@ -45,22 +46,11 @@
 #define T_ARR (T_ASTR | T_AOBJ)
 #define T_ANY 0xffu
 
-struct schema_ent {
-    const char *path;
-    unsigned type;
-};
-static const struct schema_ent schema[] = {
-#define FACT(p, t) { p, t },
-#include "facts_schema.def"
-#undef FACT
-};
-
-static unsigned schema_type(const char *path)
-{
-    for (size_t i = 0; i < sizeof schema / sizeof schema[0]; i++)
-        if (strcmp(schema[i].path, path) == 0) return schema[i].type;
-    return 0;
-}
+/* The schema is the typed facts' (src/facts_schema.def via facts.h). */
+_Static_assert(T_NULL == FT_NULL && T_BOOL == FT_BOOL && T_INT == FT_INT && T_DBL == FT_DBL &&
+                   T_STR == FT_STR && T_ASTR == FT_ASTR && T_AOBJ == FT_AOBJ && T_OBJ == FT_OBJ,
+               "rule types are the facts' types");
+static unsigned schema_type(const char *path) { return facts_path_type(path); }
 
 static const char *type_desc(unsigned t)
 {
@@ -137,6 +127,7 @@ static const struct {
 struct pstep {
     char *key; /* NULL: index step */
     long idx;
+    const struct facts_field *fd; /* key step: its field, resolved at load */
 };
 
 struct node {
@@ -228,6 +219,7 @@ struct storm {
 struct ruleset {
     struct rule *r;
     size_t n, cap;
+    struct facts_scratch sc; /* names formatted while evaluating one rule */
     struct param *p;
     size_t np, pcap;
     enum rule_severity min_sev;
@@ -686,6 +678,47 @@ static size_t find_param(const struct ruleset *rs, const char *name)
     return (size_t)-1;
 }
 
+/* Binds every key step of n to its field descriptor, walking the typed
+ * facts from the object (or array) at schema path prefix (NULL: the
+ * root), so that evaluation never looks a name up. 0 on a mismatch. */
+static int resolve_steps(struct node *n, const char *prefix)
+{
+    const struct facts_type *obj = &facts_type_TLS; /* current: an object of this type */
+    const struct facts_field *arr = NULL;            /* or an array (this field) */
+    if (prefix && *prefix) {
+        const struct facts_type *owner;
+        const struct facts_field *fd;
+        int elem;
+        if (!facts_resolve(prefix, &owner, &fd, &elem)) return 0;
+        obj = NULL;
+        if (!fd) obj = &facts_type_TLS;
+        else if (elem) obj = fd->kind == K_OBJA ? fd->sub : NULL;
+        else if (fd->kind == K_OBJ || fd->kind == K_OBJP) obj = fd->sub;
+        else if (fd->kind == K_OBJA || fd->kind == K_NAMES || fd->kind == K_STRS || fd->kind == K_BITS) arr = fd;
+        if (!obj && !arr) return 0;
+    }
+    for (size_t i = 0; i < n->nsteps; i++) {
+        struct pstep *st = &n->steps[i];
+        if (st->key) {
+            if (!obj) return 0;
+            int k = facts_field_index(obj, st->key);
+            if (k < 0) return 0;
+            st->fd = &obj->fields[k];
+            obj = NULL;
+            arr = NULL;
+            if (st->fd->kind == K_OBJ || st->fd->kind == K_OBJP) obj = st->fd->sub;
+            else if (st->fd->kind == K_OBJA || st->fd->kind == K_NAMES || st->fd->kind == K_STRS ||
+                     st->fd->kind == K_BITS)
+                arr = st->fd;
+        } else {
+            if (!arr) return 0;
+            obj = arr->kind == K_OBJA ? arr->sub : NULL;
+            arr = NULL;
+        }
+    }
+    return 1;
+}
+
 /* Resolves a path node (steps from the scope root, or from base n->a)
  * against the schema: sets type and sprefix, reports unknown fields. */
 static void path_check(struct parser *P, struct node *n)
@@ -769,6 +802,10 @@ static void path_check(struct parser *P, struct node *n)
         return;
     }
     n->type = t;
+    if (!resolve_steps(n, prefix)) {
+        report(P, n->line, n->col, "'%s' does not resolve in the facts", n->pathtext);
+        n->type = T_ANY;
+    }
     if (t & (T_OBJ | T_AOBJ)) {
         n->sprefix = b.s;
         return;
@@ -781,6 +818,7 @@ static void path_add_key(struct node *n, const char *key)
     n->steps = xrealloc(n->steps, (n->nsteps + 1) * sizeof *n->steps);
     n->steps[n->nsteps].key = xstrdup(key);
     n->steps[n->nsteps].idx = 0;
+    n->steps[n->nsteps].fd = NULL;
     n->nsteps++;
 }
 static void path_add_idx(struct node *n, long idx)
@@ -788,6 +826,7 @@ static void path_add_idx(struct node *n, long idx)
     n->steps = xrealloc(n->steps, (n->nsteps + 1) * sizeof *n->steps);
     n->steps[n->nsteps].key = NULL;
     n->steps[n->nsteps].idx = idx;
+    n->steps[n->nsteps].fd = NULL;
     n->nsteps++;
 }
 
@@ -2280,14 +2319,15 @@ struct rv {
     double d;
     const char *s;
     size_t n;
-    const struct value *v; /* arrays, objects */
+    struct fval v;         /* RV_VAL: arrays, objects (views of the facts) */
     char *own;             /* s when allocated */
 };
 
 struct env {
     const struct ruleset *rs;
-    const struct value *root;
-    const struct value *elem; /* "where" element */
+    const tls_facts *root;
+    const struct fval *elem;     /* "where" element */
+    struct facts_scratch *sc;    /* names formatted on reading */
 };
 
 static void rv_free(struct rv *r)
@@ -2340,23 +2380,24 @@ static struct rv rv_own(char *s)
     r.own = s;
     return r;
 }
-static struct rv rv_from_value(const struct value *v)
+static struct rv rv_from_fval(const struct fval *v)
 {
     if (!v) return rv_null();
-    switch (v->type) {
-    case V_NULL: return rv_null();
-    case V_BOOL: return rv_bool(v->u.b);
-    case V_INT: return rv_int(v->u.i);
-    case V_DOUBLE: return rv_dbl(v->u.d);
-    case V_STR: return rv_str(v->u.str.s, v->u.str.len);
+    switch (v->k) {
+    case FV_NULL: return rv_null();
+    case FV_BOOL: return rv_bool((int)v->i);
+    case FV_INT: return rv_int(v->i);
+    case FV_DBL: return rv_dbl(v->d);
+    case FV_STR: return rv_str(v->s, v->n);
     default: {
         struct rv r = rv_null();
         r.k = RV_VAL;
-        r.v = v;
+        r.v = *v;
         return r;
     }
     }
 }
+static int rv_is_list(const struct rv *r) { return r->k == RV_VAL && (r->v.k == FV_LIST || r->v.k == FV_OBJS); }
 
 static int rv_truthy(const struct rv *r)
 {
@@ -2365,7 +2406,7 @@ static int rv_truthy(const struct rv *r)
     case RV_BOOL: return (int)r->i;
     case RV_NUM: return r->is_int ? r->i != 0 : r->d != 0;
     case RV_STR: return r->n != 0;
-    case RV_VAL: return value_truthy(r->v);
+    case RV_VAL: return facts_len(&r->v) != 0;
     }
     return 0;
 }
@@ -2378,65 +2419,103 @@ static int rv_eq(const struct rv *a, const struct rv *b)
     case RV_BOOL: return a->i == b->i;
     case RV_NUM: return a->is_int && b->is_int ? a->i == b->i : a->d == b->d;
     case RV_STR: return a->n == b->n && memcmp(a->s, b->s, a->n) == 0;
-    case RV_VAL: return a->v == b->v;
+    case RV_VAL: return a->v.k == b->v.k && a->v.p == b->v.p && a->v.bits == b->v.bits;
     default: return 0;
     }
 }
 
 static struct rv eval(const struct node *n, const struct env *E);
 
-static const struct value *walk(const struct value *v, const struct node *n)
+/* Follows n's steps from base (an object view) over the typed facts. */
+static void walk(struct fval *v, const struct node *n, struct facts_scratch *sc)
 {
-    for (size_t i = 0; v && i < n->nsteps; i++) {
-        if (n->steps[i].key) {
-            v = v->type == V_OBJ ? value_obj_get(v, n->steps[i].key) : NULL;
+    for (size_t i = 0; v->k != FV_NULL && i < n->nsteps; i++) {
+        const struct pstep *st = &n->steps[i];
+        if (st->key) {
+            const struct facts_field *fd = st->fd;
+            if (v->k != FV_OBJ || !fd || fd < v->t->fields || fd >= v->t->fields + v->t->nfields) {
+                v->k = FV_NULL;
+                return;
+            }
+            const void *obj = v->p;
+            facts_get(fd, obj, v, sc);
         } else {
-            long idx = n->steps[i].idx;
-            if (v->type != V_ARR) return NULL;
-            if (idx < 0) idx += (long)v->u.arr.n;
-            v = idx >= 0 ? value_arr_get(v, (size_t)idx) : NULL;
+            long idx = st->idx;
+            if (v->k != FV_LIST && v->k != FV_OBJS) {
+                v->k = FV_NULL;
+                return;
+            }
+            if (idx < 0) idx += (long)v->n;
+            struct fval e;
+            if (idx >= 0) facts_item(v, (size_t)idx, &e, sc);
+            else e.k = FV_NULL;
+            *v = e;
         }
     }
-    return v;
 }
 
 static struct rv eval_path(const struct node *n, const struct env *E)
 {
-    const struct value *base;
-    struct rv b = rv_null();
+    struct fval base;
     if (n->a) {
-        b = eval(n->a, E);
+        struct rv b = eval(n->a, E);
         if (b.k != RV_VAL) {
             rv_free(&b);
             return rv_null();
         }
         base = b.v;
+        rv_free(&b);
+    } else if (E->elem && !n->op) {
+        base = *E->elem;
     } else {
-        base = E->elem && !n->op ? E->elem : E->root;
+        memset(&base, 0, sizeof base);
+        base.k = FV_OBJ;
+        base.t = &facts_type_TLS;
+        base.p = E->root;
     }
-    struct rv r = rv_from_value(walk(base, n));
-    rv_free(&b);
-    return r;
+    walk(&base, n, E->sc);
+    return rv_from_fval(&base);
 }
 
-static double burst(const struct value *arr, double window)
+/* A number field of the objects of arr, by name (NAN: none). */
+static double obj_num(const struct fval *obj, int fi, struct facts_scratch *sc)
 {
-    if (!arr || arr->type != V_ARR) return 0;
-    size_t n = arr->u.arr.n, best = 0;
+    struct fval v;
+    if (fi < 0) return NAN;
+    facts_get(&obj->t->fields[fi], obj->p, &v, sc);
+    return v.k == FV_DBL ? v.d : v.k == FV_INT ? (double)v.i : NAN;
+}
+
+static double burst(const struct fval *arr, double window, struct facts_scratch *sc)
+{
+    if (arr->k != FV_OBJS) return 0;
+    int fi = facts_field_index(arr->t, "time");
+    size_t n = arr->n, best = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct value *ti = value_obj_get(arr->u.arr.items[i], "time");
-        if (!ti || (ti->type != V_DOUBLE && ti->type != V_INT)) continue;
-        double t0 = ti->type == V_INT ? (double)ti->u.i : ti->u.d;
+        struct fval oi, oj;
+        facts_item(arr, i, &oi, sc);
+        double t0 = obj_num(&oi, fi, sc);
+        if (isnan(t0)) continue;
         size_t c = 0;
         for (size_t j = 0; j < n; j++) {
-            const struct value *tj = value_obj_get(arr->u.arr.items[j], "time");
-            if (!tj || (tj->type != V_DOUBLE && tj->type != V_INT)) continue;
-            double t = tj->type == V_INT ? (double)tj->u.i : tj->u.d;
+            facts_item(arr, j, &oj, sc);
+            double t = obj_num(&oj, fi, sc);
+            if (isnan(t)) continue;
             if (t >= t0 && t - t0 <= window) c++;
         }
         if (c > best) best = c;
     }
     return (double)best;
+}
+
+/* A string field of an object view, or NULL. */
+static const char *obj_str(const struct fval *obj, const char *key, struct facts_scratch *sc)
+{
+    int fi = facts_field_index(obj->t, key);
+    if (fi < 0) return NULL;
+    struct fval v;
+    facts_get(&obj->t->fields[fi], obj->p, &v, sc);
+    return v.k == FV_STR ? v.s : NULL;
 }
 
 static void rv_render(const struct rv *r, struct sbuf *b);
@@ -2446,27 +2525,30 @@ static struct rv eval_func(const struct node *n, const struct env *E)
     int f = n->op;
     if (fns[f].where) {
         struct rv a = eval(n->a, E);
-        if (a.k != RV_VAL || a.v->type != V_ARR) {
+        if (!rv_is_list(&a)) {
             rv_free(&a);
             return f == F_COUNT ? rv_int(0) : f == F_ANY ? rv_bool(0) : f == F_ALL ? rv_bool(1)
                                                                                   : rv_null();
         }
-        const struct value *arr = a.v;
+        const struct fval arr = a.v;
         int64_t count = 0;
-        for (size_t i = 0; i < arr->u.arr.n; i++) {
-            const struct value *el = arr->u.arr.items[i];
+        for (size_t i = 0; i < arr.n; i++) {
+            size_t mark = E->sc->used;
+            struct fval el;
+            facts_item(&arr, i, &el, E->sc);
             int hit = 1;
             if (n->c) {
                 struct env sub = *E;
-                sub.elem = el;
+                sub.elem = &el;
                 struct rv c = eval(n->c, &sub);
                 hit = rv_truthy(&c);
                 rv_free(&c);
             }
-            if (f == F_FIRST && hit) return rv_from_value(el);
+            if (f == F_FIRST && hit) return rv_from_fval(&el);
             if (f == F_ANY && hit) return rv_bool(1);
             if (f == F_ALL && !hit) return rv_bool(0);
             count += hit;
+            E->sc->used = mark;
         }
         return f == F_COUNT ? rv_int(count) : f == F_ANY ? rv_bool(0) : f == F_ALL ? rv_bool(1)
                                                                                   : rv_null();
@@ -2482,7 +2564,7 @@ static struct rv eval_func(const struct node *n, const struct env *E)
     switch (f) {
     case F_LEN:
         if (a.k == RV_STR) out = rv_int((int64_t)a.n);
-        else if (a.k == RV_VAL) out = rv_int((int64_t)value_len(a.v));
+        else if (a.k == RV_VAL) out = rv_int((int64_t)facts_len(&a.v));
         else out = rv_int(0);
         break;
     case F_ALERT_MEANING:
@@ -2505,11 +2587,15 @@ static struct rv eval_func(const struct node *n, const struct env *E)
             }
         }
         struct sbuf b = { 0 };
-        if (a.k == RV_VAL && a.v->type == V_ARR) {
-            for (size_t i = 0; i < a.v->u.arr.n; i++) {
+        if (rv_is_list(&a)) {
+            for (size_t i = 0; i < a.v.n; i++) {
                 if (i) sb_addn(&b, sep, sepn);
-                struct rv e = rv_from_value(a.v->u.arr.items[i]);
+                size_t mark = E->sc->used;
+                struct fval el;
+                facts_item(&a.v, i, &el, E->sc);
+                struct rv e = rv_from_fval(&el);
                 rv_render(&e, &b);
+                E->sc->used = mark;
             }
         }
         rv_free(&s);
@@ -2518,7 +2604,7 @@ static struct rv eval_func(const struct node *n, const struct env *E)
     }
     case F_BURST: {
         struct rv w = eval(n->args[1], E);
-        if (a.k == RV_VAL && w.k == RV_NUM) out = rv_int((int64_t)burst(a.v, w.d));
+        if (a.k == RV_VAL && w.k == RV_NUM) out = rv_int((int64_t)burst(&a.v, w.d, E->sc));
         else out = rv_int(0);
         rv_free(&w);
         break;
@@ -2526,26 +2612,32 @@ static struct rv eval_func(const struct node *n, const struct env *E)
     case F_ALERT_LIST: {
         /* "server warning no_renegotiation(100) after finished; client encrypted alert" */
         struct sbuf b = { 0 };
-        if (a.k == RV_VAL && a.v->type == V_ARR) {
-            for (size_t i = 0; i < a.v->u.arr.n; i++) {
-                const struct value *al = a.v->u.arr.items[i];
-                const struct value *from = value_obj_get(al, "from"), *lvl = value_obj_get(al, "level"),
-                                   *desc = value_obj_get(al, "description"),
-                                   *code = value_obj_get(al, "code"), *enc = value_obj_get(al, "encrypted"),
-                                   *after = value_obj_get(al, "after");
+        if (a.k == RV_VAL && a.v.k == FV_OBJS) {
+            for (size_t i = 0; i < a.v.n; i++) {
+                size_t mark = E->sc->used;
+                struct fval al, code, enc;
+                facts_item(&a.v, i, &al, E->sc);
+                const char *from = obj_str(&al, "from", E->sc), *lvl = obj_str(&al, "level", E->sc),
+                           *desc = obj_str(&al, "description", E->sc), *after = obj_str(&al, "after", E->sc);
+                int fc = facts_field_index(al.t, "code"), fe = facts_field_index(al.t, "encrypted");
+                code.k = enc.k = FV_NULL;
+                if (fc >= 0) facts_get(&al.t->fields[fc], al.p, &code, E->sc);
+                if (fe >= 0) facts_get(&al.t->fields[fe], al.p, &enc, E->sc);
+                int encrypted = enc.k == FV_BOOL && enc.i;
                 if (i) sb_add(&b, "; ");
-                sb_add(&b, from && from->type == V_STR ? from->u.str.s : "?");
-                if (desc && desc->type == V_STR) {
-                    if (lvl && lvl->type == V_STR) sb_printf(&b, " %s", lvl->u.str.s);
-                    sb_printf(&b, " %s", desc->u.str.s);
-                    if (code && code->type == V_INT) sb_printf(&b, "(%lld)", (long long)code->u.i);
-                    if (enc && value_truthy(enc)) sb_add(&b, " (decrypted)");
-                } else if (enc && value_truthy(enc)) {
+                sb_add(&b, from ? from : "?");
+                if (desc) {
+                    if (lvl) sb_printf(&b, " %s", lvl);
+                    sb_printf(&b, " %s", desc);
+                    if (code.k == FV_INT) sb_printf(&b, "(%lld)", (long long)code.i);
+                    if (encrypted) sb_add(&b, " (decrypted)");
+                } else if (encrypted) {
                     sb_add(&b, " encrypted alert");
                 } else {
                     sb_add(&b, " alert");
                 }
-                if (after && after->type == V_STR) sb_printf(&b, " after %s", after->u.str.s);
+                if (after) sb_printf(&b, " after %s", after);
+                E->sc->used = mark;
             }
         }
         out = b.s ? rv_own(b.s) : rv_str("none", 4);
@@ -2581,7 +2673,7 @@ static struct rv eval_func(const struct node *n, const struct env *E)
     return out;
 }
 
-static int rv_contains(const struct rv *a, const struct rv *b)
+static int rv_contains(const struct rv *a, const struct rv *b, struct facts_scratch *sc)
 {
     if (a->k == RV_STR && b->k == RV_STR) {
         if (b->n == 0) return 1;
@@ -2590,10 +2682,15 @@ static int rv_contains(const struct rv *a, const struct rv *b)
             if (memcmp(a->s + i, b->s, b->n) == 0) return 1;
         return 0;
     }
-    if (a->k == RV_VAL && a->v->type == V_ARR) {
-        for (size_t i = 0; i < a->v->u.arr.n; i++) {
-            struct rv e = rv_from_value(a->v->u.arr.items[i]);
-            if (rv_eq(&e, b)) return 1;
+    if (rv_is_list(a)) {
+        for (size_t i = 0; i < a->v.n; i++) {
+            size_t mark = sc->used;
+            struct fval el;
+            facts_item(&a->v, i, &el, sc);
+            struct rv e = rv_from_fval(&el);
+            int eq = rv_eq(&e, b);
+            sc->used = mark;
+            if (eq) return 1;
         }
     }
     return 0;
@@ -2634,7 +2731,7 @@ static struct rv eval(const struct node *n, const struct env *E)
         return p->is_int && dbl_fits_i64(p->num) ? rv_int((int64_t)p->num) : rv_dbl(p->num);
     }
     case N_PATH: return eval_path(n, E);
-    case N_IT: return rv_from_value(E->elem);
+    case N_IT: return rv_from_fval(E->elem);
     case N_NOT: {
         struct rv a = eval(n->a, E);
         int t = rv_truthy(&a);
@@ -2694,7 +2791,7 @@ static struct rv eval(const struct node *n, const struct env *E)
     }
     case N_CONTAINS: {
         struct rv a = eval(n->a, E), b = eval(n->b, E);
-        int res = a.k == RV_NULL ? -1 : rv_contains(&a, &b);
+        int res = a.k == RV_NULL ? -1 : rv_contains(&a, &b, E->sc);
         rv_free(&a);
         rv_free(&b);
         return rv_bool(res < 0 ? 0 : n->op ? !res : res);
@@ -2705,10 +2802,13 @@ static struct rv eval(const struct node *n, const struct env *E)
         if (n->b->re) {
             if (a.k == RV_STR) {
                 res = rx_match(n->b->re, a.s, a.n);
-            } else if (a.k == RV_VAL && a.v->type == V_ARR) {
-                for (size_t i = 0; i < a.v->u.arr.n && !res; i++) {
-                    const struct value *e = a.v->u.arr.items[i];
-                    if (e->type == V_STR) res = rx_match(n->b->re, e->u.str.s, e->u.str.len);
+            } else if (rv_is_list(&a)) {
+                for (size_t i = 0; i < a.v.n && !res; i++) {
+                    size_t mark = E->sc->used;
+                    struct fval e;
+                    facts_item(&a.v, i, &e, E->sc);
+                    if (e.k == FV_STR) res = rx_match(n->b->re, e.s, e.n);
+                    E->sc->used = mark;
                 }
             }
         }
@@ -2774,33 +2874,39 @@ static void rv_render(const struct rv *r, struct sbuf *b)
         else sb_printf(b, "%.3f", r->d);
         break;
     case RV_STR: sb_addn(b, r->s, r->n); break;
-    case RV_VAL:
-        if (r->v->type == V_ARR) {
-            if (r->v->u.arr.n == 0) {
+    case RV_VAL: {
+        struct facts_scratch sc;
+        facts_scratch_reset(&sc);
+        if (r->v.k == FV_LIST || r->v.k == FV_OBJS) {
+            if (r->v.n == 0) {
                 sb_add(b, "none");
                 break;
             }
-            for (size_t i = 0; i < r->v->u.arr.n; i++) {
+            for (size_t i = 0; i < r->v.n; i++) {
                 if (i) sb_add(b, ",");
-                struct rv e = rv_from_value(r->v->u.arr.items[i]);
+                struct fval el;
+                facts_item(&r->v, i, &el, &sc);
+                struct rv e = rv_from_fval(&el);
                 if (e.k == RV_VAL) {
                     struct json j;
                     json_init(&j);
-                    value_to_json(e.v, &j);
+                    facts_write_value(&el, &j, &sc);
                     sb_addn(b, j.buf, j.len);
                     json_free(&j);
                 } else {
                     rv_render(&e, b);
                 }
+                facts_scratch_reset(&sc);
             }
         } else {
             struct json j;
             json_init(&j);
-            value_to_json(r->v, &j);
+            facts_write_value(&r->v, &j, &sc);
             sb_addn(b, j.buf, j.len);
             json_free(&j);
         }
         break;
+    }
     }
 }
 
@@ -2836,48 +2942,49 @@ static char *render_cval(const struct cval *cv, const struct env *E, const char 
     return xstrdup(dflt);
 }
 
-static double fact_num(const struct value *facts, const char *path, double dflt)
+/* The flow's addresses for threshold keys (written only when a storm
+ * rule fires its condition). */
+static const char *flow_ip(const struct facts_FLOW *fl, int fi, char *buf, size_t n)
 {
-    const struct value *v = value_path(facts, path);
-    if (!v) return dflt;
-    if (v->type == V_INT) return (double)v->u.i;
-    if (v->type == V_DOUBLE) return v->u.d;
-    return dflt;
-}
-static const char *fact_str(const struct value *facts, const char *path)
-{
-    const struct value *v = value_path(facts, path);
-    return v && v->type == V_STR ? v->u.str.s : NULL;
+    struct facts_scratch sc;
+    facts_scratch_reset(&sc);
+    struct fval v;
+    facts_get(&facts_type_FLOW.fields[fi], fl, &v, &sc);
+    if (v.k != FV_STR) return NULL;
+    snprintf(buf, n, "%s", v.s);
+    return buf;
 }
 
-static void thr_key(const struct rule *r, const struct value *facts, const struct rules_ctx *ctx,
+static void thr_key(const struct rule *r, const tls_facts *facts, const struct rules_ctx *ctx,
                     struct sbuf *b)
 {
     sb_add(b, r->id);
     sb_add(b, "\x1f");
     const char *k = NULL;
-    char tmp[300];
+    char tmp[300], cip[64], sip[64];
+    const struct facts_FLOW *fl = &facts->flow;
+    double cport = FSTATE(FLOW, fl, client_port) == FACTS_VAL ? (double)fl->client_port : 0;
+    double sport = FSTATE(FLOW, fl, server_port) == FACTS_VAL ? (double)fl->server_port : 0;
     switch (r->thr_by) {
     case BY_CLIENT:
-        k = ctx && ctx->client ? ctx->client : fact_str(facts, "flow.client_ip");
+        k = ctx && ctx->client ? ctx->client : flow_ip(fl, FI_FLOW_client_ip, cip, sizeof cip);
         break;
     case BY_SERVER:
     case BY_SNI:
-        if (r->thr_by == BY_SNI) k = fact_str(facts, "sni");
+        if (r->thr_by == BY_SNI && FSTATE(TLS, facts, sni) == FACTS_VAL) k = facts->sni;
         if (!k && ctx && ctx->server) k = ctx->server;
         if (!k) {
-            const char *ip = fact_str(facts, "flow.server_ip");
-            snprintf(tmp, sizeof tmp, "%s:%.0f", ip ? ip : "?", fact_num(facts, "flow.server_port", 0));
+            const char *ip = flow_ip(fl, FI_FLOW_server_ip, sip, sizeof sip);
+            snprintf(tmp, sizeof tmp, "%s:%.0f", ip ? ip : "?", sport);
             k = tmp;
         }
         break;
     case BY_FLOW:
         k = ctx ? ctx->flow : NULL;
         if (!k) {
-            const char *ci = fact_str(facts, "flow.client_ip"), *si = fact_str(facts, "flow.server_ip");
-            snprintf(tmp, sizeof tmp, "%s:%.0f-%s:%.0f", ci ? ci : "?",
-                     fact_num(facts, "flow.client_port", 0), si ? si : "?",
-                     fact_num(facts, "flow.server_port", 0));
+            const char *ci = flow_ip(fl, FI_FLOW_client_ip, cip, sizeof cip);
+            const char *si = flow_ip(fl, FI_FLOW_server_ip, sip, sizeof sip);
+            snprintf(tmp, sizeof tmp, "%s:%.0f-%s:%.0f", ci ? ci : "?", cport, si ? si : "?", sport);
             k = tmp;
         }
         break;
@@ -2904,7 +3011,7 @@ static void storms_make_room(struct ruleset *rs, double now)
 
 /* Counts one hit (of the rule's weight, default 1) of r at time now;
  * returns 1 when the hits within the window reach the count. */
-static int threshold_hit(struct ruleset *rs, const struct rule *r, const struct value *facts,
+static int threshold_hit(struct ruleset *rs, const struct rule *r, const tls_facts *facts,
                          const struct rules_ctx *ctx, double now, const struct env *E)
 {
     struct rv c = eval(r->thr_count, E), w = eval(r->thr_window, E);
@@ -2966,15 +3073,18 @@ static int threshold_hit(struct ruleset *rs, const struct rule *r, const struct 
     return 0;
 }
 
-size_t rules_eval(struct ruleset *rs, const struct value *facts, const struct rules_ctx *ctx,
+size_t rules_eval(struct ruleset *rs, const tls_facts *facts, const struct rules_ctx *ctx,
                   rules_finding_fn cb, void *cbctx)
 {
-    struct env E = { rs, facts, NULL };
-    double now = ctx && ctx->time > 0 ? ctx->time : fact_num(facts, "flow.time", 0);
+    struct env E = { rs, facts, NULL, &rs->sc };
+    double ftime = FSTATE(TLS, facts, flow) == FACTS_VAL && FSTATE(FLOW, &facts->flow, time) == FACTS_VAL
+                       ? facts->flow.time : 0;
+    double now = ctx && ctx->time > 0 ? ctx->time : ftime;
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *r = &rs->r[i];
         r->fired = 0;
         if (r->disabled || !r->when) continue;
+        facts_scratch_reset(&rs->sc);
         struct rv c = eval(r->when, &E);
         int hit = rv_truthy(&c);
         rv_free(&c);
@@ -2988,6 +3098,7 @@ size_t rules_eval(struct ruleset *rs, const struct value *facts, const struct ru
         int supp = 0;
         for (size_t k = 0; k < r->nsupp && !supp; k++) supp = rs->r[r->supp[k]].fired;
         if (supp || r->sev < rs->min_sev) continue;
+        facts_scratch_reset(&rs->sc);
         char *conf = render_cval(&r->confidence, &E, "exact");
         char *fix = render_cval(&r->fix_side, &E, "either");
         char *msg = render_cval(&r->message, &E, "");

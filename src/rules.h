@@ -1,7 +1,7 @@
 /* The rule engine: loads the declarative rule files in rules/ (language in
  * docs/rules.md), validates them against the facts schema
  * (src/facts_schema.def, i.e. docs/facts.md), and evaluates every enabled
- * rule on one handshake's facts tree, producing findings through a
+ * rule on one handshake's typed facts, producing findings through a
  * callback. The knowledge (what a failure looks like, who must fix it, how)
  * lives in the rule files; this file only knows the language.
  *
@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "value.h"
+#include "facts.h"
 
 enum rule_severity { SEV_INFO = 0, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 
@@ -118,7 +118,7 @@ const char *rules_id(const struct ruleset *rs, size_t i);
 /* Evaluates every enabled rule on facts; emits at most one finding per rule
  * (storm rules: once per window per key). Returns the number of findings
  * passed to cb. Thresholds keep state across calls (per ruleset). */
-size_t rules_eval(struct ruleset *rs, const struct value *facts, const struct rules_ctx *ctx,
+size_t rules_eval(struct ruleset *rs, const tls_facts *facts, const struct rules_ctx *ctx,
                   rules_finding_fn cb, void *cbctx);
 
 enum rules_list_format { RULES_LIST_TEXT, RULES_LIST_MARKDOWN, RULES_LIST_JSON };

@@ -76,7 +76,10 @@ struct hs {
     tls_server_hello sh;
     bool tls13;
     bool server_cert_seen;
-    struct value *server_cert, *chain, *client_cert;
+    /* certificates as parsed (once): the server's leaf and the rest of its
+     * chain, the client's leaf; allocated when a Certificate arrives */
+    x509_summary *leaf, *chain_x, *client_leaf;
+    int nchain_x;
     int chain_len;
     bool client_cert_sent, client_cert_empty;
     bool cert_request;
@@ -155,6 +158,20 @@ struct tconn {
     uint64_t dec_failed;
 };
 
+/* Room for what the facts of one handshake point to while they are
+ * emitted (the emit callback runs synchronously). */
+struct emit_buf {
+    tls_facts f;
+    struct facts_ALERT alerts[MAX_ALERTS];
+    struct facts_RENEG_ENTRY reneg;
+    struct facts_CERT leaf, client_leaf, chain[TLS_CERT_CHAIN_MAX];
+    const char *san[TLS_CERT_CHAIN_MAX + 2][X509_SUMMARY_SAN_MAX];
+    const char *san_ip[TLS_CERT_CHAIN_MAX + 2][X509_SUMMARY_IP_MAX];
+    const char *alpn[TLS_ALPN_MAX_ENTRIES];
+    uint16_t one_version;
+    struct certcheck_facts cc;
+};
+
 struct sessions {
     struct session_opts o;
     unsigned verdict;                   /* enum reasm_verdict of the current session_on_data */
@@ -164,6 +181,7 @@ struct sessions {
     struct hs *to_head, *to_tail;
     struct certcheck *cc;
     struct keylog *kl;
+    struct emit_buf eb;                 /* the facts of the handshake being emitted */
     tls_mem mem;                        /* the dissector's buffers, within the budget */
     struct tconn *lru_head, *lru_tail;  /* connections, least recently fed first */
     struct tconn *current;              /* being fed: never shed */
@@ -237,14 +255,10 @@ static void lru_touch(struct sessions *s, struct tconn *c)
     s->lru_tail = c;
 }
 
-static const char *const outcome_names[OUT_COUNT] = {
-    "established", "resumed", "failed", "aborted", "timeout", "renegotiated", "reneg_rejected",
-    "incomplete_capture",
-};
-
 const char *session_outcome_name(int o)
 {
-    return o >= 0 && o < OUT_COUNT ? outcome_names[o] : "unknown";
+    const char *n = facts_enum_name(EN_OUTCOME, o); /* the facts' table */
+    return n ? n : "unknown";
 }
 
 static double tvd(const struct timeval *tv) { return (double)tv->tv_sec + (double)tv->tv_usec / 1e6; }
@@ -370,104 +384,61 @@ static void to_append(struct sessions *s, struct hs *h)
 
 /* ---------------------------------------------------------------- facts */
 
-static const char *ver_name(uint16_t v, char *buf, size_t n)
+static void cert_facts(struct facts_CERT *o, const x509_summary *x, const char **san, const char **ips)
 {
-    return tls_names_fmt(tls_names_version(v), v, buf, n);
-}
-
-static struct value *u16_names(const tls_u16_list *l, const char *(*name)(uint16_t))
-{
-    struct value *a = value_arr();
-    char b[32];
-    for (unsigned i = 0; i < l->n; i++) {
-        if (tls_names_is_grease(l->v[i])) continue;
-        value_arr_push_str(a, tls_names_fmt(name(l->v[i]), l->v[i], b, sizeof b));
-    }
-    return a;
-}
-
-static const char *ext_name(uint16_t c) { return tls_names_extension(c); }
-static const char *group_name(uint16_t c) { return tls_names_group(c); }
-static const char *sig_name(uint16_t c) { return tls_names_sigscheme(c); }
-static const char *cipher_name(uint16_t c) { return tls_names_cipher(c); }
-static const char *version_name(uint16_t c) { return tls_names_version(c); }
-
-static void time_str(int64_t epoch, char *buf, size_t n)
-{
-    struct timeval tv = { (time_t)epoch, 0 };
-    char b[48];
-    format_time_rfc3339(&tv, b, sizeof b);
-    /* certificates have second precision: drop the zero microseconds */
-    char *dot = strchr(b, '.');
-    if (dot) {
-        dot[0] = 'Z';
-        dot[1] = '\0';
-    }
-    snprintf(buf, n, "%s", b);
-}
-
-static struct value *cert_value(const x509_summary *x)
-{
-    struct value *o = value_obj();
-    char b[64];
-    value_set_bool(o, "malformed", !x->parsed);
-    value_set_str(o, "subject", x->subject);
-    value_set_str(o, "issuer", x->issuer);
-    value_set_str(o, "cn", x->cn[0] ? x->cn : NULL);
-    value_set_str(o, "serial", x->serial);
+    memset(o, 0, sizeof *o);
+    FALL(CERT, o);
+    o->malformed = !x->parsed;
+    o->subject = x->subject;
+    o->issuer = x->issuer;
+    o->cn = x->cn[0] ? x->cn : NULL;
+    o->serial = x->serial;
     if (x->validity_ok) {
-        time_str(x->not_before, b, sizeof b);
-        value_set_str(o, "not_before", b);
-        time_str(x->not_after, b, sizeof b);
-        value_set_str(o, "not_after", b);
-        value_set_int(o, "not_before_epoch", x->not_before);
-        value_set_int(o, "not_after_epoch", x->not_after);
-        value_set_int(o, "validity_days", (x->not_after - x->not_before) / 86400);
+        o->not_before = o->not_before_epoch = x->not_before;
+        o->not_after = o->not_after_epoch = x->not_after;
+        o->validity_days = (x->not_after - x->not_before) / 86400;
     } else {
-        value_obj_set(o, "not_before", value_null());
-        value_obj_set(o, "not_after", value_null());
+        FNULL(CERT, o, not_before);
+        FNULL(CERT, o, not_after);
+        FABSENT(CERT, o, not_before_epoch);
+        FABSENT(CERT, o, not_after_epoch);
+        FABSENT(CERT, o, validity_days);
     }
-    struct value *san = value_arr();
-    for (unsigned i = 0; i < x->san_dns_n; i++) value_arr_push_str(san, x->san_dns[i]);
-    value_obj_set(o, "san", san);
-    struct value *ips = value_arr();
-    for (unsigned i = 0; i < x->san_ip_n; i++) value_arr_push_str(ips, x->san_ip[i]);
-    value_obj_set(o, "san_ip", ips);
-    snprintf(b, sizeof b, "%s-%d", x->key_type[0] ? x->key_type : "unknown", x->key_bits);
-    value_set_str(o, "key", b);
-    value_set_str(o, "key_type", x->key_type[0] ? x->key_type : NULL);
-    value_set_int(o, "key_bits", x->key_bits);
-    value_set_str(o, "curve", x->curve[0] ? x->curve : NULL);
-    value_set_str(o, "sig", x->sig_alg[0] ? x->sig_alg : NULL);
-    value_set_str(o, "sha256", x->sha256);
-    value_set_bool(o, "self_issued", x->self_issued);
-    value_set_bool(o, "self_signed", x->self_signed);
-    value_set_bool(o, "is_ca", x->is_ca);
-    return o;
+    for (unsigned i = 0; i < x->san_dns_n && i < X509_SUMMARY_SAN_MAX; i++) san[i] = x->san_dns[i];
+    o->san = (struct facts_strs){ san, x->san_dns_n };
+    for (unsigned i = 0; i < x->san_ip_n && i < X509_SUMMARY_IP_MAX; i++) ips[i] = x->san_ip[i];
+    o->san_ip = (struct facts_strs){ ips, x->san_ip_n };
+    o->key_type = x->key_type[0] ? x->key_type : NULL;
+    o->key_bits = x->key_bits;
+    o->curve = x->curve[0] ? x->curve : NULL;
+    o->sig = x->sig_alg[0] ? x->sig_alg : NULL;
+    o->sha256 = x->sha256;
+    o->self_issued = x->self_issued;
+    o->self_signed = x->self_signed;
+    o->is_ca = x->is_ca;
 }
 
-static struct value *alert_value(const struct alert_rec *a)
+static void alert_facts(struct facts_ALERT *o, const struct alert_rec *a)
 {
-    struct value *o = value_obj();
-    value_set_str(o, "from", a->from == C ? "client" : "server");
+    memset(o, 0, sizeof *o);
+    FALL(ALERT, o);
+    o->from = a->from == C ? FACTS_CLIENT : FACTS_SERVER;
     if (a->encrypted) {
-        value_obj_set(o, "level", value_null());
-        value_obj_set(o, "code", value_null());
-        value_obj_set(o, "description", value_null());
+        o->level = -1;
+        FNULL(ALERT, o, code);
+        FNULL(ALERT, o, description);
     } else {
-        value_set_str(o, "level", a->level == 2 ? "fatal" : a->level == 1 ? "warning" : "unknown");
-        value_set_int(o, "code", a->code);
-        char b[32];
-        value_set_str(o, "description", tls_names_fmt(tls_names_alert((uint8_t)a->code), (uint16_t)a->code, b, sizeof b));
+        o->level = a->level == 2 ? FACTS_LEVEL_FATAL : a->level == 1 ? FACTS_LEVEL_WARNING : FACTS_LEVEL_UNKNOWN;
+        o->code = a->code;
+        o->description = (uint16_t)(uint8_t)a->code;
     }
-    value_set_bool(o, "encrypted", a->encrypted || a->decrypted);
-    value_set_bool(o, "decrypted", a->decrypted);
-    value_set_bool(o, "inferred", a->inferred);
-    value_set_str(o, "after", a->after[0] ? a->after : NULL);
-    value_set_double(o, "time", a->time);
-    value_set_bool(o, "during_handshake", a->during_hs);
-    value_set_bool(o, "after_peer_close", a->after_peer_close);
-    return o;
+    o->encrypted = a->encrypted || a->decrypted;
+    o->decrypted = a->decrypted;
+    o->inferred = a->inferred;
+    o->after = a->after[0] ? a->after : NULL;
+    o->time = a->time;
+    o->during_handshake = a->during_hs;
+    o->after_peer_close = a->after_peer_close;
 }
 
 static bool offered(const tls_u16_list *l, uint16_t v)
@@ -477,49 +448,36 @@ static bool offered(const tls_u16_list *l, uint16_t v)
     return false;
 }
 
-static struct value *weakness_names(unsigned w)
-{
-    static const char *const n[] = { "null", "export", "anon", "rc4", "des", "3des", "rsa_kx", "cbc", "md5", "unknown" };
-    struct value *a = value_arr();
-    for (unsigned i = 0; i < sizeof n / sizeof n[0]; i++)
-        if (w & (1u << i)) value_arr_push_str(a, n[i]);
-    return a;
-}
+static struct facts_codes codes(const tls_u16_list *l) { return (struct facts_codes){ l->v, l->n }; }
 
-static void add_negotiation(struct value *o, const struct tconn *c, const struct hs *h)
+static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *h)
 {
-    char b[64];
     const tls_client_hello *ch = &h->ch;
     const tls_server_hello *sh = &h->sh;
     if (h->have_sh) {
-        value_set_str(o, "version", ver_name(sh->version, b, sizeof b));
-        value_set_int(o, "version_code", sh->version);
+        o->version = o->version_code = sh->version;
         if (sh->version == 0x0002) { /* SSLv2: 3-byte cipher specs, no TLS suite */
-            value_obj_set(o, "cipher", value_null());
-            value_obj_set(o, "cipher_code", value_null());
+            FNULL(TLS, o, cipher);
+            FNULL(TLS, o, cipher_code);
         } else {
-            value_set_str(o, "cipher", tls_names_fmt(tls_names_cipher(sh->cipher), sh->cipher, b, sizeof b));
-            value_set_int(o, "cipher_code", sh->cipher);
+            o->cipher = sh->cipher;
+            o->cipher_code = sh->cipher;
         }
         const tls_cipher_info *ci = tls_names_cipher_info(sh->cipher);
-        value_set_str(o, "cipher_kx", ci ? tls_names_kx(ci->kx) : NULL);
-        value_set_str(o, "cipher_enc", ci ? tls_names_enc(ci->enc) : NULL);
-        value_obj_set(o, "cipher_weakness", weakness_names(tls_names_cipher_weakness(sh->cipher)));
+        o->cipher_kx = ci ? tls_names_kx(ci->kx) : NULL;
+        o->cipher_enc = ci ? tls_names_enc(ci->enc) : NULL;
+        o->cipher_weakness = tls_names_cipher_weakness(sh->cipher);
     } else {
-        value_obj_set(o, "version", value_null());
-        value_obj_set(o, "version_code", value_null());
-        value_obj_set(o, "cipher", value_null());
-        value_obj_set(o, "cipher_code", value_null());
-        value_obj_set(o, "cipher_kx", value_null());
-        value_obj_set(o, "cipher_enc", value_null());
-        value_obj_set(o, "cipher_weakness", value_arr());
+        FNULL(TLS, o, version);
+        FNULL(TLS, o, version_code);
+        FNULL(TLS, o, cipher);
+        FNULL(TLS, o, cipher_code);
     }
     if (h->have_ch) {
-        value_set_str(o, "client_version", ver_name(ch->legacy_version, b, sizeof b));
-        struct value *vs;
+        o->client_version = ch->legacy_version;
         uint16_t maxv = 0;
         if (ch->ext.versions.n) {
-            vs = u16_names(&ch->ext.versions, version_name);
+            o->client_versions = codes(&ch->ext.versions);
             for (unsigned i = 0; i < ch->ext.versions.n; i++) {
                 uint16_t v = ch->ext.versions.v[i];
                 if (tls_names_is_grease(v)) continue;
@@ -527,97 +485,88 @@ static void add_negotiation(struct value *o, const struct tconn *c, const struct
                 if (rank > maxv) maxv = rank;
             }
         } else {
-            vs = value_arr();
-            value_arr_push_str(vs, ver_name(ch->legacy_version, b, sizeof b));
+            eb->one_version = ch->legacy_version;
+            o->client_versions = (struct facts_codes){ &eb->one_version, 1 };
             maxv = ch->legacy_version;
         }
-        value_obj_set(o, "client_versions", vs);
-        value_set_int(o, "client_max_version_code", maxv);
-        value_obj_set(o, "client_ciphers", u16_names(&ch->ciphers, cipher_name));
+        o->client_max_version_code = maxv;
+        o->client_ciphers = codes(&ch->ciphers);
         bool weak_only = ch->ciphers.n > 0;
         for (unsigned i = 0; i < ch->ciphers.n && weak_only; i++) {
             uint16_t cs = ch->ciphers.v[i];
             if (tls_names_is_grease(cs) || cs == 0x00ff || cs == 0x5600) continue;
             if ((tls_names_cipher_weakness(cs) & ~(unsigned)TLS_WEAK_CBC) == 0) weak_only = false;
         }
-        value_set_bool(o, "client_ciphers_weak_only", weak_only);
-        value_set_bool(o, "scsv_fallback", offered(&ch->ciphers, 0x5600));
-        value_set_bool(o, "scsv_renegotiation", offered(&ch->ciphers, 0x00ff));
-        value_obj_set(o, "client_groups", u16_names(&ch->ext.groups, group_name));
-        value_obj_set(o, "client_key_shares", u16_names(&ch->ext.key_share_groups, group_name));
-        value_set_str(o, "sni", ch->ext.has_sni ? ch->ext.sni : NULL);
-        struct value *alpn = value_arr();
-        for (unsigned i = 0; i < ch->ext.alpn_n; i++) value_arr_push_str(alpn, ch->ext.alpn[i]);
-        value_obj_set(o, "alpn", alpn);
-        value_obj_set(o, "client_extensions", u16_names(&ch->ext.types, ext_name));
-        value_obj_set(o, "client_sig_algs", u16_names(&ch->ext.sig_algs, sig_name));
+        o->client_ciphers_weak_only = weak_only;
+        o->scsv_fallback = offered(&ch->ciphers, 0x5600);
+        o->scsv_renegotiation = offered(&ch->ciphers, 0x00ff);
+        o->client_groups = codes(&ch->ext.groups);
+        o->client_key_shares = codes(&ch->ext.key_share_groups);
+        o->sni = ch->ext.has_sni ? ch->ext.sni : NULL;
+        unsigned na = 0;
+        for (; na < ch->ext.alpn_n && na < TLS_ALPN_MAX_ENTRIES; na++) eb->alpn[na] = ch->ext.alpn[na];
+        o->alpn = (struct facts_strs){ eb->alpn, na };
+        o->client_extensions = codes(&ch->ext.types);
+        o->client_sig_algs = codes(&ch->ext.sig_algs);
     } else {
-        value_obj_set(o, "client_version", value_null());
-        value_obj_set(o, "client_versions", value_arr());
-        value_obj_set(o, "client_max_version_code", value_null());
-        value_obj_set(o, "client_ciphers", value_arr());
-        value_set_bool(o, "client_ciphers_weak_only", false);
-        value_set_bool(o, "scsv_fallback", false);
-        value_set_bool(o, "scsv_renegotiation", false);
-        value_obj_set(o, "client_groups", value_arr());
-        value_obj_set(o, "client_key_shares", value_arr());
-        value_obj_set(o, "sni", value_null());
-        value_obj_set(o, "alpn", value_arr());
-        value_obj_set(o, "client_extensions", value_arr());
-        value_obj_set(o, "client_sig_algs", value_arr());
+        FNULL(TLS, o, client_version);
+        FNULL(TLS, o, client_max_version_code);
     }
     uint16_t grp = 0;
     if (h->have_sh && sh->ext.key_share_group) grp = sh->ext.key_share_group;
     else if (h->ske_group) grp = h->ske_group;
-    value_set_str(o, "group", grp ? tls_names_fmt(tls_names_group(grp), grp, b, sizeof b) : NULL);
-    if (h->dh_bits) value_set_int(o, "dh_bits", h->dh_bits);
-    else value_obj_set(o, "dh_bits", value_null());
-    value_set_bool(o, "hrr", h->hrr);
-    value_set_str(o, "hrr_group", h->hrr_group ? tls_names_fmt(tls_names_group(h->hrr_group), h->hrr_group, b, sizeof b) : NULL);
-    value_set_str(o, "alpn_selected", h->have_sh && sh->ext.alpn_n ? sh->ext.alpn[0] : h->ee_alpn[0] ? h->ee_alpn : NULL);
-    value_obj_set(o, "server_extensions", h->have_sh ? u16_names(&sh->ext.types, ext_name) : value_arr());
-    struct value *ri = value_obj();
-    if (h->have_ch) value_set_bool(ri, "client", ch->ext.has_reneg_info);
-    else value_obj_set(ri, "client", value_null());
-    if (h->have_sh) value_set_bool(ri, "server", sh->ext.has_reneg_info);
-    else value_obj_set(ri, "server", value_null());
-    value_obj_set(o, "reneg_info", ri);
-    value_set_bool(o, "heartbeat_offered", h->have_ch && ch->ext.has_heartbeat);
-    struct value *ed = value_obj();
-    value_set_bool(ed, "offered", h->have_ch && ch->ext.has_early_data);
-    value_set_bool(ed, "sent", h->early_data_sent);
-    if (h->early_accepted) value_set_bool(ed, "accepted", true);
-    else value_obj_set(ed, "accepted", value_null());
-    value_obj_set(o, "early_data", ed);
-    (void)c;
+    if (grp) o->group = grp;
+    else FNULL(TLS, o, group);
+    if (h->dh_bits) o->dh_bits = h->dh_bits;
+    else FNULL(TLS, o, dh_bits);
+    o->hrr = h->hrr;
+    if (h->hrr_group) o->hrr_group = h->hrr_group;
+    else FNULL(TLS, o, hrr_group);
+    o->alpn_selected = h->have_sh && sh->ext.alpn_n ? sh->ext.alpn[0] : h->ee_alpn[0] ? h->ee_alpn : NULL;
+    if (h->have_sh) o->server_extensions = codes(&sh->ext.types);
+    FALL(RENEG_INFO, &o->reneg_info);
+    if (h->have_ch) o->reneg_info.client = ch->ext.has_reneg_info;
+    else FNULL(RENEG_INFO, &o->reneg_info, client);
+    if (h->have_sh) o->reneg_info.server = sh->ext.has_reneg_info;
+    else FNULL(RENEG_INFO, &o->reneg_info, server);
+    o->heartbeat_offered = h->have_ch && ch->ext.has_heartbeat;
+    FALL(EARLY_DATA, &o->early_data);
+    o->early_data.offered = h->have_ch && ch->ext.has_early_data;
+    o->early_data.sent = h->early_data_sent;
+    if (h->early_accepted) o->early_data.accepted = true;
+    else FNULL(EARLY_DATA, &o->early_data, accepted);
 }
 
-static void add_certs(struct value *o, struct hs *h)
+static void add_certs(tls_facts *o, struct emit_buf *eb, const struct hs *h)
 {
-    value_obj_set(o, "server_cert", h->server_cert ? h->server_cert : value_null());
-    value_obj_set(o, "chain", h->chain ? h->chain : value_arr());
-    h->server_cert = h->chain = NULL;
-    value_set_int(o, "chain_len", h->chain_len);
-    value_set_bool(o, "server_cert_encrypted", h->tls13 && !h->server_cert_seen);
-    value_set_bool(o, "cert_request", h->cert_request);
-    value_set_int(o, "cert_request_ca_names", h->ca_names);
-    value_set_bool(o, "client_cert_sent", h->client_cert_sent);
-    value_set_bool(o, "client_cert_empty", h->client_cert_empty);
-    value_obj_set(o, "client_cert", h->client_cert ? h->client_cert : value_null());
-    h->client_cert = NULL;
-    struct value *ocsp = value_obj();
-    static const char *const st[] = { "good", "revoked", "unknown" };
-    value_set_str(ocsp, "status", h->ocsp_status >= 0 && h->ocsp_status <= 2 ? st[h->ocsp_status] : NULL);
-    value_obj_set(o, "ocsp", ocsp);
+    if (h->leaf) {
+        cert_facts(&eb->leaf, h->leaf, eb->san[0], eb->san_ip[0]);
+        o->server_cert = &eb->leaf;
+    }
+    for (int i = 0; i < h->nchain_x; i++)
+        cert_facts(&eb->chain[i], &h->chain_x[i], eb->san[i + 2], eb->san_ip[i + 2]);
+    o->chain = (struct facts_arr){ eb->chain, (uint32_t)h->nchain_x };
+    o->chain_len = h->chain_len;
+    o->server_cert_encrypted = h->tls13 && !h->server_cert_seen;
+    o->cert_request = h->cert_request;
+    o->cert_request_ca_names = h->ca_names;
+    o->client_cert_sent = h->client_cert_sent;
+    o->client_cert_empty = h->client_cert_empty;
+    if (h->client_leaf) {
+        cert_facts(&eb->client_leaf, h->client_leaf, eb->san[1], eb->san_ip[1]);
+        o->client_cert = &eb->client_leaf;
+    }
+    FALL(OCSP, &o->ocsp);
+    o->ocsp.status = (int8_t)(h->ocsp_status >= 0 && h->ocsp_status <= 2 ? h->ocsp_status : -1);
 }
 
-static const char *resumption_offered(const struct hs *h)
+static int resumption_offered(const struct hs *h)
 {
-    if (!h->have_ch) return NULL;
-    if (h->ch.ext.has_psk) return "psk";
-    if (h->ch.ext.has_session_ticket && h->ch.ext.session_ticket_len > 0) return "ticket";
-    if (h->ch.session_id_len > 0 && !h->tls13) return "session_id";
-    return NULL;
+    if (!h->have_ch) return -1;
+    if (h->ch.ext.has_psk) return FACTS_RES_PSK;
+    if (h->ch.ext.has_session_ticket && h->ch.ext.session_ticket_len > 0) return FACTS_RES_TICKET;
+    if (h->ch.session_id_len > 0 && !h->tls13) return FACTS_RES_SESSION_ID;
+    return -1;
 }
 
 static bool is_resumed(const struct hs *h)
@@ -634,141 +583,144 @@ static bool any_gap(const struct tconn *c)
            tls_record_desynced(&c->st[1].rec);
 }
 
-static struct value *build_facts(struct tconn *c, struct hs *h, int outcome)
+static int8_t side(int dir) { return dir == C ? FACTS_CLIENT : FACTS_SERVER; }
+
+static void flow_ip(struct facts_ip *o, const struct flow *f, const uint8_t *addr)
+{
+    o->family = f->key.family == 6 ? 6 : 4;
+    memcpy(o->a, addr, o->family == 6 ? 16 : 4);
+}
+
+/* The typed facts of handshake h (docs/facts.md), in eb. */
+static tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_buf *eb)
 {
     struct flow *f = c->f;
-    struct value *o = value_obj();
-    add_negotiation(o, c, h);
-    value_set_str(o, "outcome", session_outcome_name(outcome));
-    value_set_str(o, "history", c->hist);
-    value_set_int(o, "handshakes", h->index + 1);
-    value_set_bool(o, "established", h->done);
-    value_set_bool(o, "resumed", is_resumed(h));
-    struct value *res = value_obj();
-    value_set_str(res, "offered", resumption_offered(h));
-    value_set_bool(res, "accepted", is_resumed(h));
-    value_obj_set(o, "resumption", res);
-    struct value *lm = value_obj();
-    value_set_str(lm, "client", c->last[C][0] ? c->last[C] : NULL);
-    value_set_str(lm, "server", c->last[S][0] ? c->last[S] : NULL);
-    value_obj_set(o, "last_message", lm);
-    value_set_bool(o, "server_hello_seen", h->have_sh);
-    const char *why = NULL;
+    tls_facts *o = &eb->f;
+    memset(o, 0, sizeof *o);
+    FALL(TLS, o);
+    /* set by certificate validation only */
+    FABSENT(TLS, o, server_cert_validation);
+    FABSENT(TLS, o, server_cert_previous_sha256);
+    FABSENT(TLS, o, server_cert_previous_issuer);
+    FABSENT(TLS, o, server_cert_changed);
+    add_negotiation(o, eb, h);
+    o->outcome = (int8_t)outcome;
+    o->history = c->hist;
+    o->handshakes = h->index + 1;
+    o->established = h->done;
+    o->resumed = is_resumed(h);
+    FALL(RESUMPTION, &o->resumption);
+    o->resumption.offered = (int8_t)resumption_offered(h);
+    o->resumption.accepted = is_resumed(h);
+    FALL(LAST_MESSAGE, &o->last_message);
+    o->last_message.client = c->last[C][0] ? c->last[C] : NULL;
+    o->last_message.server = c->last[S][0] ? c->last[S] : NULL;
+    o->server_hello_seen = h->have_sh;
+    int why = -1;
     if (!h->have_ch && !h->reneg && !c->client_not_tls)
-        why = c->n_hs > 1 ? "handshake_start_missing" : "no_client_hello";
-    else if (any_gap(c)) why = "bytes_missing";
-    value_set_bool(o, "capture_incomplete", why != NULL);
-    value_set_str(o, "capture_incomplete_reason", why);
-    value_set_bool(o, "server_not_tls", c->server_not_tls);
-    value_set_str(o, "server_first_bytes", c->server_not_tls ? c->server_first : NULL);
-    value_set_bool(o, "client_not_tls", c->client_not_tls);
-    value_set_str(o, "client_first_bytes", c->client_not_tls ? c->client_first : NULL);
-    struct value *cl = value_obj();
-    value_set_str(cl, "by", c->close_by < 0 ? NULL : c->close_by == C ? "client" : "server");
-    value_set_str(cl, "how", c->close_by < 0 ? NULL : c->close_how ? "rst" : "fin");
-    value_set_str(cl, "after", c->close_by < 0 || !c->close_after[0] ? NULL : c->close_after);
-    value_obj_set(o, "close", cl);
-    struct value *tm = value_obj();
-    if (h->have_sh && h->have_ch && !h->inherited) value_set_double(tm, "server_hello", (h->t_sh - h->t_start) * 1000.0);
-    else value_obj_set(tm, "server_hello", value_null());
-    if (h->done && h->have_ch) value_set_double(tm, "finished", (h->t_done - h->t_start) * 1000.0);
-    else value_obj_set(tm, "finished", value_null());
-    if (outcome == OUT_TIMEOUT) value_set_double(tm, "no_answer", (c->now - h->t_start) * 1000.0);
-    else value_obj_set(tm, "no_answer", value_null());
-    value_obj_set(o, "timing_ms", tm);
+        why = c->n_hs > 1 ? FACTS_INC_START_MISSING : FACTS_INC_NO_CH;
+    else if (any_gap(c)) why = FACTS_INC_BYTES;
+    o->capture_incomplete = why >= 0;
+    o->capture_incomplete_reason = (int8_t)why;
+    o->server_not_tls = c->server_not_tls;
+    o->server_first_bytes = c->server_not_tls ? c->server_first : NULL;
+    o->client_not_tls = c->client_not_tls;
+    o->client_first_bytes = c->client_not_tls ? c->client_first : NULL;
+    FALL(CLOSE, &o->close);
+    o->close.by = (int8_t)(c->close_by < 0 ? -1 : side(c->close_by));
+    o->close.how = (int8_t)(c->close_by < 0 ? -1 : c->close_how ? FACTS_RST : FACTS_FIN);
+    o->close.after = c->close_by < 0 || !c->close_after[0] ? NULL : c->close_after;
+    struct facts_TIMING *tm = &o->timing_ms;
+    FALL(TIMING, tm);
+    if (h->have_sh && h->have_ch && !h->inherited) tm->server_hello = (h->t_sh - h->t_start) * 1000.0;
+    else FNULL(TIMING, tm, server_hello);
+    if (h->done && h->have_ch) tm->finished = (h->t_done - h->t_start) * 1000.0;
+    else FNULL(TIMING, tm, finished);
+    if (outcome == OUT_TIMEOUT) tm->no_answer = (c->now - h->t_start) * 1000.0;
+    else FNULL(TIMING, tm, no_answer);
 
-    struct value *al = value_arr();
-    for (int i = 0; i < h->nalerts; i++) value_arr_push(al, alert_value(&h->alerts[i]));
-    value_obj_set(o, "alerts", al);
-    value_set_int(o, "alert_count", h->nalerts + h->alerts_dropped);
-    struct value *pa = value_obj();
-    value_set_int(pa, "count", c->post_alerts);
+    for (int i = 0; i < h->nalerts; i++) alert_facts(&eb->alerts[i], &h->alerts[i]);
+    o->alerts = (struct facts_arr){ eb->alerts, (uint32_t)h->nalerts };
+    o->alert_count = h->nalerts + h->alerts_dropped;
+    struct facts_POST_ALERTS *pa = &o->alerts_after_handshake;
+    FSET(POST_ALERTS, pa, count, c->post_alerts);
     if (c->post_alerts) {
-        char ab[32];
-        value_set_str(pa, "last_from", c->post_alert_from == C ? "client" : "server");
-        if (c->post_alert_code >= 0)
-            value_set_str(pa, "last_description",
-                          tls_names_fmt(tls_names_alert((uint8_t)c->post_alert_code), (uint16_t)c->post_alert_code, ab, sizeof ab));
-        else value_obj_set(pa, "last_description", value_null());
-        value_set_bool(pa, "last_fatal", c->post_alert_level == 2);
+        FSET(POST_ALERTS, pa, last_from, side(c->post_alert_from));
+        if (c->post_alert_code >= 0) FSET(POST_ALERTS, pa, last_description, (uint16_t)(uint8_t)c->post_alert_code);
+        else FNULL(POST_ALERTS, pa, last_description);
+        FSET(POST_ALERTS, pa, last_fatal, c->post_alert_level == 2);
     }
-    value_obj_set(o, "alerts_after_handshake", pa);
-    value_obj_set(o, "last_alert", h->nalerts ? alert_value(&h->alerts[h->nalerts - 1]) : value_null());
-    add_certs(o, h);
+    o->last_alert = h->nalerts ? &eb->alerts[h->nalerts - 1] : NULL;
+    add_certs(o, eb, h);
 
-    value_set_bool(o, "hello_request", h->reneg && h->initiator == S);
-    struct value *rn = value_obj();
-    value_set_bool(rn, "attempt", h->reneg);
-    value_set_str(rn, "initiator", h->reneg ? (h->initiator == C ? "client" : "server") : NULL);
-    value_set_bool(rn, "encrypted", h->reneg && !h->reneg_cleartext);
-    value_set_str(rn, "rejected_by", outcome == OUT_RENEG_REJECTED ? (h->reneg_rejecter == C ? "client" : "server") : NULL);
-    value_set_bool(rn, "after_tls13", h->reneg && c->tls13);
-    value_set_bool(rn, "inherited_negotiation", h->inherited);
-    value_obj_set(o, "renegotiation", rn);
+    o->hello_request = h->reneg && h->initiator == S;
+    struct facts_RENEG *rn = &o->renegotiation;
+    FALL(RENEG, rn);
+    rn->attempt = h->reneg;
+    rn->initiator = (int8_t)(h->reneg ? side(h->initiator) : -1);
+    rn->encrypted = h->reneg && !h->reneg_cleartext;
+    rn->rejected_by = (int8_t)(outcome == OUT_RENEG_REJECTED ? side(h->reneg_rejecter) : -1);
+    rn->after_tls13 = h->reneg && c->tls13;
+    rn->inherited_negotiation = h->inherited;
     /* the same, in the docs/facts.md list form the rules use */
-    struct value *rl = value_arr();
     if (h->reneg) {
-        struct value *e = value_obj();
-        value_set_str(e, "initiator", h->initiator == C ? "client" : "server");
-        value_set_double(e, "time", h->t_start);
-        value_set_bool(e, "encrypted", !h->reneg_cleartext);
-        value_set_str(e, "result", outcome == OUT_RENEGOTIATED ? "accepted"
-                                   : outcome == OUT_RENEG_REJECTED && h->reneg_ignored && !h->reneg_rejected_seen ? "ignored"
-                                   : outcome == OUT_RENEG_REJECTED ? "rejected" : "unknown");
-        value_set_str(e, "evidence", h->reneg_rejected_seen ? "alert from the peer instead of a handshake answer"
-                                     : h->reneg_ignored ? "the peer kept sending data without answering"
-                                     : outcome == OUT_RENEG_REJECTED ? "the connection closed without a handshake answer"
-                                     : outcome == OUT_RENEGOTIATED ? "both sides sent ChangeCipherSpec and Finished again"
-                                     : "no answer seen");
-        value_arr_push(rl, e);
+        struct facts_RENEG_ENTRY *e = &eb->reneg;
+        memset(e, 0, sizeof *e);
+        FALL(RENEG_ENTRY, e);
+        e->initiator = side(h->initiator);
+        e->time = h->t_start;
+        e->encrypted = !h->reneg_cleartext;
+        e->result = outcome == OUT_RENEGOTIATED ? FACTS_RR_ACCEPTED
+                    : outcome == OUT_RENEG_REJECTED && h->reneg_ignored && !h->reneg_rejected_seen ? FACTS_RR_IGNORED
+                    : outcome == OUT_RENEG_REJECTED ? FACTS_RR_REJECTED : FACTS_RR_UNKNOWN;
+        e->evidence = h->reneg_rejected_seen ? "alert from the peer instead of a handshake answer"
+                      : h->reneg_ignored ? "the peer kept sending data without answering"
+                      : outcome == OUT_RENEG_REJECTED ? "the connection closed without a handshake answer"
+                      : outcome == OUT_RENEGOTIATED ? "both sides sent ChangeCipherSpec and Finished again"
+                      : "no answer seen";
+        o->renegotiations = (struct facts_arr){ e, 1 };
     }
-    value_obj_set(o, "renegotiations", rl);
     /* a peer that just carried on (ignored the request) did not reject it */
     bool rejected = outcome == OUT_RENEG_REJECTED && !(h->reneg_ignored && !h->reneg_rejected_seen);
-    value_set_str(o, "renegotiation_rejected_by", rejected ? (h->reneg_rejecter == C ? "client" : "server") : NULL);
-    value_set_int(o, "renegotiation_count", c->reneg_count);
+    o->renegotiation_rejected_by = (int8_t)(rejected ? side(h->reneg_rejecter) : -1);
+    o->renegotiation_count = c->reneg_count;
 
-    struct value *hb = value_obj();
-    value_set_int(hb, "requests", c->hb_req);
-    value_set_int(hb, "responses", c->hb_resp);
-    value_set_bool(hb, "overflow", c->hb_overflow);
-    value_set_bool(hb, "encrypted", c->hb_encrypted);
-    value_set_int(hb, "encrypted_requests", c->hb_enc_req);
-    value_set_int(hb, "encrypted_responses", c->hb_enc_resp);
-    value_set_int(hb, "max_request_record", c->hb_max_req);
-    value_set_int(hb, "max_response_record", c->hb_max_resp);
-    value_obj_set(o, "heartbeat", hb);
-    struct value *en = value_obj();
-    value_set_int(en, "client_records", (int64_t)c->enc_records[C]);
-    value_set_int(en, "server_records", (int64_t)c->enc_records[S]);
-    value_set_int(en, "client_app_bytes", (int64_t)c->enc_bytes[C]);
-    value_set_int(en, "server_app_bytes", (int64_t)c->enc_bytes[S]);
-    value_set_bool(en, "keys_found", c->keys_found);
-    value_set_bool(en, "decrypted", c->decrypted_any);
-    value_set_int(en, "decrypt_failures", (int64_t)c->dec_failed);
-    value_obj_set(o, "encrypted", en);
+    struct facts_HEARTBEAT *hb = &o->heartbeat;
+    FALL(HEARTBEAT, hb);
+    hb->requests = c->hb_req;
+    hb->responses = c->hb_resp;
+    hb->overflow = c->hb_overflow;
+    hb->encrypted = c->hb_encrypted;
+    hb->encrypted_requests = c->hb_enc_req;
+    hb->encrypted_responses = c->hb_enc_resp;
+    hb->max_request_record = c->hb_max_req;
+    hb->max_response_record = c->hb_max_resp;
+    struct facts_ENCRYPTED *en = &o->encrypted;
+    FALL(ENCRYPTED, en);
+    en->client_records = (int64_t)c->enc_records[C];
+    en->server_records = (int64_t)c->enc_records[S];
+    en->client_app_bytes = (int64_t)c->enc_bytes[C];
+    en->server_app_bytes = (int64_t)c->enc_bytes[S];
+    en->keys_found = c->keys_found;
+    en->decrypted = c->decrypted_any;
+    en->decrypt_failures = (int64_t)c->dec_failed;
 
-    struct value *an = value_arr();
     tls_anomalies all = c->anomalies | c->st[0].anomalies | c->st[1].anomalies;
-    for (int i = 0; i < TLS_ANOM_COUNT; i++)
-        if (all & ((tls_anomalies)1 << i)) value_arr_push_str(an, tls_names_anomaly((enum tls_anomaly)i));
-    if (h->duplicate_ch) value_arr_push_str(an, "duplicate_client_hello");
-    value_obj_set(o, "anomalies", an);
+    all &= ((tls_anomalies)1 << TLS_ANOM_COUNT) - 1;
+    if (h->duplicate_ch) all |= (tls_anomalies)1 << FACTS_ANOM_DUPLICATE_CH;
+    o->anomalies = all;
 
-    struct value *fl = value_obj();
-    char ip[64];
-    flow_addr_str(f, f->cli.addr, ip, sizeof ip);
-    value_set_str(fl, "client_ip", ip);
-    flow_addr_str(f, f->srv.addr, ip, sizeof ip);
-    value_set_str(fl, "server_ip", ip);
-    value_set_int(fl, "client_port", f->cli.port);
-    value_set_int(fl, "server_port", f->srv.port);
-    value_set_double(fl, "time", h->t_start);
-    value_set_bool(fl, "midstream", f->midstream);
-    value_set_str(fl, "end_reason", flow_end_name(f->end));
-    value_set_int(fl, "missing_toserver", f->gaps[DIR_TO_SERVER]);
-    value_set_int(fl, "missing_toclient", f->gaps[DIR_TO_CLIENT]);
-    value_obj_set(o, "flow", fl);
+    struct facts_FLOW *fl = &o->flow;
+    FALL(FLOW, fl);
+    flow_ip(&fl->client_ip, f, f->cli.addr);
+    flow_ip(&fl->server_ip, f, f->srv.addr);
+    fl->client_port = f->cli.port;
+    fl->server_port = f->srv.port;
+    fl->time = h->t_start;
+    fl->midstream = f->midstream;
+    fl->end_reason = flow_end_name(f->end);
+    fl->missing_toserver = (int64_t)f->gaps[DIR_TO_SERVER];
+    fl->missing_toclient = (int64_t)f->gaps[DIR_TO_CLIENT];
     return o;
 }
 
@@ -782,9 +734,9 @@ static void free_hs(struct hs *h)
 {
     uncharge(h->c->s, sizeof *h);
     for (int i = 0; i < h->nder; i++) free(h->der[i]);
-    value_free(h->server_cert);
-    value_free(h->chain);
-    value_free(h->client_cert);
+    free(h->leaf);
+    free(h->chain_x);
+    free(h->client_leaf);
     free(h);
 }
 
@@ -803,10 +755,10 @@ static void decide(struct tconn *c, struct hs *h, int outcome)
         c->anomalies |= TLS_ANOM_BIT(LIST_TRUNCATED);
         return;
     }
-    struct value *facts = build_facts(c, h, outcome);
+    struct emit_buf *eb = &s->eb;
+    tls_facts *facts = build_facts(c, h, outcome, eb);
     if (s->cc && h->nder > 0 && !h->inherited) {
-        const struct value *sni = value_obj_get(facts, "sni");
-        const char *name = sni && sni->type == V_STR ? sni->u.str.s : NULL;
+        const char *name = facts->sni;
         char key[128];
         if (name) snprintf(key, sizeof key, "%s", name);
         else {
@@ -815,12 +767,12 @@ static void decide(struct tconn *c, struct hs *h, int outcome)
             snprintf(key, sizeof key, "%s:%u", ip, c->f->srv.port);
         }
         /* chain verdict (cached by chain) + certificate-changed memory */
+        eb->cc.facts = facts;
         certcheck_server(s->cc, (const uint8_t *const *)h->der, h->der_len, (size_t)h->nder, name, key,
-                         (int64_t)h->t_start, facts);
+                         (int64_t)h->t_start, &eb->cc);
     }
     struct timeval tv = { (time_t)c->now, (suseconds_t)((c->now - (double)(time_t)c->now) * 1e6) };
     if (s->emit) s->emit(s->ctx, c->f, facts, &tv);
-    else value_free(facts);
 }
 
 static bool server_silent(const struct tconn *c, const struct hs *h)
@@ -987,29 +939,27 @@ static void add_alert(struct tconn *c, struct hs *h, int dir, int level, int cod
     snprintf(a->after, NAME_LEN, "%s", c->last_any);
 }
 
+/* One parse per certificate: the summaries are what the facts show. */
+static x509_summary *summary_slot(x509_summary **p)
+{
+    if (!*p) *p = xmalloc(sizeof **p);
+    return *p;
+}
+
 static void summarize_chain(struct hs *h, const tls_certificate *cert, bool from_server)
 {
     for (unsigned i = 0; i < cert->count; i++) {
-        x509_summary x;
-        x509_summary_parse(cert->certs[i].der, cert->certs[i].len, &x);
-        struct value *v = cert_value(&x);
         if (!from_server) {
-            if (i == 0) {
-                value_free(h->client_cert);
-                h->client_cert = v;
-            } else {
-                value_free(v);
-            }
+            if (i == 0) x509_summary_parse(cert->certs[i].der, cert->certs[i].len, summary_slot(&h->client_leaf));
             continue;
         }
         if (i == 0) {
-            value_free(h->server_cert);
-            h->server_cert = v;
-        } else {
-            if (!h->chain) h->chain = value_arr();
-            value_arr_push(h->chain, v);
+            x509_summary_parse(cert->certs[i].der, cert->certs[i].len, summary_slot(&h->leaf));
+        } else if (h->nchain_x < TLS_CERT_CHAIN_MAX) {
+            if (!h->chain_x) h->chain_x = xmalloc(TLS_CERT_CHAIN_MAX * sizeof *h->chain_x);
+            x509_summary_parse(cert->certs[i].der, cert->certs[i].len, &h->chain_x[h->nchain_x++]);
         }
-        if (from_server && h->nder < MAX_DER && cert->certs[i].len <= MAX_DER_BYTES) {
+        if (h->nder < MAX_DER && cert->certs[i].len <= MAX_DER_BYTES) {
             uint8_t *copy = malloc(cert->certs[i].len);
             if (copy) {
                 memcpy(copy, cert->certs[i].der, cert->certs[i].len);
@@ -1145,10 +1095,7 @@ static void on_sslv2(struct tconn *c, int dir, const tls_event *ev)
         h->t_sh = c->now;
         to_unlink(c->s, h);
         if (ev->sslv2_sh->cert && ev->sslv2_sh->cert_len) {
-            x509_summary x;
-            x509_summary_parse(ev->sslv2_sh->cert, ev->sslv2_sh->cert_len, &x);
-            value_free(h->server_cert);
-            h->server_cert = cert_value(&x);
+            x509_summary_parse(ev->sslv2_sh->cert, ev->sslv2_sh->cert_len, summary_slot(&h->leaf));
             h->server_cert_seen = true;
             h->chain_len = 1;
         }

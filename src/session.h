@@ -3,8 +3,8 @@
  * through the dissector in capture order, follows every handshake (TLS
  * 1.0-1.2 full, resumed, with client authentication, renegotiated; TLS 1.3
  * 1-RTT, HRR, PSK, 0-RTT; SSLv2/SSLv3 recognised), infers what encrypted
- * records mean, and at the end of each handshake builds its facts tree
- * (docs/facts.md) and hands it to the caller. */
+ * records mean, and at the end of each handshake fills its typed facts
+ * (src/facts.h, docs/facts.md) and hands them to the caller. */
 #ifndef TLSWATCH_SESSION_H
 #define TLSWATCH_SESSION_H
 #include <stddef.h>
@@ -13,7 +13,7 @@
 
 #include "flow.h"
 #include "reassembly.h"
-#include "value.h"
+#include "facts.h"
 
 enum hs_outcome {
     OUT_ESTABLISHED = 0,
@@ -45,9 +45,10 @@ struct session_stats {
     uint64_t reneg_not_reported; /* renegotiations past MAX_RENEG_REPORTED on a connection */
 };
 
-/* Called once per handshake when its outcome is decided. facts belongs to
- * the callee (free it with value_free). ts is the time of the decision. */
-typedef void (*session_emit_fn)(void *ctx, struct flow *f, struct value *facts,
+/* Called once per handshake when its outcome is decided. facts, and all
+ * they point to, are valid during the call only. ts is the time of the
+ * decision. */
+typedef void (*session_emit_fn)(void *ctx, struct flow *f, const tls_facts *facts,
                                 const struct timeval *ts);
 
 struct sessions;

@@ -150,7 +150,15 @@ int main(int argc, char **argv)
     double t0 = now();
     for (long i = 0; i < iters; i++) {
         if (uniq) for (int b = 0; b < 4; b++) d[0][l[0] - 4 + b] ^= (uint8_t)((i + 1) >> (8 * b)) ^ (uint8_t)(i >> (8 * b));
+#ifndef OLD_API
+        static tls_facts F;
+        struct certcheck_facts cfs;
+        memset(&cfs, 0, sizeof cfs);
+        cfs.facts = &F;
+        struct certcheck_facts *f = &cfs;
+#else
         struct value *f = value_obj();
+#endif
 #ifndef OLD_API
         if (mode == 1) certcheck_server(cc, (const uint8_t *const *)d, l, n, "server.example", "server.example", 1795581558, f);
         else
@@ -159,7 +167,9 @@ int main(int argc, char **argv)
             certcheck_chain(cc, (const uint8_t *const *)d, l, n, "server.example", 1795581558, f);
             certcheck_seen(cc, "server.example", d[0], l[0], f);
         }
+#ifdef OLD_API
         value_free(f);
+#endif
     }
     double t = now() - t0;
     printf("%.1f\n", t / (double)iters * 1e6);

@@ -1,9 +1,9 @@
 /* Entry: the rule language, the same path as `tlswatch --check-rules`:
  * rule text (rejected when it holds a NUL byte, as load_file() does) goes
  * through rules_load_string() and rules_finalize(), errors to a sink.
- * Whatever loads is then listed and evaluated over one fixed facts tree
+ * Whatever loads is then listed and evaluated over one fixed set of typed facts
  * (twice, so thresholds count), and everything is freed. Needs the src/
- * objects (rules.c, value*.c, json.c, xalloc.c, siphash.c) and
+ * objects (rules.c, facts.c, json.c, xalloc.c, siphash.c), tests/lib and
  * dissectors/tls_names.c. Run by hand (clang 14):
  *   nice -n 10 build/fuzz/fuzz_rules -max_total_time=1200 -rss_limit_mb=512
  *       -timeout=10 -max_len=8192 build/fuzz/corpus/rules tests/fuzz/corpus/rules
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "rules.h"
-#include "value_parse.h"
+#include "facts_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,11 +51,11 @@ static void on_finding(void *ctx, const struct rule_finding *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct value *facts;
+    static tls_facts *facts;
     static FILE *devnull;
     if (!facts) {
         char err[200];
-        facts = value_parse_json(FACTS, sizeof FACTS - 1, err, sizeof err);
+        facts = facts_fixture_parse(FACTS, sizeof FACTS - 1, err, sizeof err);
         if (!facts) abort();
         devnull = fopen("/dev/null", "w");
     }

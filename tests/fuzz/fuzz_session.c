@@ -32,22 +32,23 @@
 #include "json.h"
 #include "reassembly.h"
 #include "session.h"
-#include "value.h"
 
 #include "fuzz_src.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void on_facts(void *ctx, struct flow *f, struct value *facts, const struct timeval *ts)
+static void on_facts(void *ctx, struct flow *f, const tls_facts *facts, const struct timeval *ts)
 {
     (void)ctx;
     (void)ts;
     (void)f;
+    /* every field read and written, as for an event that is emitted */
     struct json j;
     json_init(&j);
-    value_to_json(facts, &j);
+    json_obj_begin(&j);
+    facts_write_members(&facts_type_TLS, facts, &j, NULL);
+    json_obj_end(&j);
     json_free(&j);
-    value_free(facts);
 }
 
 struct fz_clock {

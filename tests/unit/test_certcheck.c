@@ -11,6 +11,44 @@
 #include "certcheck.h"
 #include "json.h"
 #include "t.h"
+#include "value_parse.h"
+
+/* What certcheck puts into the typed facts, read back as a value tree
+ * (the JSON writer, then the test JSON reader) for path checks. */
+struct ccf {
+    tls_facts f;
+    struct certcheck_facts c;
+    struct value *tree;
+};
+static struct ccf *ccf_new(void)
+{
+    struct ccf *x = calloc(1, sizeof *x);
+    x->c.facts = &x->f;
+    return x;
+}
+static void ccf_json(const struct ccf *x, struct json *j)
+{
+    json_obj_begin(j);
+    facts_write_members(&facts_type_TLS, &x->f, j, NULL);
+    json_obj_end(j);
+}
+static const struct value *ccf_tree(struct ccf *x)
+{
+    struct json j;
+    json_init(&j);
+    ccf_json(x, &j);
+    value_free(x->tree);
+    char err[200];
+    x->tree = value_parse_json(j.buf, j.len, err, sizeof err);
+    json_free(&j);
+    return x->tree;
+}
+static void ccf_free(struct ccf *x)
+{
+    if (!x) return;
+    value_free(x->tree);
+    free(x);
+}
 
 #define T0 1700000000LL /* 2023-11-14 */
 #define DAY 86400LL
@@ -85,20 +123,20 @@ static void der_free(struct der *d)
 }
 
 static enum certcheck_status run(struct certcheck *cc, struct der *d, const char *sni, long long at,
-                                 struct value **facts)
+                                 struct ccf **facts)
 {
-    *facts = value_obj();
-    return certcheck_chain(cc, (const uint8_t *const *)d->d, d->len, d->n, sni, at, *facts);
+    *facts = ccf_new();
+    return certcheck_chain(cc, (const uint8_t *const *)d->d, d->len, d->n, sni, at, &(*facts)->c);
 }
 
-static const char *vstr(const struct value *f, const char *path)
+static const char *vstr(struct ccf *f, const char *path)
 {
-    const struct value *v = value_path(f, path);
+    const struct value *v = value_path(ccf_tree(f), path);
     return v && v->type == V_STR ? v->u.str.s : NULL;
 }
-static int vbool(const struct value *f, const char *path)
+static int vbool(struct ccf *f, const char *path)
 {
-    const struct value *v = value_path(f, path);
+    const struct value *v = value_path(ccf_tree(f), path);
     return !v ? -2 : v->type == V_NULL ? -1 : v->type == V_BOOL ? v->u.b : -3;
 }
 
@@ -106,14 +144,14 @@ static int vbool(const struct value *f, const char *path)
 static char *server_json(struct certcheck *cc, const struct der *d, const char *sni, const char *seen,
                          long long at)
 {
-    struct value *f = value_obj();
-    certcheck_server(cc, (const uint8_t *const *)d->d, d->len, d->n, sni, seen, at, f);
+    struct ccf *f = ccf_new();
+    certcheck_server(cc, (const uint8_t *const *)d->d, d->len, d->n, sni, seen, at, &f->c);
     struct json j;
     json_init(&j);
-    value_to_json(f, &j);
+    ccf_json(f, &j);
     char *out = strndup(j.buf ? j.buf : "", j.len);
     json_free(&j);
-    value_free(f);
+    ccf_free(f);
     return out;
 }
 
@@ -160,7 +198,7 @@ int main(void)
     CHECK(cc2 == NULL && strstr(err, "/nonexistent/ca.pem"), "missing CA file is an error: %s", err);
 
     struct der d = { 0 };
-    struct value *fa;
+    struct ccf *fa;
     enum certcheck_status st;
 
     /* ok: leaf + intermediate, trusted root, host matches */
@@ -172,34 +210,34 @@ int main(void)
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.trusted_root"), 1, "trusted_root true");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.chain_complete"), 1, "chain_complete true");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.hostname_match"), 1, "hostname_match true");
-    CHECK_EQ_INT(value_path(fa, "server_cert_validation.depth")->u.i, 2, "depth 2 (leaf, int, root)");
-    CHECK(value_path(fa, "server_cert_validation.error")->type == V_NULL, "no error string");
+    CHECK_EQ_INT(value_path(ccf_tree(fa), "server_cert_validation.depth")->u.i, 2, "depth 2 (leaf, int, root)");
+    CHECK(value_path(ccf_tree(fa), "server_cert_validation.error")->type == V_NULL, "no error string");
     CHECK_EQ_STR(vstr(fa, "server_cert_validation.trust_store"), cafile, "trust store named");
-    value_free(fa);
+    ccf_free(fa);
 
     /* no SNI: hostname_match null, still ok */
     st = run(cc, &d, NULL, T0, &fa);
     CHECK_EQ_INT(st, CC_OK, "no SNI: ok");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.hostname_match"), -1, "no SNI: hostname_match null");
-    value_free(fa);
+    ccf_free(fa);
 
     /* expired / not yet valid against the given time, not the wall clock */
     st = run(cc, &d, "server.example", na + DAY, &fa);
     CHECK_EQ_INT(st, CC_EXPIRED, "validated after notAfter: expired");
     CHECK_EQ_STR(vstr(fa, "server_cert_validation.error"), "certificate has expired", "X509 error string");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.time_valid"), 0, "time_valid false");
-    value_free(fa);
+    ccf_free(fa);
     st = run(cc, &d, "server.example", nb - DAY, &fa);
     CHECK_EQ_INT(st, CC_NOT_YET_VALID, "validated before notBefore: not_yet_valid");
     CHECK_EQ_STR(vstr(fa, "server_cert_validation.status"), "not_yet_valid", "status not_yet_valid");
-    value_free(fa);
+    ccf_free(fa);
 
     /* hostname mismatch and RFC 6125 wildcards */
     st = run(cc, &d, "other.example", T0, &fa);
     CHECK_EQ_INT(st, CC_HOSTNAME_MISMATCH, "other.example: hostname_mismatch");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.hostname_match"), 0, "hostname_match false");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.trusted_root"), 1, "chain still trusted");
-    value_free(fa);
+    ccf_free(fa);
     static const struct { const char *name; int ok; } wild[] = {
         { "a.wild.example", 1 }, { "A.WILD.EXAMPLE", 1 }, { "a.b.wild.example", 0 },
         { "wild.example", 0 },   { "xwild.example", 0 },  { "server.example.", 1 },
@@ -208,7 +246,7 @@ int main(void)
         st = run(cc, &d, wild[i].name, T0, &fa);
         CHECK_EQ_INT(st == CC_OK, wild[i].ok, "*.wild.example vs %s: %s", wild[i].name,
                      wild[i].ok ? "match" : "no match");
-        value_free(fa);
+        ccf_free(fa);
     }
     der_free(&d);
 
@@ -218,7 +256,7 @@ int main(void)
     CHECK_EQ_INT(st, CC_CHAIN_INCOMPLETE, "leaf without intermediate: chain_incomplete");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.chain_complete"), 0, "chain_complete false");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.trusted_root"), 0, "trusted_root false");
-    value_free(fa);
+    ccf_free(fa);
     der_free(&d);
 
     /* self-signed leaf */
@@ -226,7 +264,7 @@ int main(void)
     st = run(cc, &d, "server.example", T0, &fa);
     CHECK_EQ_INT(st, CC_SELF_SIGNED, "self-signed leaf: self_signed");
     CHECK_EQ_STR(vstr(fa, "server_cert_validation.error"), "self-signed certificate", "self-signed error string");
-    value_free(fa);
+    ccf_free(fa);
     der_free(&d);
 
     /* unknown CA: complete chain up to an untrusted root (root sent) */
@@ -236,14 +274,14 @@ int main(void)
     st = run(cc, &d, "server.example", T0, &fa);
     CHECK_EQ_INT(st, CC_UNKNOWN_CA, "chain to an untrusted root (root sent): unknown_ca");
     CHECK_EQ_INT(vbool(fa, "server_cert_validation.chain_complete"), 1, "unknown_ca: chain complete");
-    value_free(fa);
+    ccf_free(fa);
     der_free(&d);
     /* ... and with the root not sent: the intermediate's issuer is missing */
     der_add(&d, rogue_leaf.cert);
     der_add(&d, rogue_int.cert);
     st = run(cc, &d, "server.example", T0, &fa);
     CHECK_EQ_INT(st, CC_UNKNOWN_CA, "chain to an untrusted root (root not sent): unknown_ca");
-    value_free(fa);
+    ccf_free(fa);
     der_free(&d);
 
     /* an intermediate trusted by a different store only */
@@ -261,34 +299,34 @@ int main(void)
     unsigned char junk[] = { 0x30, 0x03, 0x01, 0x02, 0x03 };
     const uint8_t *jp = junk;
     size_t jl = sizeof junk;
-    fa = value_obj();
-    st = certcheck_chain(cc, &jp, &jl, 1, "x", T0, fa);
+    fa = ccf_new();
+    st = certcheck_chain(cc, &jp, &jl, 1, "x", T0, &fa->c);
     CHECK_EQ_INT(st, CC_MALFORMED, "garbage DER: malformed");
     CHECK_EQ_STR(vstr(fa, "server_cert_validation.status"), "malformed", "status malformed");
-    value_free(fa);
+    ccf_free(fa);
     CHECK_EQ_INT(certcheck_chain(cc, NULL, NULL, 0, "x", T0, NULL), CC_NO_CERT, "no certificate");
 
     /* certificate-changed memory */
     der_add(&d, leaf.cert);
     der_add(&d, other_key.cert);
     der_add(&d, rogue_leaf.cert);
-    fa = value_obj();
-    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[0], d.len[0], fa), 0, "first sighting: not changed");
+    fa = ccf_new();
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[0], d.len[0], &fa->c), 0, "first sighting: not changed");
     CHECK_EQ_INT(vbool(fa, "server_cert_changed"), 0, "server_cert_changed false");
-    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[0], d.len[0], fa), 0, "same leaf again: not changed");
-    CHECK_EQ_INT(certcheck_seen(cc, "other.example", d.d[2], d.len[2], fa), 0, "other name: independent");
-    value_free(fa);
-    fa = value_obj();
-    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[1], d.len[1], fa), 1, "new key, same issuer: changed");
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[0], d.len[0], &fa->c), 0, "same leaf again: not changed");
+    CHECK_EQ_INT(certcheck_seen(cc, "other.example", d.d[2], d.len[2], &fa->c), 0, "other name: independent");
+    ccf_free(fa);
+    fa = ccf_new();
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[1], d.len[1], &fa->c), 1, "new key, same issuer: changed");
     CHECK_EQ_INT(vbool(fa, "server_cert_changed"), 1, "server_cert_changed true");
     CHECK(vstr(fa, "server_cert_previous_sha256") && strlen(vstr(fa, "server_cert_previous_sha256")) == 64,
           "previous sha256 given");
-    value_free(fa);
-    fa = value_obj();
-    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[2], d.len[2], fa), 1, "other issuer: changed");
+    ccf_free(fa);
+    fa = ccf_new();
+    CHECK_EQ_INT(certcheck_seen(cc, "server.example", d.d[2], d.len[2], &fa->c), 1, "other issuer: changed");
     CHECK(vstr(fa, "server_cert_previous_issuer") && strstr(vstr(fa, "server_cert_previous_issuer"), "tlswatch test intermediate"),
           "previous issuer named: %s", vstr(fa, "server_cert_previous_issuer"));
-    value_free(fa);
+    ccf_free(fa);
     CHECK_EQ_INT(certcheck_seen(cc, "server.example", junk, sizeof junk, NULL), -1, "garbage: -1");
     der_free(&d);
 
@@ -409,16 +447,16 @@ int main(void)
         struct der *seq[] = { &ok, &ok2, &ok };
         char *want[3];
         for (int i = 0; i < 3; i++) {
-            struct value *fv = value_obj();
+            struct ccf *fv = ccf_new();
             certcheck_chain(c4, (const uint8_t *const *)seq[i]->d, seq[i]->len, seq[i]->n, "server.example",
-                            D + 10 + i, fv);
-            certcheck_seen(c4, "server.example", seq[i]->d[0], seq[i]->len[0], fv);
+                            D + 10 + i, &fv->c);
+            certcheck_seen(c4, "server.example", seq[i]->d[0], seq[i]->len[0], &fv->c);
             struct json j;
             json_init(&j);
-            value_to_json(fv, &j);
+            ccf_json(fv, &j);
             want[i] = strndup(j.buf, j.len);
             json_free(&j);
-            value_free(fv);
+            ccf_free(fv);
         }
         CHECK(strcmp(s1, want[0]) == 0 && strcmp(s2, want[1]) == 0 && strcmp(s3, want[2]) == 0,
               "certcheck_server == certcheck_chain + certcheck_seen (3 calls)");
@@ -472,11 +510,11 @@ int main(void)
         struct certcheck *cs = certcheck_new(&sy, err, sizeof err);
         der_add(&d, leaf.cert);
         der_add(&d, inter.cert);
-        fa = value_obj();
-        st = certcheck_chain(cs, (const uint8_t *const *)d.d, d.len, d.n, "server.example", T0, fa);
+        fa = ccf_new();
+        st = certcheck_chain(cs, (const uint8_t *const *)d.d, d.len, d.n, "server.example", T0, &fa->c);
         CHECK_EQ_INT(st, CC_OK, "SSL_CERT_FILE names the system bundle: trusted");
         CHECK_EQ_STR(vstr(fa, "server_cert_validation.trust_store"), "system", "still called system");
-        value_free(fa);
+        ccf_free(fa);
         der_free(&d);
         certcheck_free(cs);
         unsetenv("SSL_CERT_FILE");

@@ -12,6 +12,7 @@
 
 #include "rules.h"
 #include "t.h"
+#include "facts_fixture.h"
 #include "value_parse.h"
 
 struct errs {
@@ -56,6 +57,18 @@ static struct value *J(const char *json)
     struct value *v = value_parse_json(json, strlen(json), err, sizeof err);
     if (!v) printf("JSON error: %s in %s\n", err, json);
     return v;
+}
+
+/* Typed facts from JSON (the fixtures' form). */
+static tls_facts *FX(const char *json)
+{
+    char err[300];
+    tls_facts *f = facts_fixture_parse(json, strlen(json), err, sizeof err);
+    if (!f) {
+        printf("  facts fixture: %s\n", err);
+        f = facts_fixture_parse("{}", 2, err, sizeof err);
+    }
+    return f;
 }
 
 static struct ruleset *load_str(const char *text, struct errs *e)
@@ -130,7 +143,7 @@ static void test_language(void)
     CHECK_EQ_INT(e.n, 0, "language: every construct parses and validates");
     CHECK_EQ_INT(rules_count(rs), 2, "language: two rules");
     CHECK(rules_param(rs, "window") == 60, "duration 1m = 60 s");
-    struct value *f = J(FACTS);
+    tls_facts *f = FX(FACTS);
     struct finds F = { 0 };
     size_t n = rules_eval(rs, f, NULL, on_finding, &F);
     CHECK_EQ_INT(n, 2, "language: both rules fire");
@@ -182,18 +195,18 @@ static void test_language(void)
     CHECK_EQ_INT(F.n, 0, "disabled rule does not fire");
     CHECK_EQ_INT(rules_severity_parse("CRITICAL"), SEV_CRITICAL, "severity parse case-insensitive");
     CHECK_EQ_INT(rules_severity_parse("urgent"), -1, "bad severity -1");
-    value_free(f);
+    facts_fixture_free(f);
     rules_free(rs);
 
     /* templates with nulls everywhere: no crash, "unknown" */
     rs = load_str("rule n { severity: low when: true message: \"{sni} {alerts[3].code} {alert_meaning(last_alert.code)} "
                   "{first(alerts where code == 1).from} {join(alpn)} {int(flow.time)}\" }\n", &e);
     CHECK_EQ_INT(e.n, 0, "null template parses");
-    f = J("{}");
+    f = FX("{}");
     memset(&F, 0, sizeof F);
     rules_eval(rs, f, NULL, on_finding, &F);
     CHECK_EQ_STR(F.n ? F.f[0].msg : NULL, "unknown unknown unknown unknown  unknown", "nulls render as 'unknown'");
-    value_free(f);
+    facts_fixture_free(f);
     rules_free(rs);
 }
 
@@ -211,9 +224,9 @@ static void test_suppression_and_thresholds(void)
         &e);
     for (int i = 0; i < e.n; i++) printf("  error: %s\n", e.lines[i]);
     CHECK_EQ_INT(e.n, 0, "suppression rules load");
-    struct value *f70 = J("{\"flow\":{\"time\":100,\"client_ip\":\"a\"},\"alert_count\":1,"
+    tls_facts *f70 = FX("{\"flow\":{\"time\":100,\"client_ip\":\"192.0.2.1\"},\"alert_count\":1,"
                           "\"alerts\":[{\"level\":\"fatal\",\"code\":70}]}");
-    struct value *f40 = J("{\"flow\":{\"time\":100,\"client_ip\":\"a\"},\"alert_count\":1,"
+    tls_facts *f40 = FX("{\"flow\":{\"time\":100,\"client_ip\":\"192.0.2.1\"},\"alert_count\":1,"
                           "\"alerts\":[{\"level\":\"fatal\",\"code\":40}]}");
     struct finds F = { 0 };
     struct rules_ctx ctx = { 100, "a", NULL, NULL };
@@ -259,8 +272,8 @@ static void test_suppression_and_thresholds(void)
     rules_eval(rs, f40, &ctx, on_finding, &F);
     CHECK(find(&F, "storm") >= 0, "storm: fires again in a later window");
     /* weighted: one flow with 4 renegotiations within 5 s fires at once */
-    struct value *fr = J("{\"renegotiation_count\":4,\"renegotiations\":[{\"time\":1},{\"time\":2},{\"time\":3},{\"time\":4}]}");
-    struct value *fr2 = J("{\"renegotiation_count\":4,\"renegotiations\":[{\"time\":1},{\"time\":20},{\"time\":40},{\"time\":60}]}");
+    tls_facts *fr = FX("{\"renegotiation_count\":4,\"renegotiations\":[{\"time\":1},{\"time\":2},{\"time\":3},{\"time\":4}]}");
+    tls_facts *fr2 = FX("{\"renegotiation_count\":4,\"renegotiations\":[{\"time\":1},{\"time\":20},{\"time\":40},{\"time\":60}]}");
     memset(&F, 0, sizeof F);
     struct rules_ctx c2 = { 500, "x", "flow1", NULL };
     rules_eval(rs, fr2, &c2, on_finding, &F);
@@ -268,10 +281,10 @@ static void test_suppression_and_thresholds(void)
     c2.flow = "flow2";
     rules_eval(rs, fr, &c2, on_finding, &F);
     CHECK(find(&F, "wstorm") >= 0, "weighted storm: 4 renegotiations within 5 s fire");
-    value_free(fr);
-    value_free(fr2);
-    value_free(f70);
-    value_free(f40);
+    facts_fixture_free(fr);
+    facts_fixture_free(fr2);
+    facts_fixture_free(f70);
+    facts_fixture_free(f40);
     rules_free(rs);
 }
 
@@ -365,7 +378,7 @@ static void test_shipped(void)
         rule[strcspn(rule, ".")] = '\0';
         int clean = strstr(names[k], ".clean.") != NULL || strstr(names[k], ".clean.json") != NULL;
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        struct value *f = value_parse_json_file(path, err, sizeof err);
+        tls_facts *f = facts_fixture_file(path, err, sizeof err);
         CHECK(f != NULL, "%s parses (%s)", names[k], f ? "" : err);
         if (!f) continue;
         /* a fresh ruleset each time: thresholds must not leak between fixtures */
@@ -395,7 +408,7 @@ static void test_shipped(void)
         for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
             if (strcmp(ids[i], rule) == 0) (clean ? cleans : fires)[i]++;
         rules_free(r1);
-        value_free(f);
+        facts_fixture_free(f);
         free(names[k]);
     }
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
@@ -410,47 +423,47 @@ static void test_specific_outcomes(void)
     rules_finalize(rs, NULL, NULL);
     char err[300];
     struct finds F = { 0 };
-    struct value *f = value_parse_json_file("tests/unit/data/facts/renegotiation-rejected.client.json", err, sizeof err);
+    tls_facts *f = facts_fixture_file("tests/unit/data/facts/renegotiation-rejected.client.json", err, sizeof err);
     rules_eval(rs, f, NULL, on_finding, &F);
     int i = find(&F, "renegotiation-rejected");
     CHECK(i >= 0 && strcmp(F.f[i].fix, "server") == 0 && strcmp(F.f[i].conf, "inferred") == 0 &&
               strstr(F.f[i].msg, "client refused") != NULL,
           "reneg rejected by the client: fix server, inferred, message says so");
     CHECK(find(&F, "fatal-alert") < 0, "reneg rejected: fatal-alert explained");
-    value_free(f);
+    facts_fixture_free(f);
     memset(&F, 0, sizeof F);
-    f = value_parse_json_file("tests/unit/data/facts/renegotiation-rejected.server.json", err, sizeof err);
+    f = facts_fixture_file("tests/unit/data/facts/renegotiation-rejected.server.json", err, sizeof err);
     rules_eval(rs, f, NULL, on_finding, &F);
     i = find(&F, "renegotiation-rejected");
     CHECK(i >= 0 && strcmp(F.f[i].fix, "either") == 0 && strcmp(F.f[i].conf, "exact") == 0 &&
               strstr(F.f[i].msg, "no_renegotiation(100)") != NULL,
           "reneg rejected by the server with alert 100: exact");
-    value_free(f);
+    facts_fixture_free(f);
     memset(&F, 0, sizeof F);
-    f = value_parse_json_file("tests/unit/data/facts/version-mismatch.openssl3-internal-error.json", err, sizeof err);
+    f = facts_fixture_file("tests/unit/data/facts/version-mismatch.openssl3-internal-error.json", err, sizeof err);
     rules_eval(rs, f, NULL, on_finding, &F);
     i = find(&F, "version-mismatch");
     CHECK(i >= 0 && strcmp(F.f[i].fix, "client") == 0 && strstr(F.f[i].msg, "internal_error(80)") != NULL,
           "OpenSSL 3 internal_error to a TLS 1.0 client: version-mismatch, fix client");
     CHECK(find(&F, "fatal-alert") < 0, "internal_error explained by version-mismatch");
-    value_free(f);
+    facts_fixture_free(f);
     memset(&F, 0, sizeof F);
-    f = value_parse_json_file("tests/unit/data/facts/fatal-alert.decrypt-error.json", err, sizeof err);
+    f = facts_fixture_file("tests/unit/data/facts/fatal-alert.decrypt-error.json", err, sizeof err);
     rules_eval(rs, f, NULL, on_finding, &F);
     i = find(&F, "fatal-alert");
     CHECK(i >= 0 && strstr(F.f[i].msg, "decrypt_error(51) after server_key_exchange: handshake cryptographic") != NULL,
           "fatal-alert names code, sender, step and meaning: %s", i >= 0 ? F.f[i].msg : "");
-    value_free(f);
+    facts_fixture_free(f);
     /* renegotiation storm across connections of one client */
     memset(&F, 0, sizeof F);
-    f = value_parse_json_file("tests/unit/data/facts/renegotiation-storm.clean.json", err, sizeof err);
+    f = facts_fixture_file("tests/unit/data/facts/renegotiation-storm.clean.json", err, sizeof err);
     struct rules_ctx c = { 1000, "10.1.1.1", NULL, NULL };
     rules_eval(rs, f, &c, on_finding, &F);
     CHECK(find(&F, "renegotiation-storm") < 0, "2 renegotiations: no storm");
     c.time = 1010;
     rules_eval(rs, f, &c, on_finding, &F);
     CHECK(find(&F, "renegotiation-storm") >= 0, "2+2 renegotiations from one client within 60 s: storm");
-    value_free(f);
+    facts_fixture_free(f);
     rules_free(rs);
 }
 
@@ -603,11 +616,11 @@ static void test_regex_limits(void)
     /* a legal regex still matches */
     struct ruleset *good = load_str("rule r { severity: low when: sni matches /^(www\\.)?ex[a-z]+\\.com$/i "
                                   "message: \"m\" }\n", &e);
-    struct value *f = J("{\"sni\":\"WWW.Example.com\"}");
+    tls_facts *f = FX("{\"sni\":\"WWW.Example.com\"}");
     struct finds F = { 0 };
     rules_eval(good, f, NULL, on_finding, &F);
     CHECK(e.n == 0 && find(&F, "r") >= 0, "a linear regex still matches");
-    value_free(f);
+    facts_fixture_free(f);
     rules_free(good);
 }
 
@@ -662,7 +675,7 @@ static void test_storm_lru(void)
                                   "message: \"storm {flow.client_ip}\" }\n", &e);
     CHECK_EQ_INT(e.n, 0, "storm rule loads");
     rules_set_storm_max_keys(rs, 3);
-    struct value *f = J("{}");
+    tls_facts *f = FX("{}");
     struct finds F = { 0 };
     struct rules_ctx c = { 1, "A", NULL, NULL };
     rules_eval(rs, f, &c, on_finding, &F);
@@ -727,7 +740,7 @@ static void test_storm_lru(void)
     rules_eval(rs, f, &c, on_finding, &F);
     rules_eval(rs, f, &c, on_finding, &F);
     CHECK_EQ_INT(F.n, 1, "default cap: an evicted key starts over");
-    value_free(f);
+    facts_fixture_free(f);
     rules_free(rs);
 }
 
