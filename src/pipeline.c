@@ -398,13 +398,9 @@ static void on_handshake(void *ctx, struct flow *f, const tls_facts *facts, cons
     size_t n = 0;
     json_reset(&a->pending);
     if (a->rules) {
-        char cip[64], sip[80], fid[32];
-        flow_addr_str(f, f->cli.addr, cip, sizeof cip);
-        flow_addr_str(f, f->srv.addr, sip, sizeof sip - 8);
-        size_t l = strlen(sip);
-        snprintf(sip + l, sizeof sip - l, ":%u", f->srv.port);
-        snprintf(fid, sizeof fid, "%llu", (unsigned long long)f->id);
-        struct rules_ctx rc = { (double)ts->tv_sec + (double)ts->tv_usec / 1e6, cip, fid, sip };
+        /* threshold keys (client, server ip:port) come from the facts,
+         * formatted only when a threshold rule's condition holds */
+        struct rules_ctx rc = { (double)ts->tv_sec + (double)ts->tv_usec / 1e6, NULL, NULL, NULL, f->id };
         a->cur_flow = f;
         a->cur_facts = facts;
         n = rules_eval(a->rules, facts, &rc, on_finding, a);

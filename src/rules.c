@@ -2981,6 +2981,10 @@ static void thr_key(const struct rule *r, const tls_facts *facts, const struct r
         break;
     case BY_FLOW:
         k = ctx ? ctx->flow : NULL;
+        if (!k && ctx && ctx->flow_id) {
+            snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)ctx->flow_id);
+            k = tmp;
+        }
         if (!k) {
             const char *ci = flow_ip(fl, FI_FLOW_client_ip, cip, sizeof cip);
             const char *si = flow_ip(fl, FI_FLOW_server_ip, sip, sizeof sip);

@@ -51,13 +51,15 @@ typedef void (*rules_finding_fn)(void *ctx, const struct rule_finding *f);
 typedef void (*rules_error_fn)(void *ctx, const char *line);
 
 /* Per-call context. Any member may be 0/NULL: then the facts supply it
- * (time: flow.time; client: flow.client_ip; flow: the 4-tuple from flow.*;
- * server: flow.server_ip:server_port). */
+ * (time: flow.time; client: flow.client_ip; flow: flow_id, else the
+ * 4-tuple from flow.*; server: flow.server_ip:server_port). Keys are only
+ * formatted when a threshold rule's condition holds. */
 struct rules_ctx {
     double time;        /* capture time (epoch seconds) of the decision */
     const char *client; /* key for "by client" thresholds (client ip) */
     const char *flow;   /* key for "by flow" thresholds (e.g. flow_id) */
     const char *server; /* key for "by server" thresholds */
+    uint64_t flow_id;   /* when flow is NULL: "by flow" key (0: the 4-tuple) */
 };
 
 struct ruleset;
