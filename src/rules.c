@@ -152,6 +152,12 @@ struct node {
     size_t param;
     regex_t *re;
     int height; /* levels of the subtree (eval/node_free recurse this deep) */
+    /* compiled comparison of a coded field (K_ENUM, K_NAME) with string
+     * literals: 1 the path is n->a, 2 it is n->b; the literals' codes
+     * (-2: a string the field can never hold) */
+    int code_mode;
+    long code;
+    long *codes; /* N_IN: one per list element */
 };
 
 struct tpart {
@@ -263,6 +269,7 @@ static void node_free(struct node *n)
     free(n->ls);
     free(n->sprefix);
     for (size_t i = 0; i < n->nsteps; i++) free(n->steps[i].key);
+    free(n->codes);
     free(n->steps);
     free(n->pathtext);
     if (n->re) {
@@ -2142,8 +2149,75 @@ static void add_supp(struct rule *r, size_t by)
     r->supp[r->nsupp++] = by;
 }
 
+/* The code a coded field (K_ENUM, K_NAME) holds when it reads as s; -2
+ * when it never does. */
+static long literal_code(const struct facts_field *fd, const char *s)
+{
+    if (fd->kind == K_ENUM) {
+        int i = facts_enum_index(fd->arg, s);
+        return i < 0 ? -2 : i;
+    }
+    long c = facts_name_code(fd->arg, s);
+    char buf[32];
+    if (c < 0 || strcmp(facts_name(fd->arg, (uint16_t)c, buf, sizeof buf), s) != 0) return -2;
+    return c;
+}
+
+static const struct facts_field *coded_path(const struct node *p)
+{
+    if (!p || p->k != N_PATH || !p->nsteps || !p->steps[p->nsteps - 1].key) return NULL;
+    const struct facts_field *fd = p->steps[p->nsteps - 1].fd;
+    return fd && (fd->kind == K_ENUM || fd->kind == K_NAME) ? fd : NULL;
+}
+
+static int str_lit(const struct node *l) { return l && l->k == N_LIT && l->lt == T_STR; }
+
+/* Turns comparisons of coded fields with string literals into code
+ * comparisons (no name lookup, no string comparison when evaluated). */
+static void compile_codes(struct node *n)
+{
+    if (!n) return;
+    compile_codes(n->a);
+    compile_codes(n->b);
+    compile_codes(n->c);
+    for (size_t i = 0; i < n->nargs; i++) compile_codes(n->args[i]);
+    if (n->k == N_CMP && (n->op == OP_EQ || n->op == OP_NE) && !n->code_mode) {
+        const struct facts_field *fd;
+        if ((fd = coded_path(n->a)) && str_lit(n->b)) {
+            n->code_mode = 1;
+            n->code = literal_code(fd, n->b->ls);
+        } else if ((fd = coded_path(n->b)) && str_lit(n->a)) {
+            n->code_mode = 2;
+            n->code = literal_code(fd, n->a->ls);
+        }
+    } else if (n->k == N_IN && !n->code_mode && n->b && n->b->k == N_LIST) {
+        const struct facts_field *fd = coded_path(n->a);
+        int all = fd != NULL;
+        for (size_t i = 0; all && i < n->b->nargs; i++) all = str_lit(n->b->args[i]);
+        if (all) {
+            n->codes = xcalloc(n->b->nargs ? n->b->nargs : 1, sizeof *n->codes);
+            for (size_t i = 0; i < n->b->nargs; i++) n->codes[i] = literal_code(fd, n->b->args[i]->ls);
+            n->code_mode = 1;
+        }
+    }
+}
+
+static void compile_cval(struct cval *cv)
+{
+    for (size_t i = 0; i < cv->n; i++) compile_codes(cv->cond[i]);
+}
+
 int rules_finalize(struct ruleset *rs, rules_error_fn err, void *ctx)
 {
+    for (size_t i = 0; i < rs->n; i++) {
+        struct rule *r = &rs->r[i];
+        compile_codes(r->when);
+        compile_cval(&r->confidence);
+        compile_cval(&r->fix_side);
+        compile_cval(&r->message);
+        compile_cval(&r->advice);
+        compile_cval(&r->evidence);
+    }
     struct parser P;
     memset(&P, 0, sizeof P);
     P.err = err;
@@ -2426,10 +2500,11 @@ static int rv_eq(const struct rv *a, const struct rv *b)
 
 static struct rv eval(const struct node *n, const struct env *E);
 
-/* Follows n's steps from base (an object view) over the typed facts. */
-static void walk(struct fval *v, const struct node *n, struct facts_scratch *sc)
+/* Follows the first nsteps of n's steps from base (an object view) over
+ * the typed facts. */
+static void walk(struct fval *v, const struct node *n, size_t nsteps, struct facts_scratch *sc)
 {
-    for (size_t i = 0; v->k != FV_NULL && i < n->nsteps; i++) {
+    for (size_t i = 0; v->k != FV_NULL && i < nsteps; i++) {
         const struct pstep *st = &n->steps[i];
         if (st->key) {
             const struct facts_field *fd = st->fd;
@@ -2454,27 +2529,58 @@ static void walk(struct fval *v, const struct node *n, struct facts_scratch *sc)
     }
 }
 
-static struct rv eval_path(const struct node *n, const struct env *E)
+/* The object a path starts from: its base expression, the "where"
+ * element, or the root. 0: none (the path is null). */
+static int path_base(const struct node *n, const struct env *E, struct fval *base)
 {
-    struct fval base;
     if (n->a) {
         struct rv b = eval(n->a, E);
-        if (b.k != RV_VAL) {
-            rv_free(&b);
-            return rv_null();
-        }
-        base = b.v;
+        int ok = b.k == RV_VAL;
+        if (ok) *base = b.v;
         rv_free(&b);
-    } else if (E->elem && !n->op) {
-        base = *E->elem;
-    } else {
-        memset(&base, 0, sizeof base);
-        base.k = FV_OBJ;
-        base.t = &facts_type_TLS;
-        base.p = E->root;
+        return ok;
     }
-    walk(&base, n, E->sc);
+    if (E->elem && !n->op) {
+        *base = *E->elem;
+        return 1;
+    }
+    memset(base, 0, sizeof *base);
+    base->k = FV_OBJ;
+    base->t = &facts_type_TLS;
+    base->p = E->root;
+    return 1;
+}
+
+__attribute__((noinline)) static struct rv eval_path(const struct node *n, const struct env *E)
+{
+    struct fval base;
+    if (!path_base(n, E, &base)) return rv_null();
+    walk(&base, n, n->nsteps, E->sc);
     return rv_from_fval(&base);
+}
+
+/* The raw code of a coded path (last step a K_ENUM or K_NAME field),
+ * without looking its name up: 1 and *code, 0 when null or absent. */
+static int path_code(const struct node *n, const struct env *E, long *code)
+{
+    struct fval o;
+    if (!path_base(n, E, &o)) return 0;
+    walk(&o, n, n->nsteps - 1, E->sc);
+    const struct facts_field *fd = n->steps[n->nsteps - 1].fd;
+    if (o.k != FV_OBJ || !fd || fd < o.t->fields || fd >= o.t->fields + o.t->nfields) return 0;
+    const char *obj = o.p;
+    if ((uint8_t)obj[fd->st] != FACTS_VAL) return 0;
+    if (fd->kind == K_ENUM) {
+        int8_t v;
+        memcpy(&v, obj + fd->off, sizeof v);
+        if (v < 0) return 0;
+        *code = v;
+    } else {
+        uint16_t v;
+        memcpy(&v, obj + fd->off, sizeof v);
+        *code = v;
+    }
+    return 1;
 }
 
 /* A number field of the objects of arr, by name (NAN: none). */
@@ -2520,7 +2626,7 @@ static const char *obj_str(const struct fval *obj, const char *key, struct facts
 
 static void rv_render(const struct rv *r, struct sbuf *b);
 
-static struct rv eval_func(const struct node *n, const struct env *E)
+__attribute__((noinline)) static struct rv eval_func(const struct node *n, const struct env *E)
 {
     int f = n->op;
     if (fns[f].where) {
@@ -2713,7 +2819,57 @@ static int rx_match(const regex_t *re, const char *s, size_t n)
     return m;
 }
 
+__attribute__((noinline)) static struct rv eval_rare(const struct node *n, const struct env *E);
+
+/* The common nodes, in a small frame; the rest in eval_rare. */
 static struct rv eval(const struct node *n, const struct env *E)
+{
+    switch (n->k) {
+    case N_PATH: return eval_path(n, E);
+    case N_NOT: {
+        struct rv a = eval(n->a, E);
+        int t = rv_truthy(&a);
+        rv_free(&a);
+        return rv_bool(!t);
+    }
+    case N_AND:
+    case N_OR: {
+        struct rv a = eval(n->a, E);
+        int t = rv_truthy(&a);
+        rv_free(&a);
+        if (n->k == N_AND ? !t : t) return rv_bool(t);
+        struct rv b = eval(n->b, E);
+        t = rv_truthy(&b);
+        rv_free(&b);
+        return rv_bool(t);
+    }
+    case N_EXISTS: {
+        struct rv a = eval(n->a, E);
+        int t = a.k != RV_NULL;
+        rv_free(&a);
+        return rv_bool(t);
+    }
+    case N_CMP:
+        if (n->code_mode) { /* a coded field against a string: codes compared */
+            long c;
+            int eq = path_code(n->code_mode == 1 ? n->a : n->b, E, &c) && c == n->code;
+            return rv_bool(n->op == OP_EQ ? eq : !eq);
+        }
+        return eval_rare(n, E);
+    case N_IN:
+        if (n->code_mode) {
+            long c;
+            if (!path_code(n->a, E, &c)) return rv_bool(0);
+            int res = 0;
+            for (size_t i = 0; i < n->b->nargs && !res; i++) res = c == n->codes[i];
+            return rv_bool(n->op ? !res : res);
+        }
+        return eval_rare(n, E);
+    default: return eval_rare(n, E);
+    }
+}
+
+static struct rv eval_rare(const struct node *n, const struct env *E)
 {
     switch (n->k) {
     case N_LIT:

@@ -35,7 +35,7 @@ static const char FACTS[] =
     "\"sig\":\"ecdsa-with-SHA256\",\"self_signed\":false,\"validity_days\":366},"
     "\"chain\":[{\"subject\":\"CN=ca\",\"issuer\":\"CN=root\",\"sig\":\"sha1WithRSAEncryption\","
     "\"self_signed\":false,\"not_after_epoch\":1850200000}],\"chain_len\":2,"
-    "\"renegotiations\":[{\"by\":\"client\",\"time\":1763800001.0}],\"renegotiation_count\":1}";
+    "\"renegotiations\":[{\"initiator\":\"client\",\"time\":1763800001.0}],\"renegotiation_count\":1}";
 
 static void sink(void *ctx, const char *line)
 {
@@ -56,7 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!facts) {
         char err[200];
         facts = facts_fixture_parse(FACTS, sizeof FACTS - 1, err, sizeof err);
-        if (!facts) abort();
+        if (!facts) {
+            fprintf(stderr, "fuzz_rules: facts fixture: %s\n", err);
+            abort();
+        }
         devnull = fopen("/dev/null", "w");
     }
     if (memchr(data, 0, size)) return 0; /* load_file(): "NUL byte in rule file" */
@@ -69,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     errs += rules_finalize(rs, sink, NULL);
     if (devnull) rules_list(rs, RULES_LIST_JSON, devnull);
     size_t out = 0;
-    struct rules_ctx c = { 1763800000.0, NULL, NULL, NULL };
+    struct rules_ctx c = { 1763800000.0, NULL, NULL, NULL, 0 };
     rules_eval(rs, facts, &c, on_finding, &out);
     c.time += 1;
     rules_eval(rs, facts, &c, on_finding, &out);

@@ -1,4 +1,7 @@
 /* JSON -> typed facts, through the descriptors of src/facts_schema.def. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strptime, timegm */
+#endif
 #include "facts_fixture.h"
 
 #include <arpa/inet.h>

@@ -229,7 +229,7 @@ static void test_suppression_and_thresholds(void)
     tls_facts *f40 = FX("{\"flow\":{\"time\":100,\"client_ip\":\"192.0.2.1\"},\"alert_count\":1,"
                           "\"alerts\":[{\"level\":\"fatal\",\"code\":40}]}");
     struct finds F = { 0 };
-    struct rules_ctx ctx = { 100, "a", NULL, NULL };
+    struct rules_ctx ctx = { 100, "a", NULL, NULL, 0 };
     rules_eval(rs, f70, &ctx, on_finding, &F);
     CHECK(find(&F, "specific") >= 0 && find(&F, "generic") < 0, "explains: generic suppressed by specific");
     memset(&F, 0, sizeof F);
@@ -275,7 +275,7 @@ static void test_suppression_and_thresholds(void)
     tls_facts *fr = FX("{\"renegotiation_count\":4,\"renegotiations\":[{\"time\":1},{\"time\":2},{\"time\":3},{\"time\":4}]}");
     tls_facts *fr2 = FX("{\"renegotiation_count\":4,\"renegotiations\":[{\"time\":1},{\"time\":20},{\"time\":40},{\"time\":60}]}");
     memset(&F, 0, sizeof F);
-    struct rules_ctx c2 = { 500, "x", "flow1", NULL };
+    struct rules_ctx c2 = { 500, "x", "flow1", NULL, 0 };
     rules_eval(rs, fr2, &c2, on_finding, &F);
     CHECK(find(&F, "wstorm") < 0, "weighted storm: spread renegotiations (burst 1) do not fire");
     c2.flow = "flow2";
@@ -457,7 +457,7 @@ static void test_specific_outcomes(void)
     /* renegotiation storm across connections of one client */
     memset(&F, 0, sizeof F);
     f = facts_fixture_file("tests/unit/data/facts/renegotiation-storm.clean.json", err, sizeof err);
-    struct rules_ctx c = { 1000, "10.1.1.1", NULL, NULL };
+    struct rules_ctx c = { 1000, "10.1.1.1", NULL, NULL, 0 };
     rules_eval(rs, f, &c, on_finding, &F);
     CHECK(find(&F, "renegotiation-storm") < 0, "2 renegotiations: no storm");
     c.time = 1010;
@@ -677,7 +677,7 @@ static void test_storm_lru(void)
     rules_set_storm_max_keys(rs, 3);
     tls_facts *f = FX("{}");
     struct finds F = { 0 };
-    struct rules_ctx c = { 1, "A", NULL, NULL };
+    struct rules_ctx c = { 1, "A", NULL, NULL, 0 };
     rules_eval(rs, f, &c, on_finding, &F);
     c.client = "B";
     rules_eval(rs, f, &c, on_finding, &F);
