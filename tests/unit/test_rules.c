@@ -776,6 +776,68 @@ static void test_listing(void)
     rules_free(rs);
 }
 
+/* Comparisons of coded fields with string literals are compiled to code
+ * comparisons: each must agree with the same comparison made on the
+ * field's name (forced through "??", which is not compiled). */
+static void test_coded_comparisons(void)
+{
+    static const char *const conds[][2] = {
+        { "version == \"TLSv1.2\"", "(version ?? 1) == \"TLSv1.2\"" },
+        { "version != \"TLSv1.2\"", "(version ?? 1) != \"TLSv1.2\"" },
+        { "version == \"TLSv1.3\"", "(version ?? 1) == \"TLSv1.3\"" },
+        { "version in [\"SSLv3\", \"TLSv1.2\"]", "(version ?? 1) in [\"SSLv3\", \"TLSv1.2\"]" },
+        { "version in [\"SSLv3\", \"TLSv1.0\"]", "(version ?? 1) in [\"SSLv3\", \"TLSv1.0\"]" },
+        { "version == \"unknown_0x0303\"", "(version ?? 1) == \"unknown_0x0303\"" },
+        { "group == \"unknown_0x7777\"", "(group ?? 1) == \"unknown_0x7777\"" },
+        { "cipher == \"TLS_AES_128_GCM_SHA256\"", "(cipher ?? 1) == \"TLS_AES_128_GCM_SHA256\"" },
+        { "outcome == \"failed\"", "(outcome ?? 1) == \"failed\"" },
+        { "outcome != \"not_tls\"", "(outcome ?? 1) != \"not_tls\"" },
+        { "outcome == \"not_tls\"", "(outcome ?? 1) == \"not_tls\"" },
+        { "\"server\" == last_alert.from", "\"server\" == (last_alert.from ?? 1)" },
+        { "any(alerts where level == \"fatal\")", "any(alerts where (level ?? 1) == \"fatal\")" },
+        { "any(alerts where description == \"certificate_expired\")",
+          "any(alerts where (description ?? 1) == \"certificate_expired\")" },
+        { "hrr_group == \"x25519\"", "(hrr_group ?? 1) == \"x25519\"" },
+        { "hrr_group != \"x25519\"", "(hrr_group ?? 1) != \"x25519\"" },
+        { "resumption.offered in [\"psk\"]", "(resumption.offered ?? 1) in [\"psk\"]" },
+    };
+    static const char *const facts[] = {
+        "{\"version\":\"TLSv1.2\",\"cipher\":\"TLS_AES_128_GCM_SHA256\",\"outcome\":\"failed\","
+        "\"group\":\"unknown_0x7777\",\"hrr_group\":null,\"resumption\":{\"offered\":\"psk\"},"
+        "\"alerts\":[{\"from\":\"server\",\"level\":\"fatal\",\"code\":45,\"description\":\"certificate_expired\"}],"
+        "\"last_alert\":{\"from\":\"server\",\"level\":\"fatal\"}}",
+        "{\"version\":\"SSLv3\",\"outcome\":\"established\",\"alerts\":[{\"from\":\"client\",\"level\":null}]}",
+        "{}",
+    };
+    int agree = 0, total = 0, fired = 0;
+    for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "rule coded {\n  severity: info\n  category: protocol\n  summary: \"c\"\n  when: %s\n"
+                 "  message: \"m\"\n  fix_side: client\n  advice: \"a\"\n  evidence: \"e\"\n}\n"
+                 "rule named {\n  severity: info\n  category: protocol\n  summary: \"n\"\n  when: %s\n"
+                 "  message: \"m\"\n  fix_side: client\n  advice: \"a\"\n  evidence: \"e\"\n}\n",
+                 conds[i][0], conds[i][1]);
+        struct errs e;
+        struct ruleset *rs = load_str(text, &e);
+        for (int k = 0; k < e.n; k++) printf("  error: %s\n", e.lines[k]);
+        for (size_t j = 0; j < sizeof facts / sizeof facts[0]; j++) {
+            tls_facts *f = FX(facts[j]);
+            struct finds F = { 0 };
+            rules_eval(rs, f, NULL, on_finding, &F);
+            int c = find(&F, "coded") >= 0, n = find(&F, "named") >= 0;
+            if (c == n) agree++;
+            else printf("  disagree: %s on facts %zu: coded %d, named %d\n", conds[i][0], j, c, n);
+            fired += c;
+            total++;
+            facts_fixture_free(f);
+        }
+        rules_free(rs);
+    }
+    CHECK_EQ_INT(agree, total, "coded comparisons agree with name comparisons (%d cases)", total);
+    CHECK(fired > 5 && fired < total - 5, "coded comparisons both fire and don't (%d of %d)", fired, total);
+}
+
 int main(void)
 {
     test_json();
@@ -789,5 +851,6 @@ int main(void)
     test_regex_limits();
     test_storm_lru();
     test_cli_deep_file();
+    test_coded_comparisons();
     return T_DONE();
 }
