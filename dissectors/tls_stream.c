@@ -16,12 +16,13 @@ static void emit(tls_stream *s, tls_event *ev)
 static void on_message(void *user, const tls_hs_msg *m)
 {
     tls_stream *s = user;
-    tls_message_parse(m, &s->ctx, &s->msg);
-    if (m->type == TLS_HS_CLIENT_HELLO && s->msg.ok)
-        for (unsigned i = 0; i < s->msg.u.ch.ext.versions.n; i++)
-            if (tls_names_version_is_tls13(s->msg.u.ch.ext.versions.v[i])) s->offered_tls13 = true;
-    if (m->type == TLS_HS_SERVER_HELLO && s->msg.ok) {
-        const tls_server_hello *sh = &s->msg.u.sh;
+    tls_message msg; /* lives for this delivery only: not in every stream */
+    tls_message_parse(m, &s->ctx, &msg);
+    if (m->type == TLS_HS_CLIENT_HELLO && msg.ok)
+        for (unsigned i = 0; i < msg.u.ch.ext.versions.n; i++)
+            if (tls_names_version_is_tls13(msg.u.ch.ext.versions.v[i])) s->offered_tls13 = true;
+    if (m->type == TLS_HS_SERVER_HELLO && msg.ok) {
+        const tls_server_hello *sh = &msg.u.sh;
         s->ctx.version = sh->version;
         s->ctx.cipher = sh->cipher;
         if (s->auto_encrypt && !sh->is_hrr && tls_names_version_is_tls13(sh->version))
@@ -31,8 +32,8 @@ static void on_message(void *user, const tls_hs_msg *m)
     memset(&ev, 0, sizeof ev);
     ev.kind = TLS_EV_HANDSHAKE;
     ev.hs = m;
-    ev.msg = &s->msg;
-    ev.anomalies = s->msg.anomalies;
+    ev.msg = &msg;
+    ev.anomalies = msg.anomalies;
     emit(s, &ev);
 }
 
@@ -45,12 +46,13 @@ static void on_sslv2(tls_stream *s, const tls_record *r)
      * ciphertext whose first byte means nothing. */
     if (!r->body || r->body_len == 0 || r->offset != 0) return;
     if (r->body[0] == 1) {
-        memset(&s->msg, 0, sizeof s->msg);
-        s->msg.type = TLS_HS_CLIENT_HELLO;
-        s->msg.ok = tls_hello_parse_sslv2_client(r->body, r->body_len, &s->msg.u.ch);
-        s->msg.anomalies = s->msg.u.ch.anomalies;
-        ev.msg = &s->msg;
-        ev.anomalies = s->msg.anomalies;
+        tls_message msg;
+        memset(&msg, 0, sizeof msg);
+        msg.type = TLS_HS_CLIENT_HELLO;
+        msg.ok = tls_hello_parse_sslv2_client(r->body, r->body_len, &msg.u.ch);
+        msg.anomalies = msg.u.ch.anomalies;
+        ev.msg = &msg;
+        ev.anomalies = msg.anomalies;
         emit(s, &ev);
     } else if (r->body[0] == 4) {
         tls_sslv2_server_hello sh;

@@ -30,7 +30,7 @@ typedef struct tls_event {
     uint8_t kind;
     const tls_record *rec;      /* the record this event came from */
     const tls_hs_msg *hs;       /* TLS_EV_HANDSHAKE: raw message (body view) */
-    const tls_message *msg;     /* TLS_EV_HANDSHAKE / SSLV2 client hello */
+    const tls_message *msg;     /* TLS_EV_HANDSHAKE / SSLV2 client hello (valid during the callback) */
     const tls_sslv2_server_hello *sslv2_sh;
     tls_alert alert;
     tls_heartbeat heartbeat;
@@ -59,7 +59,6 @@ typedef struct tls_stream {
     bool offered_tls13;   /* own ClientHello listed a TLS1.3 version */
     tls_message_ctx ctx;  /* learned from own ServerHello or set by caller */
     const tls_record *cur_rec;
-    tls_message msg;      /* scratch for the message being delivered */
     tls_anomalies anomalies; /* union over the stream */
 } tls_stream;
 
