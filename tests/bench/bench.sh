@@ -20,7 +20,8 @@
 # BENCH_SMALL_MB (1), BENCH_BIG_MB (100, 0 = skip), BENCH_MANY (200000, 0 =
 # skip), BENCH_MANY_CONC (1000), BENCH_MANY_KB (4), BENCH_TIMEOUT (600 s per
 # command), BENCH_TEMPLATE (pcaps/tls12-ok.pcap), BENCH_MANY_TEMPLATE
-# (pcaps/tls13-ok.pcap), BENCH_TSHARK (1; 0 = skip).
+# (pcaps/tls13-ok.pcap), BENCH_TSHARK (1; 0 = skip), BENCH_CERTS (1: also
+# run tests/bench/certcache.sh, repeated vs unique certificate chains).
 set -u
 
 TW=${1:-}
@@ -180,6 +181,17 @@ if [ "$MANY" -gt 0 ]; then
 fi
 rm -f "$D/time.out"
 
+# Certificate checks: a capture whose server chains repeat and one where
+# every chain differs (hit rate, per-handshake cost; tests/bench/certcache.sh)
+CERTS=$D/certs.md
+: > "$CERTS"
+if [ "${BENCH_CERTS:-1}" != 0 ]; then
+    echo "bench: certificate checks: repeated and unique chains (certcache.sh)" >&2
+    if ! sh tests/bench/certcache.sh "$(dirname "$TW")" > "$CERTS" 2>> "$LOG"; then
+        note "certcache.sh failed (see $LOG)"
+    fi
+fi
+
 # ---------------------------------------------------------------- report
 # median wall/user/sys over reps, max RSS; then the derived columns
 AGG=$D/agg.tsv
@@ -229,6 +241,12 @@ RES=$D/results.md
                   printf "many connections: tlswatch spends %.1f us per connection above pcap_read (%.1f us in all), peak RSS %.1f KiB per connection of the capture\n",
                       (w["tlswatch"] - w["pcap_read"]) * 1e6 / n, w["tlswatch"] * 1e6 / n, r["tlswatch"] / n }' "$AGG"
     echo
+    if [ -s "$CERTS" ]; then
+        echo
+        echo "Certificate checks (tests/bench/certcache.sh):"
+        cat "$CERTS"
+        echo
+    fi
     echo "Timing is the median of the runs (wall from date +%s%N, CPU from GNU time), peak RSS the max over runs;"
     echo "every capture is read once before timing (page cache warm). Command: make bench (sh tests/bench/bench.sh $TW)."
     if [ -s "$NOTES" ]; then
