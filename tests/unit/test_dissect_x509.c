@@ -5,6 +5,7 @@
 #include "test_dissect_fixture.h"
 #include "tls_certificate.h"
 #include "x509_summary.h"
+#include "x509cache.h"
 
 static tls_certificate chain;
 
@@ -83,6 +84,53 @@ static void test_malformed(void)
     CHECK(!x509_summary_ocsp(der, len, &o) && (o.anomalies & TLS_ANOM_BIT(OCSP_MALFORMED)), "ocsp: certificate is not a response");
 }
 
+/* The parsed-certificate cache gives exactly what a parse gives. */
+static int same_summary(const x509_summary *a, const x509_summary *b)
+{
+    return strcmp(a->subject, b->subject) == 0 && strcmp(a->issuer, b->issuer) == 0 &&
+           strcmp(a->sha256, b->sha256) == 0 && a->not_after == b->not_after &&
+           a->self_signed == b->self_signed && a->key_bits == b->key_bits && a->parsed == b->parsed &&
+           a->san_dns_n == b->san_dns_n && a->der == b->der && a->der_len == b->der_len;
+}
+
+static void test_cache(void)
+{
+    load_chain("4402.s.stream", false);
+    const uint8_t *leaf = chain.certs[0].der, *ca = chain.certs[2].der;
+    size_t ll = chain.certs[0].len, cl = chain.certs[2].len;
+    x509_summary want_leaf, want_ca, got;
+    x509_summary_parse(leaf, ll, &want_leaf);
+    x509_summary_parse(ca, cl, &want_ca);
+    struct x509cache *c = x509cache_new(8);
+    CHECK(x509cache_summary(c, leaf, ll, &got) && same_summary(&got, &want_leaf), "cache: first leaf parsed");
+    CHECK(x509cache_summary(c, leaf, ll, &got) && same_summary(&got, &want_leaf), "cache: leaf again, same summary");
+    CHECK_EQ_INT(x509cache_stats(c)->hits, 1, "cache: second sighting is a hit");
+    uint8_t *copy = malloc(ll);
+    memcpy(copy, leaf, ll);
+    CHECK(x509cache_summary(c, copy, ll, &got) && got.der == copy && strcmp(got.sha256, want_leaf.sha256) == 0,
+          "cache: a copy elsewhere hits, and the view points at the copy");
+    copy[ll - 1] ^= 1;
+    x509_summary flipped;
+    x509_summary_parse(copy, ll, &flipped);
+    x509cache_summary(c, copy, ll, &got);
+    CHECK(same_summary(&got, &flipped) && strcmp(got.sha256, want_leaf.sha256) != 0,
+          "cache: one byte changed is not a hit on the original");
+    free(copy);
+    x509cache_free(c);
+    /* one slot: every other certificate replaces the last, never mixed up */
+    c = x509cache_new(1);
+    int ok = 1;
+    for (int i = 0; i < 6; i++) {
+        int is_leaf = i % 2 == 0;
+        x509cache_summary(c, is_leaf ? leaf : ca, is_leaf ? ll : cl, &got);
+        ok &= same_summary(&got, is_leaf ? &want_leaf : &want_ca);
+    }
+    CHECK(ok && x509cache_stats(c)->replaced == 5 && x509cache_stats(c)->entries == 1,
+          "cache: one slot, alternating certificates: replaced, never mixed up");
+    x509cache_free(c);
+    CHECK(x509cache_summary(NULL, leaf, ll, &got) && same_summary(&got, &want_leaf), "cache: NULL cache parses");
+}
+
 int main(void)
 {
     if (fx_load("tests/unit/data/openssl_flows.hex") <= 0) {
@@ -92,6 +140,7 @@ int main(void)
     test_leaf_and_ca();
     test_dates();
     test_malformed();
+    test_cache();
     fx_free();
     return T_DONE();
 }
