@@ -202,6 +202,8 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     for (int i = 0; i < OUT_COUNT; i++) json_kv_uint(j, session_outcome_name(i), ss->by_outcome[i]);
     json_obj_end(j);
     json_kv_uint(j, "renegotiations_not_reported", ss->reneg_not_reported);
+    json_kv_uint(j, "certificates_summarised", ss->certs_summarised);
+    json_kv_uint(j, "certificates_from_cache", ss->certs_from_cache);
     json_obj_end(j);
     json_key(j, "findings");
     json_obj_begin(j);

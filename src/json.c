@@ -94,8 +94,11 @@ static void escaped(struct json *j, const char *s, size_t n)
             put(j, e, 6);
             i++;
         } else if (c < 0x80) {
-            putc_(j, (char)c);
-            i++;
+            /* a run of characters that need no escaping, in one copy */
+            size_t e = i + 1;
+            while (e < n && p[e] >= 0x20 && p[e] < 0x7f && p[e] != '"' && p[e] != '\\') e++;
+            put(j, s + i, e - i);
+            i = e;
         } else {
             /* pass valid UTF-8 sequences, escape stray bytes */
             size_t need = (c >= 0xf0 && c < 0xf5) ? 4 : (c >= 0xe0) ? 3 : (c >= 0xc2 && c < 0xe0) ? 2 : 0;

@@ -386,18 +386,28 @@ static x509_summary *summary_slot(x509_summary **p)
     return *p;
 }
 
+/* x509_summary_parse through the sessions' cache of parsed certificates. */
+static void summarize(struct sessions *s, const uint8_t *der, size_t len, x509_summary *out)
+{
+    uint64_t hits = x509cache_stats(s->xc)->hits;
+    x509cache_summary(s->xc, der, len, out);
+    s->st.certs_summarised++;
+    if (x509cache_stats(s->xc)->hits != hits) s->st.certs_from_cache++;
+}
+
 void summarize_chain(struct hs *h, const tls_certificate *cert, bool from_server)
 {
+    struct sessions *s = h->c->s;
     for (unsigned i = 0; i < cert->count; i++) {
         if (!from_server) {
-            if (i == 0) x509_summary_parse(cert->certs[i].der, cert->certs[i].len, summary_slot(&h->client_leaf));
+            if (i == 0) summarize(s, cert->certs[i].der, cert->certs[i].len, summary_slot(&h->client_leaf));
             continue;
         }
         if (i == 0) {
-            x509_summary_parse(cert->certs[i].der, cert->certs[i].len, summary_slot(&h->leaf));
+            summarize(s, cert->certs[i].der, cert->certs[i].len, summary_slot(&h->leaf));
         } else if (h->nchain_x < TLS_CERT_CHAIN_MAX) {
             if (!h->chain_x) h->chain_x = xmalloc(TLS_CERT_CHAIN_MAX * sizeof *h->chain_x);
-            x509_summary_parse(cert->certs[i].der, cert->certs[i].len, &h->chain_x[h->nchain_x++]);
+            summarize(s, cert->certs[i].der, cert->certs[i].len, &h->chain_x[h->nchain_x++]);
         }
         if (h->nder < MAX_DER && cert->certs[i].len <= MAX_DER_BYTES) {
             uint8_t *copy = malloc(cert->certs[i].len);
@@ -533,7 +543,7 @@ static void on_sslv2(struct tconn *c, int dir, const tls_event *ev)
         h->t_sh = c->now;
         to_unlink(c->s, h);
         if (ev->sslv2_sh->cert && ev->sslv2_sh->cert_len) {
-            x509_summary_parse(ev->sslv2_sh->cert, ev->sslv2_sh->cert_len, summary_slot(&h->leaf));
+            summarize(c->s, ev->sslv2_sh->cert, ev->sslv2_sh->cert_len, summary_slot(&h->leaf));
             h->server_cert_seen = true;
             h->chain_len = 1;
         }
@@ -928,10 +938,16 @@ struct sessions *sessions_new(const struct session_opts *o, session_emit_fn emit
     s->mem = (tls_mem){ mem_alloc, mem_release, s };
     s->emit = emit;
     s->ctx = ctx;
+    s->xc = x509cache_new(0);
     return s;
 }
 
-void sessions_free(struct sessions *s) { free(s); }
+void sessions_free(struct sessions *s)
+{
+    if (!s) return;
+    x509cache_free(s->xc);
+    free(s);
+}
 
 const struct session_stats *sessions_stats(const struct sessions *s) { return &s->st; }
 

@@ -43,6 +43,9 @@ struct session_stats {
      * was shed (oldest first) to stay within it, buffers refused */
     uint64_t mem_used, mem_peak, mem_budget, shed_flows, mem_refused;
     uint64_t reneg_not_reported; /* renegotiations past MAX_RENEG_REPORTED on a connection */
+    /* certificates summarised, and how many of them came from the cache
+     * of parsed certificates (src/x509cache.h) */
+    uint64_t certs_summarised, certs_from_cache;
 };
 
 /* Called once per handshake when its outcome is decided. facts, and all

@@ -20,6 +20,7 @@
 #include "tlsdecrypt.h"
 #include "tls_stream.h"
 #include "x509_summary.h"
+#include "x509cache.h"
 
 #define HIST_MAX 100
 #define MAX_ALERTS 16
@@ -157,6 +158,7 @@ struct sessions {
     struct certcheck *cc;
     struct keylog *kl;
     struct emit_buf eb;                 /* the facts of the handshake being emitted */
+    struct x509cache *xc;               /* certificates parsed once */
     tls_mem mem;                        /* the dissector's buffers, within the budget */
     struct tconn *lru_head, *lru_tail;  /* connections, least recently fed first */
     struct tconn *current;              /* being fed: never shed */
