@@ -3,7 +3,7 @@
  * through rules_load_string() and rules_finalize(), errors to a sink.
  * Whatever loads is then listed and evaluated over one fixed set of typed facts
  * (twice, so thresholds count), and everything is freed. Needs the src/
- * objects (rules.c, facts.c, json.c, xalloc.c, siphash.c), tests/lib and
+ * objects (rules*.c, facts.c, json.c, xalloc.c, siphash.c), tests/lib and
  * dissectors/tls_names.c. Run by hand (clang 14):
  *   nice -n 10 build/fuzz/fuzz_rules -max_total_time=1200 -rss_limit_mb=512
  *       -timeout=10 -max_len=8192 build/fuzz/corpus/rules tests/fuzz/corpus/rules
