@@ -159,7 +159,8 @@ lint:
 	@# (rules_eval.c: walk(); rules_func.c: alert_list's enc.i)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=nullPointerRedundantCheck:src/rules_parse.c --suppress=uninitvar:src/rules_storm.c \
-		--suppress=uninitvar:src/rules_eval.c --suppress=uninitvar:src/rules_func.c \
+		--suppress=uninitvar:src/rules_eval.c --suppress=uninitStructMember:src/rules_eval.c \
+		--suppress=uninitvar:src/rules_func.c --suppress=uninitStructMember:src/rules_func.c \
 		-Isrc -Idissectors src dissectors
 
 clean:
