@@ -15,6 +15,7 @@
  * libnids' checksum checks are off (NIDS_DONT_CHKSUM everywhere): the
  * policy here replaces them. */
 #include "reassembly.h"
+#include "inet_cksum.h"
 
 #include <arpa/inet.h>
 #include <nids.h>
@@ -85,37 +86,20 @@ static void wr32(uint8_t *p, uint32_t v)
     p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
 
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t len)
-{
-    while (len > 1) {
-        sum += rd16(p);
-        p += 2;
-        len -= 2;
-    }
-    if (len) sum += (uint32_t)p[0] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* Verifies a TCP checksum: returns 1 when it is correct. */
 static int tcp_cksum_ok(int family, const uint8_t *saddr, const uint8_t *daddr,
                         const uint8_t *tcp, size_t len)
 {
     size_t alen = family == 6 ? 16 : 4;
-    uint32_t sum = sum_bytes(0, saddr, alen);
-    sum = sum_bytes(sum, daddr, alen);
+    uint32_t sum = inet_sum(0, saddr, alen);
+    sum = inet_sum(sum, daddr, alen);
     sum += 6;
     sum += (uint32_t)(len & 0xffff) + (uint32_t)(len >> 16);
-    sum = sum_bytes(sum, tcp, len);
-    return fold(sum) == 0;
+    sum = inet_sum(sum, tcp, len);
+    return inet_fold(sum) == 0;
 }
 
-static uint16_t ip4_hdr_cksum(const uint8_t *h) { return fold(sum_bytes(0, h, 20)); }
+static uint16_t ip4_hdr_cksum(const uint8_t *h) { return inet_fold(inet_sum(0, h, 20)); }
 
 const char *reasm_nids_warning_name(int errnum)
 {

@@ -1,6 +1,6 @@
 /* Unit tests of the foundation: SipHash, Community ID (published vectors),
  * link-layer decoding of every supported link type (frames built here),
- * flow table keys/LRU/release, JSON escaping. */
+ * flow table keys/LRU/release, JSON escaping, the Internet checksum. */
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "community_id.h"
 #include "decode.h"
 #include "flow.h"
+#include "inet_cksum.h"
 #include "json.h"
 #include "siphash.h"
 #include "t.h"
@@ -225,6 +226,44 @@ static void test_json(void)
     json_free(&j);
 }
 
+/* The definition, one big-endian 16-bit word at a time. */
+static uint32_t naive_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+    for (; len > 1; p += 2, len -= 2) sum += (uint32_t)(p[0] << 8 | p[1]);
+    if (len) sum += (uint32_t)p[0] << 8;
+    return sum;
+}
+
+static void test_inet_cksum(void)
+{
+    /* RFC 1071 section 3's example: sum 0xddf2 */
+    static const uint8_t rfc[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+    CHECK_EQ_INT(inet_sum(0, rfc, sizeof rfc), 0xddf2, "inet_sum: RFC 1071 example");
+    CHECK_EQ_INT(inet_fold(inet_sum(0, rfc, sizeof rfc)), 0x220d, "inet_fold: RFC 1071 example");
+    /* every length 0..1500 at every alignment 0..7, random bytes (many
+     * 0xff to exercise carries), against the definition after folding */
+    static uint8_t buf[1600];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (x >> 16) % 3 ? (uint8_t)(x >> 16) : 0xff;
+    }
+    int bad = 0;
+    for (size_t off = 0; off < 8; off++)
+        for (size_t len = 0; len <= 1500; len++)
+            if (inet_fold(inet_sum(7, buf + off, len)) != inet_fold(naive_sum(7, buf + off, len)))
+                bad++;
+    CHECK_EQ_INT(bad, 0, "inet_sum: equals the 16-bit definition for 12,008 ranges");
+    /* a range with its own right checksum folds to 0 */
+    uint8_t pkt[64];
+    memcpy(pkt, buf + 3, sizeof pkt);
+    pkt[10] = pkt[11] = 0;
+    uint16_t c = inet_fold(inet_sum(0, pkt, sizeof pkt));
+    pkt[10] = (uint8_t)(c >> 8);
+    pkt[11] = (uint8_t)c;
+    CHECK_EQ_INT(inet_fold(inet_sum(0, pkt, sizeof pkt)), 0, "inet_fold: 0 with the checksum in place");
+}
+
 int main(void)
 {
     siphash_key_init();
@@ -233,5 +272,6 @@ int main(void)
     test_decode();
     test_flow_table();
     test_json();
+    test_inet_cksum();
     return T_DONE();
 }
