@@ -4,12 +4,16 @@
  * deliver the header alone: records are always reported complete). The
  * header checks follow Suricata's app-layer-ssl.c and Zeek's binpac
  * analyzer: a wrong major version or content type outside 20..26 means the
- * bytes are not TLS (or we lost sync), and nothing after can be trusted. */
+ * bytes are not TLS (or we lost sync), and nothing after can be trusted.
+ * RESYNC follows a gap once the stream has shown records: the bytes are
+ * scanned for the next plausible record header (as Wireshark's
+ * tls.desegment heuristics and Suricata's stream gap handling do), and a
+ * header that then proves wrong sends the stream back to scanning. */
 #include "tls_record.h"
 
 #include <string.h>
 
-enum { ST_HEADER, ST_BODY, ST_SKIP };
+enum { ST_HEADER, ST_BODY, ST_SKIP, ST_RESYNC };
 
 void tls_record_init(tls_record_stream *st, uint8_t *buf, size_t cap, tls_record_cb cb, void *user)
 {
@@ -26,6 +30,7 @@ void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc) { 
 void tls_record_set_headers_only(tls_record_stream *st, bool on) { st->headers_only = on; }
 void tls_record_set_keep_encrypted(tls_record_stream *st, bool on) { st->keep_encrypted = on; }
 bool tls_record_desynced(const tls_record_stream *st) { return st->desynced; }
+bool tls_record_resyncing(const tls_record_stream *st) { return st->state == ST_RESYNC; }
 
 void tls_record_set_mem(tls_record_stream *st, const tls_mem *mem)
 {
@@ -140,9 +145,16 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
         len = (size_t)(h[3] << 8 | h[4]);
         r->length = (uint16_t)len;
         if (h[1] != 3 || h[0] < 20 || h[0] > 26) {
+            if (st->resync_trial) {
+                /* the header found after a gap was chance: scan on */
+                st->state = ST_RESYNC;
+                st->rs_have = 0;
+                return false;
+            }
             desync(st, TLS_ANOM_NOT_TLS);
             return false;
         }
+        st->resync_trial = false;
         if (h[2] > 4) r->anomalies |= TLS_ANOM_BIT(RECORD_VERSION_INVALID);
         if (h[0] > 24) r->anomalies |= TLS_ANOM_BIT(UNKNOWN_CONTENT_TYPE);
         if (len > TLS_RECORD_MAX_LEN) r->anomalies |= TLS_ANOM_BIT(INVALID_RECORD_LENGTH);
@@ -189,6 +201,79 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
+/* A header that proved wrong after a resync: the `used` bytes of this chunk
+ * it was read from are skipped, scanning goes on from there. */
+static size_t resync_reject(tls_record_stream *st, size_t used)
+{
+    st->offset += used;
+    st->resync_skipped += used;
+    return used;
+}
+
+/* Could a TLS record header start here? Content type 20..24, version
+ * 3.0..3.4, length within what TLSCiphertext allows. */
+static bool plausible_header(const uint8_t *h)
+{
+    return h[0] >= 20 && h[0] <= 24 && h[1] == 3 && h[2] <= 4 &&
+           (size_t)(h[3] << 8 | h[4]) <= TLS_RECORD_MAX_LEN;
+}
+
+/* Found: the stream reads a header from here on (on trial: a wrong one
+ * sends it back to scanning). */
+static void resynced(tls_record_stream *st)
+{
+    st->state = ST_HEADER;
+    st->resyncs++;
+    st->resync_trial = true;
+}
+
+/* RESYNC: scan for a plausible header. Up to 4 bytes of a chunk's end are
+ * carried over, so a header split across chunks is found too. A candidate
+ * whose record ends inside the chunk must be followed by another plausible
+ * header (or end the chunk exactly). Returns the bytes of d used. */
+static size_t step_resync(tls_record_stream *st, const uint8_t *d, size_t len)
+{
+    /* candidates starting in the carried bytes */
+    for (uint8_t i = 0; i < st->rs_have; i++) {
+        uint8_t h[5];
+        size_t from_carry = (size_t)(st->rs_have - i);
+        if (from_carry + len < 5) break;
+        memcpy(h, st->rs + i, from_carry);
+        memcpy(h + from_carry, d, 5 - from_carry);
+        if (!plausible_header(h)) continue;
+        st->offset += i;
+        st->resync_skipped += i;
+        memcpy(st->hdr, st->rs + i, from_carry);
+        st->hdr_have = (uint8_t)from_carry;
+        st->rs_have = 0;
+        resynced(st);
+        return 0;
+    }
+    for (size_t i = 0; i + 5 <= len; i++) {
+        if (!plausible_header(d + i)) continue;
+        size_t next = i + 5 + (size_t)(d[i + 3] << 8 | d[i + 4]);
+        if (next + 5 <= len && !plausible_header(d + next)) continue;
+        if (next < len && next + 5 > len && (d[next] < 20 || d[next] > 24)) continue;
+        st->offset += st->rs_have + i;
+        st->resync_skipped += st->rs_have + i;
+        st->rs_have = 0;
+        resynced(st);
+        return i;
+    }
+    /* none: keep the last (up to 4) bytes, skip the rest */
+    size_t total = st->rs_have + len, keep = total < 4 ? total : 4;
+    uint8_t tmp[8];
+    memcpy(tmp, st->rs, st->rs_have);
+    size_t tail = len < 4 ? len : 4;
+    memcpy(tmp + st->rs_have, d + len - tail, tail);
+    size_t tmp_len = st->rs_have + tail;
+    memcpy(st->rs, tmp + tmp_len - keep, keep);
+    st->offset += total - keep;
+    st->resync_skipped += total - keep;
+    st->rs_have = (uint8_t)keep;
+    return len;
+}
+
 static size_t step_header(tls_record_stream *st, const uint8_t *d, size_t len)
 {
     const uint8_t *first = st->hdr_have ? st->hdr : d;
@@ -200,7 +285,7 @@ static size_t step_header(tls_record_stream *st, const uint8_t *d, size_t len)
     }
     size_t want = (first[0] & 0x80) ? 2 : is_v2_long(st, first[0]) ? 3 : 5;
     if (st->hdr_have == 0 && len >= want) {
-        if (!header_done(st, d)) return len;
+        if (!header_done(st, d)) return st->state == ST_RESYNC ? resync_reject(st, 1) : len;
         return want;
     }
     size_t take = min_sz(want - st->hdr_have, len);
@@ -208,7 +293,7 @@ static size_t step_header(tls_record_stream *st, const uint8_t *d, size_t len)
     st->hdr_have = (uint8_t)(st->hdr_have + take);
     if (st->hdr_have == want) {
         st->hdr_have = 0;
-        if (!header_done(st, st->hdr)) return len;
+        if (!header_done(st, st->hdr)) return st->state == ST_RESYNC ? resync_reject(st, take) : len;
     }
     return take;
 }
@@ -258,6 +343,7 @@ void tls_record_feed(tls_record_stream *st, const uint8_t *data, size_t len)
         switch (st->state) {
         case ST_HEADER: used = step_header(st, data, len); break;
         case ST_BODY: used = step_body(st, data, len); break;
+        case ST_RESYNC: used = step_resync(st, data, len); break;
         default: used = step_skip(st, len); break;
         }
         data += used;
@@ -278,6 +364,32 @@ void tls_record_gap(tls_record_stream *st, uint64_t n)
         }
         return;
     }
+    if (st->state == ST_SKIP && st->hdr_have == 0) {
+        /* the gap swallows the rest of a skipped body and more: the record
+         * was seen whole by its header, report it, then resynchronise */
+        n -= st->need;
+        st->offset += st->need;
+        st->skipped_bytes += st->need;
+        st->need = 0;
+        st->state = ST_HEADER;
+        deliver(st, NULL, 0);
+        if (st->desynced) return;
+    }
     st->offset += n;
-    desync(st, TLS_ANOM_STREAM_GAP);
+    if (st->records == 0 || st->sslv2_seen) {
+        /* nothing shows yet what this stream's records look like */
+        desync(st, TLS_ANOM_STREAM_GAP);
+        return;
+    }
+    /* anything half gathered is lost with the gap */
+    st->anomalies |= (tls_anomalies)1 << TLS_ANOM_STREAM_GAP;
+    st->offset += st->rs_have + st->hdr_have; /* a body's gathered bytes are counted already */
+    st->resync_skipped += st->rs_have + st->hdr_have + (st->state == ST_BODY ? st->have : 0);
+    st->hdr_have = 0;
+    st->rs_have = 0;
+    st->have = 0;
+    st->need = 0;
+    if (!st->delivering) free_lazy(st);
+    else st->release_pending = true;
+    st->state = ST_RESYNC;
 }

@@ -12,8 +12,11 @@
  * headers-only mode, when the caller has marked the direction encrypted, or
  * when the record is larger than the buffer.
  *
- * A gap (bytes missing from the capture) inside a skipped body is harmless;
- * anywhere else the stream cannot resynchronise and stops (desynced). */
+ * A gap (bytes missing from the capture) inside a skipped body is harmless.
+ * Anywhere else, once the stream has shown at least one record, the bytes
+ * after the gap are scanned for the next plausible record header and the
+ * stream goes on from there (resyncs, resync_skipped count it); before the
+ * first record it cannot know what to look for and stops (desynced). */
 #ifndef TLSWATCH_TLS_RECORD_H
 #define TLSWATCH_TLS_RECORD_H
 #include <stdbool.h>
@@ -68,11 +71,16 @@ typedef struct tls_record_stream {
     bool keep_encrypted;
     uint8_t enc;      /* enum tls_record_enc */
     bool desynced;
+    bool resync_trial; /* the header found by a resync is not confirmed yet */
+    uint8_t rs[4];     /* RESYNC: last bytes of the previous chunk */
+    uint8_t rs_have;
     bool sslv2_seen;
     bool last_v2;     /* previous record had an SSLv2 header */
     tls_anomalies anomalies; /* union of everything seen on this stream */
     uint64_t records;
     uint64_t skipped_bytes;
+    uint64_t resyncs;        /* times the stream found its records again after a gap */
+    uint64_t resync_skipped; /* bytes passed over while scanning (after the gap itself) */
 } tls_record_stream;
 
 /* buf may be NULL (cap 0): then only headers are ever delivered. */
@@ -80,7 +88,7 @@ void tls_record_init(tls_record_stream *st, uint8_t *buf, size_t cap, tls_record
 /* Feeds the next bytes of this direction. The callback may call
  * tls_record_set_encrypted / set_headers_only; they apply from the next record. */
 void tls_record_feed(tls_record_stream *st, const uint8_t *data, size_t len);
-/* n bytes missing from the capture at the current position. */
+/* n bytes missing from the capture at the current position (see above). */
 void tls_record_gap(tls_record_stream *st, uint64_t n);
 void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc);
 void tls_record_set_headers_only(tls_record_stream *st, bool on);
@@ -95,6 +103,8 @@ void tls_record_release(tls_record_stream *st);
 /* Bytes of lazy buffer held. */
 size_t tls_record_buffered(const tls_record_stream *st);
 bool tls_record_desynced(const tls_record_stream *st);
+/* Scanning for a record header after a gap. */
+bool tls_record_resyncing(const tls_record_stream *st);
 /* True while part of a record is pending (header or body). */
 bool tls_record_partial(const tls_record_stream *st);
 #endif

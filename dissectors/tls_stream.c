@@ -150,6 +150,9 @@ void tls_stream_feed(tls_stream *s, const uint8_t *data, size_t len)
 void tls_stream_gap(tls_stream *s, uint64_t n)
 {
     tls_record_gap(&s->rec, n);
+    /* a handshake message being gathered lost bytes: drop it, the records
+     * found after the gap start new ones */
+    if (tls_record_resyncing(&s->rec) || tls_record_desynced(&s->rec)) tls_handshake_reset(&s->hs);
     s->anomalies |= s->rec.anomalies;
 }
 

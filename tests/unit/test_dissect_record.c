@@ -1,7 +1,8 @@
 /* Record layer and the per-direction pipeline (tls_stream) on real
  * direction streams from OpenSSL loopback traffic: record/message
  * sequences, every two-chunk split equals one chunk, every truncation
- * point leaves a clean partial state, headers-only mode, gaps, non-TLS
+ * point leaves a clean partial state, headers-only mode, gaps and the
+ * resynchronisation after them, non-TLS
  * bytes, SSLv2 record headers, encryption marking. */
 #include "t.h"
 #include "test_dissect_fixture.h"
@@ -409,6 +410,102 @@ static void test_lazy_buffers(void)
           refused_tried);
 }
 
+/* Record offsets delivered, for the resync tests. */
+typedef struct offs {
+    uint64_t at[512];
+    int n;
+} offs_t;
+
+static void on_rec_off(void *user, const tls_record *r)
+{
+    offs_t *o = user;
+    if (o->n < 512) o->at[o->n++] = r->offset;
+}
+
+/* Feeds s[0..n) with s[k..k+gap) missing; step 0 = one chunk after the
+ * gap, else chunks of `step` bytes. */
+static void feed_with_gap(tls_record_stream *rs, const uint8_t *s, size_t n, size_t k, size_t gap,
+                          size_t step)
+{
+    tls_record_feed(rs, s, k);
+    tls_record_gap(rs, gap);
+    for (size_t at = k + gap; at < n;) {
+        size_t c = step ? (n - at < step ? n - at : step) : n - at;
+        tls_record_feed(rs, s + at, c);
+        at += c;
+    }
+}
+
+/* A gap anywhere after the first record of a real stream: the records
+ * whose header starts after the gap are found again at their true stream
+ * offsets (the scan may take a chance header first: counted, bounded). */
+static void test_resync(void)
+{
+    int cuts = 0, exact = 0, desynced = 0, resynced_cuts = 0, split_bad = 0, split_cuts = 0;
+    static const size_t gaps[] = { 1, 5, 37, 1500 };
+    for (size_t i = 0; i < NSTREAMS; i++) {
+        size_t n;
+        const uint8_t *s = fx_get(streams[i], &n);
+        if (!s) continue;
+        static offs_t truth, got, got1;
+        memset(&truth, 0, sizeof truth);
+        tls_record_stream rs;
+        tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_off, &truth);
+        tls_record_feed(&rs, s, n);
+        if (truth.n < 2) continue;
+        size_t first_end = (size_t)truth.at[1];
+        for (size_t k = first_end; k + 1 < n; k++) {
+            for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+                size_t gap = gaps[g];
+                if (k + gap >= n) continue;
+                memset(&got, 0, sizeof got);
+                tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_off, &got);
+                feed_with_gap(&rs, s, n, k, gap, 0);
+                cuts++;
+                if (rs.desynced) desynced++;
+                if (rs.resyncs) resynced_cuts++;
+                /* delivered offsets after the gap == true ones after it */
+                int a = 0, b = 0;
+                while (a < truth.n && truth.at[a] < k + gap) a++;
+                while (b < got.n && got.at[b] < k + gap) b++;
+                int same = truth.n - a == got.n - b;
+                for (int j = 0; same && a + j < truth.n; j++) same = truth.at[a + j] == got.at[b + j];
+                exact += same;
+                /* chunked 1..7 bytes at a time: the same records as one chunk
+                 * wherever the one-chunk run found them all */
+                if (same && gap == 37 && k % 7 == 0) {
+                    memset(&got1, 0, sizeof got1);
+                    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_off, &got1);
+                    feed_with_gap(&rs, s, n, k, gap, 1 + k % 7);
+                    split_cuts++;
+                    int same1 = got1.n == got.n;
+                    for (int j = 0; same1 && j < got.n; j++) same1 = got1.at[j] == got.at[j];
+                    split_bad += !same1;
+                }
+            }
+        }
+    }
+    CHECK(cuts > 10000, "resync: %d gaps cut into 24 real streams", cuts);
+    CHECK_EQ_INT(desynced, 0, "resync: a gap after the first record never abandons the stream");
+    CHECK(resynced_cuts > cuts / 2, "resync: %d of %d gaps needed a scan (the rest fell in skipped bodies)",
+          resynced_cuts, cuts);
+    CHECK(exact * 100 >= cuts * 97, "resync: every record after the gap found at its true offset in %d of %d",
+          exact, cuts);
+    printf("  resync exact: %d / %d\n", exact, cuts);
+    CHECK(split_cuts > 100 && split_bad == 0,
+          "resync: fed in chunks of 1..7 bytes, the same records as in one chunk (%d cuts)", split_cuts);
+    /* a stream that never showed a record still stops at a gap */
+    tls_record_stream rs;
+    offs_t none = { { 0 }, 0 };
+    size_t n;
+    const uint8_t *s = fx_get("4402.s.stream", &n);
+    tls_record_init(&rs, rec_buf, sizeof rec_buf, on_rec_off, &none);
+    tls_record_feed(&rs, s, 3);
+    tls_record_gap(&rs, 7);
+    tls_record_feed(&rs, s + 10, n - 10);
+    CHECK(rs.desynced && none.n == 0 && rs.resyncs == 0, "resync: not before the first record");
+}
+
 int main(void)
 {
     if (fx_load("tests/unit/data/openssl_flows.hex") <= 0) {
@@ -422,6 +519,7 @@ int main(void)
     test_record_fields();
     test_reassembly();
     test_lazy_buffers();
+    test_resync();
     fx_free();
     return T_DONE();
 }
