@@ -68,6 +68,10 @@ void events_flow_json(struct json *j, const struct flow *f)
     json_kv_uint(j, "delivered_toclient", f->tcp[DIR_TO_CLIENT].delivered);
     json_kv_uint(j, "missing_toserver", f->gaps[DIR_TO_SERVER]);
     json_kv_uint(j, "missing_toclient", f->gaps[DIR_TO_CLIENT]);
+    json_kv_uint(j, "holes_toserver", f->holes[DIR_TO_SERVER]);
+    json_kv_uint(j, "holes_toclient", f->holes[DIR_TO_CLIENT]);
+    json_kv_uint(j, "records_resynced", f->records_resynced);
+    json_kv_uint(j, "resync_skipped_bytes", f->resync_skipped);
     json_kv_str(j, "end_reason", flow_end_name(f->end));
     json_kv_bool(j, "midstream", f->midstream);
     json_kv_bool(j, "role_guessed", f->role_guessed);
@@ -171,6 +175,13 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "checksum_directions_offloaded", rs->cksum_dirs_offloaded);
     json_kv_uint(j, "checksum_directions_verified", rs->cksum_dirs_verified);
     json_kv_uint(j, "libnids_buffers_released", rs->nids_buffers_released);
+    json_kv_uint(j, "ipv4_fast_path", rs->ip_fast);
+    json_kv_uint(j, "bypassed_flows", rs->flows_bypassed);
+    json_kv_uint(j, "bypass_packets", rs->bypass_packets);
+    json_kv_uint(j, "bypass_segments_held", rs->bypass_queued);
+    json_kv_uint(j, "bypass_holes", rs->bypass_holes);
+    json_kv_uint(j, "bypass_hole_bytes", rs->bypass_hole_bytes);
+    json_kv_uint(j, "bypass_queue_full", rs->bypass_queue_full);
     json_kv_uint(j, "snaplen_truncated", rs->snaplen_truncated);
     json_kv_uint(j, "ipv6_unsupported", rs->ipv6_unsupported_ext);
     json_kv_uint(j, "synthesized_handshakes", rs->synthesized_handshakes);
@@ -204,6 +215,10 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "renegotiations_not_reported", ss->reneg_not_reported);
     json_kv_uint(j, "certificates_summarised", ss->certs_summarised);
     json_kv_uint(j, "certificates_from_cache", ss->certs_from_cache);
+    json_kv_uint(j, "gaps", ss->gaps);
+    json_kv_uint(j, "gap_bytes", ss->gap_bytes);
+    json_kv_uint(j, "records_resynced", ss->records_resynced);
+    json_kv_uint(j, "resync_skipped_bytes", ss->resync_skipped);
     json_obj_end(j);
     json_key(j, "findings");
     json_obj_begin(j);

@@ -67,8 +67,15 @@ struct flow {
     uint8_t nids_est;    /* libnids has an established stream */
     uint32_t synack_ack; /* ack number of the SYN-ACK seen, if any */
     uint32_t gaps[2];    /* bytes known missing per direction (capture loss) */
+    uint32_t holes[2];   /* holes the bypass tracker gave up as lost, per direction */
+    uint32_t records_resynced;  /* set by the layer above: record streams found again after holes */
+    uint64_t resync_skipped;    /* ... and the bytes they scanned past */
     struct flow_tcp_dir tcp[2];
     void *nids_stream;   /* owned by reassembly.c */
+    void *bypass_q;      /* owned by reassembly.c: out-of-order hold queues (bypassed, on demand) */
+    uint32_t bypass_next[2]; /* bypassed: sequence number of each direction's next in-order byte */
+    uint8_t bypassed;    /* followed by reassembly.c's in-order tracker, not libnids */
+    uint8_t bypass_pending; /* the layer above asked; applied after libnids returns */
     uint32_t v6_pseudo_id; /* reassembly.c: IPv6 flow's pseudo-IPv4 id */
     void *app;           /* owned by the layer above; freed by the release hook */
     uint8_t app_done;    /* the layer above is finished with this flow */

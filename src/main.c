@@ -83,6 +83,9 @@ static void usage(FILE *f)
         "reassembly:\n"
         "  --checksums auto|on|off  TCP checksum policy (default auto: accept\n"
         "                       offloaded checksums, drop corrupt ones)\n"
+        "  --bypass on|off      once a handshake is over (no key log for it), follow\n"
+        "                       the connection by record headers outside libnids\n"
+        "                       (default on)\n"
         "  --max-flows N        connections tracked at once (default 65536)\n"
         "  --idle-timeout S     forget a connection idle for S seconds (default 300)\n"
         "rules:\n"
@@ -160,7 +163,7 @@ static int parse_choice(const char *opt, const char *arg, const char *const *nam
 }
 
 enum {
-    OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
+    OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_BYPASS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
 };
@@ -171,6 +174,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "flows", no_argument, NULL, OPT_FLOWS },
         { "all", no_argument, NULL, OPT_ALL },
         { "checksums", required_argument, NULL, OPT_CHECKSUMS },
+        { "bypass", required_argument, NULL, OPT_BYPASS },
         { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
         { "idle-timeout", required_argument, NULL, OPT_IDLE },
         { "stats-interval", required_argument, NULL, OPT_STATS },
@@ -280,6 +284,13 @@ static int parse_args(int argc, char **argv, struct config *c)
             int k = parse_choice("--checksums", optarg, modes);
             if (k < 0) return 2;
             c->ro.checksums = (enum cksum_mode)k;
+            break;
+        }
+        case OPT_BYPASS: {
+            static const char *const onoff[] = { "on", "off", NULL };
+            int k = parse_choice("--bypass", optarg, onoff);
+            if (k < 0) return 2;
+            c->so.no_bypass = k == 1;
             break;
         }
         case OPT_MAX_FLOWS:

@@ -155,6 +155,13 @@ static unsigned on_data(void *ctx, struct flow *f, enum flow_dir dir, const uint
     return session_on_data(a->sessions, f, dir, data, len, ts);
 }
 
+static unsigned on_gap(void *ctx, struct flow *f, enum flow_dir dir, uint64_t n,
+                       const struct timeval *ts)
+{
+    struct pipeline *a = ctx;
+    return session_on_gap(a->sessions, f, dir, n, ts);
+}
+
 static void on_tcp_event(void *ctx, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
                          const struct timeval *ts)
 {
@@ -241,7 +248,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
     a->cfg = *o;
     a->rules = rules;
     json_init(&a->j);
-    struct reasm_callbacks cb = { .ctx = a, .on_data = on_data, .on_tcp_event = on_tcp_event,
+    struct reasm_callbacks cb = { .ctx = a, .on_data = on_data, .on_gap = on_gap, .on_tcp_event = on_tcp_event,
                                   .on_end = on_end, .role_hint = role_hint };
     a->reasm = reasm_new(&a->cfg.ro, &cb);
     if (!a->reasm) {

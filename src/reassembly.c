@@ -55,6 +55,7 @@ struct reasm {
     const struct timeval *cur_ts;
     struct timeval now;              /* latest capture time seen */
     uint32_t cur_wire_len;
+    uint64_t byp_held;               /* bytes held by the bypass queues of all flows */
     struct pcap_pkthdr hdr;          /* nids_last_pcap_header points here */
     pcap_t *dead;
     uint8_t buf[MAX_IP_LEN + 64];    /* writable copy fed to libnids */
@@ -168,6 +169,9 @@ static void nids_addrs(const struct flow *f, uint32_t *cli, uint32_t *srv)
 
 /* ------------------------------------------------------- flow lifecycle */
 
+static void byp_flush(struct reasm *r, struct flow *f, enum flow_dir dir);
+static void byp_free(struct reasm *r, struct flow *f);
+
 static void snapshot_nids(struct flow *f, const struct tcp_stream *ts)
 {
     f->tcp[DIR_TO_SERVER].delivered = (uint64_t)(uint32_t)ts->server.count;
@@ -195,6 +199,12 @@ static void release_flow(struct flow *f, void *ctx)
         snapshot_nids(f, ts);
         nids_free_tcp_stream(ts);
         f->nids_stream = NULL;
+    }
+    if (f->bypass_q) {
+        /* what waits behind a hole goes up before the end */
+        byp_flush(r, f, DIR_TO_SERVER);
+        byp_flush(r, f, DIR_TO_CLIENT);
+        byp_free(r, f);
     }
     compute_gaps(f);
     if (f->end == FLOW_END_NONE) f->end = FLOW_END_EOF;
@@ -488,11 +498,230 @@ static void cksum_settle(struct reasm *r, struct flow_tcp_dir *t, enum ck_verdic
     }
 }
 
-/* Every TCP segment comes through here, in capture order. ip4 is a writable
- * IPv4 packet for libnids (NULL for IPv6: a pseudo-IPv4 copy is built). */
+/* ------------------------------------------------------------- bypass
+ *
+ * Once the layer above answers REASM_BYPASS (handshake over, record
+ * headers only, no key log for the flow), the flow leaves libnids: its
+ * stream and buffers are freed and every later segment is handled here,
+ * after the flow lookup, without a copy: each direction delivers the
+ * payload that continues it as a view of the packet. A segment ahead of
+ * the stream is copied into a hold queue (BYP_QMAX segments, BYP_QBYTES
+ * bytes per direction, BYP_HELD_MAX for all flows) until the hole before
+ * it fills: real captures hold a lost segment's retransmission dozens of
+ * segments later. A hole is given up as lost by the capture -- reported
+ * through on_gap, then the held bytes flow -- when the peer acknowledges
+ * bytes past it (the receiver had them), when the queue is full, at the
+ * direction's FIN, at a RST and at the end of the flow. libnids, by contrast, waits for a hole forever and
+ * goes blind after it. */
+#define BYP_QMAX 128              /* segments held per direction */
+#define BYP_QBYTES (1u << 20)      /* bytes held per direction */
+#define BYP_HELD_MAX (64u << 20)   /* bytes held by all flows together */
+#define BYP_WINDOW (64u << 20) /* a segment further ahead than this is not this stream's */
+
+struct byp_seg {
+    uint32_t seq, len;
+    uint8_t *data;
+};
+struct byp_queue {
+    uint32_t qbytes;
+    uint8_t nq;
+    struct byp_seg q[BYP_QMAX]; /* sorted by seq */
+};
+/* Allocated on the first segment that arrives ahead of its stream. */
+struct bypass_q {
+    struct byp_queue d[2];
+};
+
+static int seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+
+static struct byp_queue *byp_q(const struct flow *f, enum flow_dir dir)
+{
+    struct bypass_q *bq = f->bypass_q;
+    return bq && bq->d[dir].nq ? &bq->d[dir] : NULL;
+}
+
+static void apply_verdict(struct reasm *r, struct flow *f, unsigned v)
+{
+    if (v & REASM_STOP_TO_SERVER) reasm_stop_collect(r, f, DIR_TO_SERVER);
+    if (v & REASM_STOP_TO_CLIENT) reasm_stop_collect(r, f, DIR_TO_CLIENT);
+    if ((v & REASM_BYPASS) && !f->bypassed) f->bypass_pending = 1;
+}
+
+static void byp_deliver(struct reasm *r, struct flow *f, enum flow_dir dir, const uint8_t *p,
+                        size_t len)
+{
+    f->tcp[dir].delivered += len;
+    if (!f->tcp[dir].collect || !r->cb.on_data) return;
+    apply_verdict(r, f, r->cb.on_data(r->cb.ctx, f, dir, p, len, r->cur_ts));
+}
+
+/* Held segments that the stream has reached go up, in order. */
+static void byp_drain(struct reasm *r, struct flow *f, enum flow_dir dir)
+{
+    struct byp_queue *b;
+    while ((b = byp_q(f, dir)) != NULL && !seq_after(b->q[0].seq, f->bypass_next[dir])) {
+        struct byp_seg sg = b->q[0];
+        b->nq--;
+        memmove(b->q, b->q + 1, b->nq * sizeof sg);
+        b->qbytes -= sg.len;
+        r->byp_held -= sg.len;
+        if (seq_after(sg.seq + sg.len, f->bypass_next[dir])) {
+            uint32_t skip = f->bypass_next[dir] - sg.seq;
+            f->bypass_next[dir] = sg.seq + sg.len;
+            byp_deliver(r, f, dir, sg.data + skip, sg.len - skip);
+        }
+        free(sg.data);
+    }
+}
+
+/* The bytes up to `to` are lost by the capture: reported, passed over. */
+static void byp_skip_to(struct reasm *r, struct flow *f, enum flow_dir dir, uint32_t to)
+{
+    if (!seq_after(to, f->bypass_next[dir])) return;
+    uint32_t n = to - f->bypass_next[dir];
+    f->bypass_next[dir] = to;
+    f->holes[dir]++;
+    r->st.bypass_holes++;
+    r->st.bypass_hole_bytes += n;
+    if (r->cb.on_gap && f->tcp[dir].collect)
+        apply_verdict(r, f, r->cb.on_gap(r->cb.ctx, f, dir, n, r->cur_ts));
+    byp_drain(r, f, dir);
+}
+
+/* Gives up every hole of the direction: what is held goes up. */
+static void byp_flush(struct reasm *r, struct flow *f, enum flow_dir dir)
+{
+    struct byp_queue *b;
+    for (int i = 0; i <= BYP_QMAX && (b = byp_q(f, dir)) != NULL; i++) byp_skip_to(r, f, dir, b->q[0].seq);
+}
+
+static void byp_hold(struct reasm *r, struct flow *f, enum flow_dir dir, uint32_t seq,
+                     const uint8_t *p, uint32_t len)
+{
+    if (!f->bypass_q && (f->bypass_q = calloc(1, sizeof(struct bypass_q))) == NULL) return;
+    struct byp_queue *b = &((struct bypass_q *)f->bypass_q)->d[dir];
+    int at = 0;
+    while (at < b->nq && seq_after(seq, b->q[at].seq)) at++;
+    if (at < b->nq && b->q[at].seq == seq && b->q[at].len >= len) return; /* retransmission */
+    uint8_t *copy = malloc(len);
+    if (!copy) return; /* lost like a dropped packet: a hole later skipped */
+    memcpy(copy, p, len);
+    if (at < b->nq && b->q[at].seq == seq) {
+        b->qbytes -= b->q[at].len;
+        r->byp_held -= b->q[at].len;
+        free(b->q[at].data);
+    } else {
+        memmove(b->q + at + 1, b->q + at, (size_t)(b->nq - at) * sizeof b->q[0]);
+        b->nq++;
+    }
+    b->q[at] = (struct byp_seg){ seq, len, copy };
+    b->qbytes += len;
+    r->byp_held += len;
+    r->st.bypass_queued++;
+}
+
+static int byp_room(const struct reasm *r, const struct flow *f, enum flow_dir dir, uint32_t len)
+{
+    const struct byp_queue *b = byp_q(f, dir);
+    if (r->byp_held + len > BYP_HELD_MAX) return 0;
+    return !b || (b->nq < BYP_QMAX && b->qbytes + len <= BYP_QBYTES);
+}
+
+/* One segment's payload [seq, seq+len) of a bypassed direction. */
+static void byp_take(struct reasm *r, struct flow *f, enum flow_dir dir, uint32_t seq,
+                     const uint8_t *p, uint32_t len)
+{
+    if (!seq_after(seq + len, f->bypass_next[dir])) return; /* old: a retransmission */
+    if (seq_after(seq, f->bypass_next[dir])) {
+        if (seq - f->bypass_next[dir] > BYP_WINDOW) return; /* not this stream's */
+        /* no room: the oldest hole is given up (lost by the capture) */
+        struct byp_queue *b;
+        for (int i = 0; i <= BYP_QMAX && !byp_room(r, f, dir, len) && (b = byp_q(f, dir)) != NULL; i++) {
+            r->st.bypass_queue_full++;
+            byp_skip_to(r, f, dir, b->q[0].seq);
+        }
+        if (seq_after(seq, f->bypass_next[dir])) {
+            if (len <= BYP_QBYTES && byp_room(r, f, dir, len)) {
+                byp_hold(r, f, dir, seq, p, len);
+                return;
+            }
+            r->st.bypass_queue_full++;
+            byp_skip_to(r, f, dir, seq); /* larger than the whole queue */
+        }
+        if (!seq_after(seq + len, f->bypass_next[dir])) return;
+    }
+    uint32_t skip = f->bypass_next[dir] - seq;
+    f->bypass_next[dir] = seq + len;
+    byp_deliver(r, f, dir, p + skip, len - skip);
+    byp_drain(r, f, dir);
+}
+
+static void byp_free(struct reasm *r, struct flow *f)
+{
+    struct bypass_q *bq = f->bypass_q;
+    if (!bq) return;
+    for (int d = 0; d < 2; d++)
+        for (int i = 0; i < bq->d[d].nq; i++) {
+            r->byp_held -= bq->d[d].q[i].len;
+            free(bq->d[d].q[i].data);
+        }
+    free(bq);
+    f->bypass_q = NULL;
+}
+
+/* Applies a REASM_BYPASS asked during libnids' delivery, once libnids has
+ * returned (it reads its stream until then). Waits while libnids holds
+ * out-of-order data of the flow (it would be lost with the stream). */
+static void byp_start(struct reasm *r, struct flow *f)
+{
+    struct tcp_stream *ts = f->nids_stream;
+    if (!ts) {
+        f->bypass_pending = 0; /* libnids closed it: nothing more to follow */
+        return;
+    }
+    if (ts->server.list || ts->client.list) return;
+    /* libnids' next expected byte of a direction: the sender's first data
+     * byte + what the receiving half has taken (urgent bytes included) */
+    f->bypass_next[DIR_TO_SERVER] = ts->client.first_data_seq + (uint32_t)ts->server.count +
+                                    (uint32_t)ts->server.urg_count;
+    f->bypass_next[DIR_TO_CLIENT] = ts->server.first_data_seq + (uint32_t)ts->client.count +
+                                    (uint32_t)ts->client.urg_count;
+    snapshot_nids(f, ts);
+    nids_free_tcp_stream(ts);
+    f->nids_stream = NULL;
+    f->bypassed = 1;
+    f->bypass_pending = 0;
+    r->st.flows_bypassed++;
+}
+
+/* A segment of a bypassed flow: the ACK may prove a hole of the other
+ * direction lost, then the payload continues (or waits in) its own. */
+static void byp_segment(struct reasm *r, struct flow *f, enum flow_dir dir, const struct tcp_seg *s)
+{
+    r->st.bypass_packets++;
+    enum flow_dir other = (enum flow_dir)!dir;
+    const struct byp_queue *o = byp_q(f, other);
+    if ((s->flags & TH_ACK_) && o && !seq_after(o->q[0].seq, s->ack))
+        byp_skip_to(r, f, other, o->q[0].seq);
+    if (s->payload_len && !(s->flags & TH_RST_))
+        byp_take(r, f, dir, s->seq + ((s->flags & TH_SYN_) ? 1u : 0u), s->payload,
+                 (uint32_t)s->payload_len);
+    if (s->flags & TH_RST_) {
+        byp_flush(r, f, DIR_TO_SERVER);
+        byp_flush(r, f, DIR_TO_CLIENT);
+    } else if (s->flags & TH_FIN_) {
+        byp_flush(r, f, dir);
+    }
+    if (f->bypass_q && !byp_q(f, DIR_TO_SERVER) && !byp_q(f, DIR_TO_CLIENT)) byp_free(r, f);
+}
+
+/* Every TCP segment comes through here, in capture order. ip4 is the IPv4
+ * packet (NULL for IPv6: a pseudo-IPv4 copy is built for libnids), ip4w the
+ * same when it is writable by libnids; when it is not, the packet is copied
+ * for libnids, and only if libnids is to see it (not for bypassed flows). */
 static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const uint8_t *daddr,
-                       const uint8_t *tcp, size_t tcp_len, size_t wire_tcp_len, uint8_t *ip4,
-                       int feed)
+                       const uint8_t *tcp, size_t tcp_len, size_t wire_tcp_len,
+                       const uint8_t *ip4, uint8_t *ip4w, int feed)
 {
     struct tcp_seg s;
     r->st.tcp_packets++;
@@ -556,6 +785,11 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
     if ((s.flags & (TH_SYN_ | TH_ACK_)) == (TH_SYN_ | TH_ACK_)) f->synack_ack = s.ack;
     if (!feed) return;
 
+    if (f->bypassed) {
+        byp_segment(r, f, dir, &s);
+        goto events;
+    }
+
     if (s.payload_len && !f->nids_est && !f->closed) synthesize_handshake(r, f, dir, &s);
 
     if (family == 6) {
@@ -575,9 +809,16 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         memmove(p + 20, tcp, tcp_len);
         feed_nids(r, f, p, tcp_len + 20);
     } else {
-        feed_nids(r, f, ip4, (size_t)rd16(ip4 + 2));
+        size_t tot = rd16(ip4 + 2);
+        if (!ip4w) {
+            memcpy(r->buf, ip4, tot);
+            ip4w = r->buf;
+        }
+        feed_nids(r, f, ip4w, tot);
     }
+    if (f->bypass_pending) byp_start(r, f);
 
+events:
     /* FIN/RST after the segment's data went up, in capture order. */
     if (s.flags & TH_RST_) {
         f->closed = 1;
@@ -604,7 +845,7 @@ static void ip_cb(struct ip *iph, int skblen)
         size_t hl = (size_t)(p[0] & 0x0f) * 4;
         size_t tot = rd16(p + 2);
         if (tot >= hl)
-            tcp_handle(r, 4, p + 12, p + 16, p + hl, tot - hl, tot - hl, p, 1);
+            tcp_handle(r, 4, p + 12, p + 16, p + hl, tot - hl, tot - hl, p, p, 1);
     } else {
         r->st.non_tcp++;
     }
@@ -617,9 +858,7 @@ static void deliver(struct reasm *r, struct flow *f, enum flow_dir dir, struct h
 {
     if (!h->count_new || !f->tcp[dir].collect || !r->cb.on_data) return;
     const uint8_t *data = (const uint8_t *)h->data + (h->count - h->offset) - h->count_new;
-    unsigned v = r->cb.on_data(r->cb.ctx, f, dir, data, (size_t)h->count_new, r->cur_ts);
-    if (v & REASM_STOP_TO_SERVER) reasm_stop_collect(r, f, DIR_TO_SERVER);
-    if (v & REASM_STOP_TO_CLIENT) reasm_stop_collect(r, f, DIR_TO_CLIENT);
+    apply_verdict(r, f, r->cb.on_data(r->cb.ctx, f, dir, data, (size_t)h->count_new, r->cur_ts));
     /* libnids keeps a direction's buffer at twice the largest segment it
      * ever held, for the connection's life: 65,536 connections that each
      * sent one 16 KB segment would pin 2 GB. Everything delivered is
@@ -690,7 +929,7 @@ static void handle_ipv6(struct reasm *r, const struct decoded_ip *ip)
         case IPPROTO_TCP: {
             size_t wire = ip->wire_ip_len >= off ? ip->wire_ip_len - off : 0;
             if (off > len) return;
-            tcp_handle(r, 6, p + 8, p + 24, p + off, len - off, wire, NULL, !ip->truncated);
+            tcp_handle(r, 6, p + 8, p + 24, p + off, len - off, wire, NULL, NULL, !ip->truncated);
             if (ip->truncated) r->st.snaplen_truncated++;
             return;
         }
@@ -742,10 +981,25 @@ void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decode
         r->st.snaplen_truncated++;
         uint16_t frag = rd16(p + 6);
         if (p[9] == IPPROTO_TCP && (frag & 0x1fff) == 0 && ip->len > hl)
-            tcp_handle(r, 4, p + 12, p + 16, p + hl, ip->len - hl, ip->wire_ip_len - hl, NULL, 0);
+            tcp_handle(r, 4, p + 12, p + 16, p + hl, ip->len - hl, ip->wire_ip_len - hl, NULL, NULL, 0);
         return;
     }
     if (ip->len > MAX_IP_LEN) return;
+    if (p[9] == IPPROTO_TCP && (rd16(p + 6) & 0x3fff) == 0 && hl == 20 && ip->len >= 20) {
+        /* An unfragmented TCP packet without IP options: libnids' IP layer
+         * (defragmentation, source-route checks) has nothing to do, and its
+         * header checks are these (the IP checksum is not one: libnids is
+         * told not to check any, captures from sending hosts carry
+         * offloaded ones). No copy here: tcp_handle copies it for libnids
+         * only if libnids is to see it. */
+        r->st.ip_fast++;
+        if ((p[0] >> 4) != 4 || rd16(p + 2) != ip->len) {
+            nids_complaint(NIDS_WARN_IP, NIDS_WARN_IP_HDR, NULL, NULL);
+            return;
+        }
+        tcp_handle(r, 4, p + 12, p + 16, p + hl, ip->len - hl, ip->len - hl, p, NULL, 1);
+        return;
+    }
     memcpy(r->buf, p, ip->len);
     nids_pcap_handler(NULL, &r->hdr, r->buf);
 }

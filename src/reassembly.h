@@ -30,6 +30,13 @@ enum reasm_verdict {
     REASM_GO_ON = 0,
     REASM_STOP_TO_SERVER = 1 << DIR_TO_SERVER, /* no more payload of this direction */
     REASM_STOP_TO_CLIENT = 1 << DIR_TO_CLIENT,
+    /* The layer above is past the handshake and only reads record headers:
+     * the flow leaves libnids (its stream and buffers are freed) and each
+     * direction is followed by a light in-order tracker on TCP sequence
+     * numbers (Suricata's "bypass" once a TLS session is encrypted). Bytes
+     * still arrive through on_data, in order, as views of the packets; a
+     * hole the capture lost is reported through on_gap. */
+    REASM_BYPASS = 1 << 2,
 };
 
 struct reasm_callbacks {
@@ -40,6 +47,12 @@ struct reasm_callbacks {
      * Returns enum reasm_verdict bits. */
     unsigned (*on_data)(void *ctx, struct flow *f, enum flow_dir dir, const uint8_t *data,
                         size_t len, const struct timeval *ts);
+    /* Bypassed flows only: n bytes of `dir` are missing from the capture
+     * (the peer acknowledged them, or the hold queue of out-of-order
+     * segments is full); the next on_data of `dir` starts after them.
+     * Returns enum reasm_verdict bits like on_data. */
+    unsigned (*on_gap)(void *ctx, struct flow *f, enum flow_dir dir, uint64_t n,
+                       const struct timeval *ts);
     /* A FIN or RST was seen from `dir`'s sender, in capture order. */
     void (*on_tcp_event)(void *ctx, struct flow *f, enum flow_dir dir, enum reasm_tcp_event ev,
                          const struct timeval *ts);
@@ -64,6 +77,12 @@ struct reasm_stats {
     uint64_t nids_warnings[10]; /* libnids complaints, by NIDS_WARN_* errnum */
     uint64_t nids_complaints;
     uint64_t nids_buffers_released; /* large libnids direction buffers given back after delivery */
+    uint64_t ip_fast;               /* IPv4 TCP packets that needed no libnids IP layer (no copy) */
+    uint64_t flows_bypassed;        /* flows handed from libnids to the in-order tracker */
+    uint64_t bypass_packets;        /* TCP segments of bypassed flows (never seen by libnids) */
+    uint64_t bypass_queued;         /* out-of-order segments held until their turn */
+    uint64_t bypass_holes, bypass_hole_bytes; /* holes skipped (lost by the capture) */
+    uint64_t bypass_queue_full;     /* holes skipped because the hold queue was full */
 };
 
 struct reasm;

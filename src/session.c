@@ -725,7 +725,15 @@ static void conn_free(struct tconn *c)
     }
     struct sessions *s = c->s;
     if (c->state == ST_TLS)
-        for (int d = 0; d < 2; d++) tls_stream_release(&c->st[d]);
+        for (int d = 0; d < 2; d++) {
+            tls_stream_release(&c->st[d]);
+            s->st.records_resynced += c->st[d].rec.resyncs;
+            s->st.resync_skipped += c->st[d].rec.resync_skipped;
+            if (c->f) {
+                c->f->records_resynced += (uint32_t)c->st[d].rec.resyncs;
+                c->f->resync_skipped += c->st[d].rec.resync_skipped;
+            }
+        }
     if (c->inner_on)
         for (int d = 0; d < 2; d++) tls_handshake_reset(&c->inner[d]);
     tlsdec_free(&c->dec[0]);
@@ -792,6 +800,21 @@ void start_tls(struct sessions *s, struct tconn *c)
 static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *data, size_t len,
                  const struct timeval *ts);
 
+/* What session_on_data and session_on_gap do once the dissector has
+ * returned: a free asked meanwhile, deferred switches, and the verdict for
+ * reassembly (REASM_BYPASS once only record headers are read). */
+static unsigned after_feed(struct sessions *s, struct tconn *c)
+{
+    if (c->free_pending) {
+        c->free_pending = false;
+        conn_free(c);
+        return s->verdict;
+    }
+    apply_deferred(c);
+    if (c->headers_only && c->state == ST_TLS && !s->o.no_bypass) s->verdict |= REASM_BYPASS;
+    return s->verdict;
+}
+
 unsigned session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
                          size_t len, const struct timeval *ts)
 {
@@ -804,13 +827,25 @@ unsigned session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, 
     feed(s, c, (int)dir, data, len, ts);
     c->in_feed--;
     if (s->current == c) s->current = NULL;
-    if (c->free_pending) {
-        c->free_pending = false;
-        conn_free(c);
-        return s->verdict;
-    }
-    apply_deferred(c);
-    return s->verdict;
+    return after_feed(s, c);
+}
+
+unsigned session_on_gap(struct sessions *s, struct flow *f, enum flow_dir dir, uint64_t n,
+                        const struct timeval *ts)
+{
+    if (f->app_done) return REASM_GO_ON;
+    struct tconn *c = f->app;
+    if (!c) return REASM_GO_ON;
+    s->current = c;
+    s->verdict = REASM_GO_ON;
+    s->st.gaps++;
+    s->st.gap_bytes += n;
+    c->now = tvd(ts);
+    c->in_feed++;
+    if (c->state == ST_TLS) tls_stream_gap(&c->st[dir], n);
+    c->in_feed--;
+    if (s->current == c) s->current = NULL;
+    return after_feed(s, c);
 }
 
 static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *data, size_t len,

@@ -7,6 +7,7 @@
  * (src/facts.h, docs/facts.md) and hands them to the caller. */
 #ifndef TLSWATCH_SESSION_H
 #define TLSWATCH_SESSION_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
@@ -32,6 +33,7 @@ struct session_opts {
     double handshake_timeout;   /* seconds without a server answer */
     size_t max_handshake_bytes; /* largest handshake message reassembled */
     size_t max_memory;          /* bytes of connection state; 0 = SESSION_DEFAULT_MAX_MEMORY */
+    bool no_bypass;             /* keep finished handshakes in libnids (--bypass off) */
 };
 
 #define SESSION_DEFAULT_MAX_MEMORY ((size_t)256 << 20)
@@ -46,6 +48,9 @@ struct session_stats {
     /* certificates summarised, and how many of them came from the cache
      * of parsed certificates (src/x509cache.h) */
     uint64_t certs_summarised, certs_from_cache;
+    /* holes reported by reassembly in bypassed flows, and what the record
+     * streams did about them (found their records again / bytes scanned) */
+    uint64_t gaps, gap_bytes, records_resynced, resync_skipped;
 };
 
 /* Called once per handshake when its outcome is decided. facts, and all
@@ -67,6 +72,10 @@ void sessions_free(struct sessions *s);
  * longer needed (not TLS, or a non-TLS answer). */
 unsigned session_on_data(struct sessions *s, struct flow *f, enum flow_dir dir, const uint8_t *data,
                          size_t len, const struct timeval *ts);
+/* n bytes of dir lost by the capture (bypassed flows): the record stream
+ * resynchronises after them. Returns enum reasm_verdict bits. */
+unsigned session_on_gap(struct sessions *s, struct flow *f, enum flow_dir dir, uint64_t n,
+                        const struct timeval *ts);
 void session_on_tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir,
                           enum reasm_tcp_event ev, const struct timeval *ts);
 /* The flow is over: decide what is pending, free the connection state. */

@@ -3,7 +3,10 @@
  * direction, gaps reported as missing bytes, mid-stream pickup with a role
  * hint, IPv6 through the pseudo-IPv4 mapping, and the checksum policy
  * (--checksums on, then auto in a second instance): decided per direction,
- * before any flow is created or ended. */
+ * before any flow is created or ended. A third instance: the bypass of
+ * flows the layer above has done with (REASM_BYPASS): in-order views,
+ * held out-of-order segments, holes given up when the peer's ACK proves
+ * them lost or the hold queue is full, FIN/RST/end flushes, IPv6. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,9 @@ static struct rec recs[MAXF];
 static int nrecs;
 static struct reasm *R;
 static int stop_after_first; /* stop collecting to-client once data arrives */
+static int bypass_after_first; /* answer REASM_BYPASS to every delivery */
+static int ngaps[2];
+static uint64_t gap_bytes[2];
 
 static struct rec *rec_of(struct flow *f)
 {
@@ -53,6 +59,19 @@ static unsigned on_data(void *ctx, struct flow *f, enum flow_dir d, const uint8_
         r->len[d] += n;
     }
     if (stop_after_first && d == DIR_TO_CLIENT) return REASM_STOP_TO_CLIENT;
+    if (bypass_after_first) return REASM_BYPASS;
+    return REASM_GO_ON;
+}
+
+static unsigned on_gap(void *ctx, struct flow *f, enum flow_dir d, uint64_t n, const struct timeval *ts)
+{
+    (void)ctx;
+    (void)ts;
+    (void)f;
+    ngaps[d]++;
+    gap_bytes[d] += n;
+    struct rec *r = rec_of(f);
+    if (r && r->len[d] + 1 < sizeof r->data[d]) r->data[d][r->len[d]++] = '|'; /* marks the hole */
     return REASM_GO_ON;
 }
 
@@ -237,6 +256,87 @@ static void test_auto(const struct reasm_callbacks *cb)
     R = NULL;
 }
 
+
+/* REASM_BYPASS: the flow leaves libnids after its first delivery. */
+static void test_bypass(void)
+{
+    memset(recs, 0, sizeof recs);
+    nrecs = 0;
+    struct reasm_opts o = { CKSUM_OFF, 100, 60 };
+    struct reasm_callbacks cb = { .on_open = on_open, .on_data = on_data, .on_gap = on_gap,
+                                  .on_end = on_end, .role_hint = hint };
+    R = reasm_new(&o, &cb);
+    CHECK(R != NULL, "bypass: reassembly instance created");
+    if (!R) return;
+    const struct reasm_stats *st = reasm_stats(R);
+    bypass_after_first = 1;
+
+    /* A: in order after the switch; an old retransmission and an overlap
+     * deliver only new bytes */
+    handshake(0, 3001, 100, 5000, 10);
+    seg(0, 1, 3001, 101, 5001, A | P, "hello", 10.01); /* through libnids, asks to bypass */
+    CHECK(st->flows_bypassed == 1, "bypass: the flow leaves libnids after the delivery that asked");
+    seg(0, 1, 3001, 106, 5001, A | P, "world", 10.02);
+    seg(0, 1, 3001, 101, 5001, A | P, "hello", 10.03);    /* old */
+    seg(0, 1, 3001, 109, 5001, A | P, "ldwide", 10.04);   /* overlaps 3 bytes */
+    seg(0, 0, 3001, 5001, 115, A | P, "reply", 10.05);
+    struct rec *ra = find(3001);
+    CHECK(ra && ra->len[0] == 14 && memcmp(ra->data[0], "helloworldwide", 14) == 0 && ra->len[1] == 5,
+          "bypass: in order, retransmissions and overlaps give only new bytes");
+    CHECK(st->bypass_packets == 4, "bypass: the later segments never went to libnids (%llu)",
+          (unsigned long long)st->bypass_packets);
+
+    /* B: out of order: held, then delivered when the hole fills */
+    seg(0, 1, 3001, 121, 5006, A | P, "CCC", 10.06);
+    seg(0, 1, 3001, 118, 5006, A | P, "AAA", 10.07);
+    seg(0, 1, 3001, 115, 5006, A | P, "!!!", 10.08);
+    CHECK(ra && ra->len[0] == 23 && memcmp(ra->data[0] + 14, "!!!AAACCC", 9) == 0 && ngaps[0] == 0,
+          "bypass: held segments go up once the hole before them fills");
+    CHECK(st->bypass_queued == 2, "bypass: two segments were held");
+
+    /* C: a hole the capture lost: the server ACKs past it, so it is given
+     * up (on_gap with its size) and the held bytes follow */
+    seg(0, 1, 3001, 128, 5006, A | P, "after", 10.09); /* 124..127 never captured */
+    CHECK(ra && ra->len[0] == 23, "bypass: bytes behind a hole wait");
+    seg(0, 0, 3001, 5006, 133, A, NULL, 10.10); /* the server had them all */
+    CHECK(ngaps[0] == 1 && gap_bytes[0] == 4 && st->bypass_holes == 1 && st->bypass_hole_bytes == 4,
+          "bypass: the peer's ACK proves the hole lost: 4 bytes reported");
+    CHECK(ra && ra->len[0] == 29 && memcmp(ra->data[0] + 23, "|after", 6) == 0,
+          "bypass: the held bytes follow the reported hole");
+
+    /* D: an ACK that does not cover the held data proves nothing */
+    seg(0, 1, 3001, 140, 5006, A | P, "later", 10.11); /* 133..139 missing */
+    seg(0, 0, 3001, 5006, 136, A, NULL, 10.12);
+    CHECK(ngaps[0] == 1, "bypass: an ACK short of the held data proves nothing");
+
+    /* E: the hold queue is bounded (128 segments a direction): 128 more
+     * segments ahead give up the oldest hole */
+    for (int i = 0; i < 128; i++) seg(0, 1, 3001, 200 + (uint32_t)i * 10, 5006, A | P, "x", 10.13 + i * 0.0001);
+    CHECK(st->bypass_queue_full >= 1 && ngaps[0] == 2, "bypass: a full hold queue gives up its oldest hole");
+    CHECK(ra && ra->len[0] >= 35 && memcmp(ra->data[0] + 29, "|later", 6) == 0,
+          "bypass: ... and what was held behind it goes up");
+
+    /* F: FIN flushes the direction: what is held goes up, then the end */
+    seg(0, 1, 3001, 2000, 5006, F | A, NULL, 10.2);
+    CHECK(ra && ngaps[0] >= 3 && ra->data[0][ra->len[0] - 1] == 'x', "bypass: FIN flushes the held segments");
+
+    /* G: IPv6, and the end of capture flushing a held segment */
+    handshake(1, 3002, 1000, 9000, 11);
+    seg(1, 0, 3002, 9001, 1001, A | P, "v6-hello", 11.01);
+    seg(1, 0, 3002, 9009, 1001, A | P, "-more", 11.02);
+    seg(1, 0, 3002, 9020, 1001, A | P, "tail", 11.03);
+    struct rec *rg = find(3002);
+    CHECK(st->flows_bypassed == 2 && rg && rg->len[1] == 13, "bypass: IPv6 flows too");
+    reasm_finish(R);
+    CHECK(rg && rg->ended && rg->len[1] == 18 && memcmp(rg->data[1] + 13, "|tail", 5) == 0,
+          "bypass: the end of the flow flushes what waits behind a hole");
+    CHECK(rg && rg->gaps[1] == 6, "bypass: the flow's missing bytes count the given-up hole (%u)",
+          rg ? rg->gaps[1] : 0);
+    bypass_after_first = 0;
+    reasm_free(R);
+    R = NULL;
+}
+
 int main(void)
 {
     siphash_key_init();
@@ -361,5 +461,6 @@ int main(void)
     reasm_free(R);
 
     test_auto(&cb);
+    test_bypass();
     return T_DONE();
 }
