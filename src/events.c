@@ -177,6 +177,7 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "libnids_buffers_released", rs->nids_buffers_released);
     json_kv_uint(j, "ipv4_fast_path", rs->ip_fast);
     json_kv_uint(j, "bypassed_flows", rs->flows_bypassed);
+    json_kv_uint(j, "libnids_table_full", rs->nids_table_full);
     json_kv_uint(j, "bypass_packets", rs->bypass_packets);
     json_kv_uint(j, "bypass_segments_held", rs->bypass_queued);
     json_kv_uint(j, "bypass_holes", rs->bypass_holes);

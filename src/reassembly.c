@@ -32,7 +32,8 @@ extern void process_tcp(u_char *data, int skblen);
 #define PSEUDO_SRV_BASE 0xF8000000u /* 248.0.0.0/5 */
 #define PSEUDO_MAX_ID 0x07FFFFFFu
 #define MAX_IP_LEN 65535
-#define SKB_OVERHEAD 184 /* what libnids adds to a packet for memory accounting */
+#define SKB_OVERHEAD 184
+#define NIDS_STREAMS_MAX (12288 + 64) /* libnids table: 9,264 streams at once */ /* what libnids adds to a packet for memory accounting */
 
 #define TH_FIN_ 0x01
 #define TH_SYN_ 0x02
@@ -545,6 +546,8 @@ static void apply_verdict(struct reasm *r, struct flow *f, unsigned v)
     if (v & REASM_STOP_TO_SERVER) reasm_stop_collect(r, f, DIR_TO_SERVER);
     if (v & REASM_STOP_TO_CLIENT) reasm_stop_collect(r, f, DIR_TO_CLIENT);
     if ((v & REASM_BYPASS) && !f->bypassed) f->bypass_pending = 1;
+    /* nothing more wanted of either direction: libnids need not keep it */
+    if (!f->tcp[0].collect && !f->tcp[1].collect && !f->bypassed) f->bypass_pending = 1;
 }
 
 static void byp_deliver(struct reasm *r, struct flow *f, enum flow_dir dir, const uint8_t *p,
@@ -669,6 +672,16 @@ static void byp_free(struct reasm *r, struct flow *f)
     f->bypass_q = NULL;
 }
 
+/* Where libnids is in each direction: the sender's first data byte + what
+ * the receiving half has taken (urgent bytes included). */
+static void byp_from_nids(struct flow *f, const struct tcp_stream *ts)
+{
+    f->bypass_next[DIR_TO_SERVER] =
+        ts->client.first_data_seq + (uint32_t)ts->server.count + (uint32_t)ts->server.urg_count;
+    f->bypass_next[DIR_TO_CLIENT] =
+        ts->server.first_data_seq + (uint32_t)ts->client.count + (uint32_t)ts->client.urg_count;
+}
+
 /* Applies a REASM_BYPASS asked during libnids' delivery, once libnids has
  * returned (it reads its stream until then). Waits while libnids holds
  * out-of-order data of the flow (it would be lost with the stream). */
@@ -680,12 +693,7 @@ static void byp_start(struct reasm *r, struct flow *f)
         return;
     }
     if (ts->server.list || ts->client.list) return;
-    /* libnids' next expected byte of a direction: the sender's first data
-     * byte + what the receiving half has taken (urgent bytes included) */
-    f->bypass_next[DIR_TO_SERVER] = ts->client.first_data_seq + (uint32_t)ts->server.count +
-                                    (uint32_t)ts->server.urg_count;
-    f->bypass_next[DIR_TO_CLIENT] = ts->server.first_data_seq + (uint32_t)ts->client.count +
-                                    (uint32_t)ts->client.urg_count;
+    byp_from_nids(f, ts);
     snapshot_nids(f, ts);
     nids_free_tcp_stream(ts);
     f->nids_stream = NULL;
@@ -898,6 +906,16 @@ static void tcp_cb(struct tcp_stream *ts, void **param)
         if (!f) return;
         snapshot_nids(f, ts);
         f->nids_stream = NULL;
+        if (ts->nids_state == NIDS_TIMED_OUT && !f->closed && !f->bypassed) {
+            /* libnids' table is full and it lets go of its oldest stream
+             * (add_new_tcp): the in-order tracker follows the connection
+             * from where libnids was; what libnids held out of order is
+             * lost with its stream and shows as a hole. */
+            byp_from_nids(f, ts);
+            f->bypassed = 1;
+            f->bypass_pending = 0;
+            r->st.nids_table_full++;
+        }
         return;
     }
 }
@@ -1026,9 +1044,14 @@ struct reasm *reasm_new(const struct reasm_opts *o, const struct reasm_callbacks
     }
     flow_table_set_release(r->flows, release_flow, r);
 
-    /* libnids keeps 3/4 of n_tcp_streams before evicting on its own; our
-     * LRU evicts first, so size it above max_flows. */
+    /* libnids keeps 3/4 of n_tcp_streams before evicting its oldest
+     * stream. It only holds connections still in their handshake (the
+     * others are bypassed), so its table is sized for those, not for
+     * --max-flows: its pool is allocated and touched whole at start
+     * (19 MB for 65,536 flows). A connection libnids lets go of when the
+     * table is full goes on in the in-order tracker (tcp_cb). */
     size_t n = r->opt.max_flows + r->opt.max_flows / 3 + 64;
+    if (n > NIDS_STREAMS_MAX) n = NIDS_STREAMS_MAX;
     nids_params.n_tcp_streams = n > 0x3fffffff ? 0x3fffffff : (int)n;
     nids_params.n_hosts = 4096;
     nids_params.pcap_desc = r->dead;

@@ -77,6 +77,7 @@ struct reasm_stats {
     uint64_t nids_warnings[10]; /* libnids complaints, by NIDS_WARN_* errnum */
     uint64_t nids_complaints;
     uint64_t nids_buffers_released; /* large libnids direction buffers given back after delivery */
+    uint64_t nids_table_full;       /* connections libnids let go of (table full), followed by the tracker */
     uint64_t ip_fast;               /* IPv4 TCP packets that needed no libnids IP layer (no copy) */
     uint64_t flows_bypassed;        /* flows handed from libnids to the in-order tracker */
     uint64_t bypass_packets;        /* TCP segments of bypassed flows (never seen by libnids) */
