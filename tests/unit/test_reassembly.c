@@ -337,6 +337,35 @@ static void test_bypass(void)
     R = NULL;
 }
 
+/* libnids' table holds connections in their handshake only (12,352
+ * streams): when it is full it lets go of its oldest, which the in-order
+ * tracker then follows (nothing is lost of an in-order stream). */
+static void test_nids_table_full(void)
+{
+    memset(recs, 0, sizeof recs);
+    nrecs = 0;
+    struct reasm_opts o = { CKSUM_OFF, 20000, 600 };
+    struct reasm_callbacks cb = { .on_open = on_open, .on_data = on_data, .on_gap = on_gap,
+                                  .on_end = on_end, .role_hint = hint };
+    R = reasm_new(&o, &cb);
+    CHECK(R != NULL, "table full: reassembly instance created");
+    if (!R) return;
+    const struct reasm_stats *st = reasm_stats(R);
+    handshake(0, 4000, 100, 5000, 10);
+    seg(0, 1, 4000, 101, 5001, A | P, "abc", 10.001);
+    for (int i = 0; i < 9400; i++) handshake(0, (uint16_t)(10000 + i), 1000, 2000, 11 + i * 1e-4);
+    CHECK(st->nids_table_full >= 1 && st->flows_evicted == 0,
+          "table full: libnids let go of its oldest streams, the flow table kept them (%llu)",
+          (unsigned long long)st->nids_table_full);
+    seg(0, 1, 4000, 104, 5001, A | P, "def", 12);
+    seg(0, 0, 4000, 5001, 107, A | P, "reply", 12.001);
+    struct rec *r = find(4000);
+    CHECK(r && r->len[0] == 6 && memcmp(r->data[0], "abcdef", 6) == 0 && r->len[1] == 5,
+          "table full: the connection libnids let go of goes on in the tracker");
+    reasm_free(R);
+    R = NULL;
+}
+
 int main(void)
 {
     siphash_key_init();
@@ -462,5 +491,6 @@ int main(void)
 
     test_auto(&cb);
     test_bypass();
+    test_nids_table_full();
     return T_DONE();
 }
