@@ -14,8 +14,8 @@
  * Verdict cache. A verdict is a function of: the certificates sent, in
  * order (each one's SHA-256 goes into the key; a reordered or extra
  * certificate is another key), the SNI (hostname_match), the trust store
- * (its identity: the label plus the SHA-256 of every certificate held in
- * memory), and the validation time. Nothing else is configurable per call
+ * (its identity: the label plus the SHA-256 of every certificate of the
+ * bundle, or of the store loaded in memory), and the validation time. Nothing else is configurable per call
  * (no CRLs, no AIA, default verify parameters), so that is the whole key.
  *
  * Time is the delicate part. Keying by the exact second would make the
@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "truststore.h"
 #include "uthash_keyed.h"
 
 /* Issuer names longer than this are not kept in a cache entry (the leaf is
@@ -151,31 +152,52 @@ struct certcheck *certcheck_new(const struct certcheck_opts *o, char *err, size_
     cc->max_seen = o && o->max_seen ? o->max_seen : 65536;
     cc->max_cache = CERTCHECK_CACHE_DEFAULT;
     if (file || path) {
-        if (X509_STORE_load_locations(cc->store, file, path) != 1) {
-            snprintf(err, errlen, "cannot load trust store %s%s%s", file ? file : "",
-                     file && path ? " / " : "", path ? path : "");
-            certcheck_free(cc);
-            return NULL;
-        }
         snprintf(cc->trust, sizeof cc->trust, "%s%s%s", file ? file : "", file && path ? " + " : "",
                  path ? path : "");
+        int lazy = 0;
+        if (file && !path) {
+            err[0] = '\0';
+            lazy = truststore_attach(cc->store, file, cc->md, cc->trust, cc->trust_id, err, errlen);
+            if (lazy < 0) {
+                certcheck_free(cc);
+                return NULL;
+            }
+        }
+        if (!lazy) {
+            if (X509_STORE_load_locations(cc->store, file, path) != 1) {
+                snprintf(err, errlen, "cannot load trust store %s%s%s", file ? file : "",
+                         file && path ? " / " : "", path ? path : "");
+                certcheck_free(cc);
+                return NULL;
+            }
+            trust_identity(cc);
+        }
     } else {
         /* The system store as OpenSSL's default paths define it, but the
-         * bundle file only, loaded into memory once: the hashed directory
-         * costs a directory scan and file opens on every verification.
-         * $SSL_CERT_DIR alone (no $SSL_CERT_FILE) asks for a directory:
-         * then, and when the bundle is missing, the default paths. */
+         * bundle file only, held in memory and parsed on demand
+         * (truststore.h): the hashed directory costs a directory scan and
+         * file opens on every verification. $SSL_CERT_DIR alone (no
+         * $SSL_CERT_FILE) asks for a directory: then, and when the bundle
+         * is missing, the default paths. */
+        snprintf(cc->trust, sizeof cc->trust, "system");
         const char *envf = getenv(X509_get_default_cert_file_env());
         const char *envd = getenv(X509_get_default_cert_dir_env());
         const char *bundle = envf && *envf ? envf : X509_get_default_cert_file();
         int loaded = 0;
-        if (!(envd && *envd && !(envf && *envf)) && bundle && access(bundle, R_OK) == 0)
-            loaded = X509_STORE_load_file(cc->store, bundle) == 1;
-        if (!loaded) X509_STORE_set_default_paths(cc->store);
+        if (!(envd && *envd && !(envf && *envf)) && bundle && access(bundle, R_OK) == 0) {
+            char e2[256] = "";
+            loaded = truststore_attach(cc->store, bundle, cc->md, cc->trust, cc->trust_id, e2, sizeof e2) == 1;
+            if (!loaded) {
+                loaded = X509_STORE_load_file(cc->store, bundle) == 1;
+                if (loaded) trust_identity(cc);
+            }
+        }
+        if (!loaded) {
+            X509_STORE_set_default_paths(cc->store);
+            trust_identity(cc);
+        }
         ERR_clear_error();
-        snprintf(cc->trust, sizeof cc->trust, "system");
     }
-    trust_identity(cc);
     return cc;
 }
 

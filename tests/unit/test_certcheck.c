@@ -11,6 +11,7 @@
 #include "certcheck.h"
 #include "json.h"
 #include "t.h"
+#include "truststore.h"
 #include "value_parse.h"
 
 /* What certcheck puts into the typed facts, read back as a value tree
@@ -518,6 +519,53 @@ int main(void)
         der_free(&d);
         certcheck_free(cs);
         unsetenv("SSL_CERT_FILE");
+    }
+
+    /* a large bundle held as DER, parsed on demand (truststore.h): the same
+     * verdicts as the same file loaded eagerly, and only the CAs asked for
+     * are parsed */
+    {
+        char big[300];
+        snprintf(big, sizeof big, "%s/big.pem", dir);
+        FILE *bf = fopen(big, "w");
+        FILE *sysb = fopen("/etc/ssl/certs/ca-certificates.crt", "r");
+        char line[4096];
+        while (sysb && fgets(line, sizeof line, sysb)) fputs(line, bf);
+        if (sysb) fclose(sysb);
+        PEM_write_X509(bf, rogue.cert);
+        PEM_write_X509(bf, root.cert);
+        fclose(bf);
+        size_t held0 = truststore_held(), parsed0 = truststore_parsed();
+        struct certcheck_opts lz = { big, NULL, 0 };
+        struct certcheck *lazy = certcheck_new(&lz, err, sizeof err);
+        CHECK(lazy && truststore_held() - held0 >= 2 && truststore_parsed() == parsed0,
+              "bundle of %zu certificates attached, none parsed yet", truststore_held() - held0);
+        struct certcheck_opts eg = { big, dir, 0 }; /* with a directory: loaded eagerly */
+        struct certcheck *eager = certcheck_new(&eg, err, sizeof err);
+        struct kc *chains[][2] = { { &leaf, &inter }, { &rogue_leaf, &rogue_int }, { &selfs, NULL },
+                                   { &leaf, NULL }, { &other_key, &inter } };
+        int same = 0, n = 0;
+        for (size_t i = 0; i < sizeof chains / sizeof chains[0]; i++) {
+            for (long long t = T0 - 200 * DAY; t <= T0 + 4000 * DAY; t += 450 * DAY) {
+                der_add(&d, chains[i][0]->cert);
+                if (chains[i][1]) der_add(&d, chains[i][1]->cert);
+                enum certcheck_status a1 = certcheck_chain(lazy, (const uint8_t *const *)d.d, d.len, d.n,
+                                                           "server.example", t, NULL);
+                enum certcheck_status a2 = certcheck_chain(eager, (const uint8_t *const *)d.d, d.len, d.n,
+                                                           "server.example", t, NULL);
+                same += a1 == a2;
+                n++;
+                der_free(&d);
+            }
+        }
+        CHECK(lazy && eager && same == n, "on-demand bundle: the eager store's verdicts (%d/%d)", same, n);
+        CHECK(truststore_parsed() - parsed0 <= 4,
+              "on-demand bundle: %zu of %zu certificates parsed", truststore_parsed() - parsed0,
+              truststore_held() - held0);
+        certcheck_free(lazy);
+        certcheck_free(eager);
+        CHECK(truststore_held() == held0, "on-demand bundle: freed with its store");
+        unlink(big);
     }
 
     certcheck_free(cc);
