@@ -138,10 +138,19 @@ char hs_letter(uint8_t type)
     }
 }
 
+/* A message name into a NAME_LEN field, cut if longer (on every record:
+ * a bounded copy, not snprintf). */
+void copy_name(char dst[NAME_LEN], const char *name)
+{
+    size_t n = strnlen(name, NAME_LEN - 1);
+    memcpy(dst, name, n);
+    dst[n] = '\0';
+}
+
 void set_last(struct tconn *c, int dir, const char *name)
 {
-    snprintf(c->last[dir], NAME_LEN, "%s", name);
-    snprintf(c->last_any, NAME_LEN, "%s", name);
+    copy_name(c->last[dir], name);
+    copy_name(c->last_any, name);
 }
 
 /* -------------------------------------------------------- timeout list */
@@ -376,7 +385,7 @@ void add_alert(struct tconn *c, struct hs *h, int dir, int level, int code, bool
     a->during_hs = !h->done && !(h->reneg && h->reneg_ignored);
     a->after_peer_close = c->close_by >= 0 && c->close_by != dir;
     a->time = c->now;
-    snprintf(a->after, NAME_LEN, "%s", c->last_any);
+    copy_name(a->after, c->last_any);
 }
 
 /* One parse per certificate: the summaries are what the facts show. */
@@ -896,7 +905,7 @@ static void tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir, enu
     if (c->close_by < 0) {
         c->close_by = (int)dir;
         c->close_how = ev == REASM_EV_RST;
-        snprintf(c->close_after, NAME_LEN, "%s", c->last_any);
+        copy_name(c->close_after, c->last_any);
     }
     if (ev == REASM_EV_FIN) c->fin[dir] = true;
     if (c->state != ST_TLS) return;

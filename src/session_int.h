@@ -201,6 +201,7 @@ void plaintext_to_tls(struct sessions *s, struct tconn *c);
 /* session_facts.c */
 bool is_resumed(const struct hs *h);
 bool any_gap(const struct tconn *c);
+void copy_name(char dst[NAME_LEN], const char *name);
 /* The typed facts of handshake h, in eb (valid until the next build). */
 tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_buf *eb);
 
