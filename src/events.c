@@ -198,6 +198,7 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "active", st->active_flows);
     json_kv_uint(j, "total", rs->flows_total);
     json_kv_uint(j, "expired", rs->flows_expired);
+    json_kv_uint(j, "closed_released", rs->flows_closed_released);
     json_kv_uint(j, "evicted", rs->flows_evicted);
     json_kv_uint(j, "reused", rs->flows_reused);
     json_kv_uint(j, "midstream", rs->flows_midstream);

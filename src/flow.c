@@ -31,6 +31,8 @@ static unsigned flow_key_hash(const struct flow_key *k)
 struct flow_table {
     struct flow *hash;
     struct flow *lru_head, *lru_tail;
+    struct flow *closed_head, *closed_tail; /* head: closed first */
+    size_t nclosed;
     size_t count, max;
     uint64_t next_id;
     flow_release_fn release;
@@ -191,11 +193,42 @@ struct flow *flow_oldest(struct flow_table *t) { return t->lru_tail; }
 size_t flow_count(const struct flow_table *t) { return t->count; }
 size_t flow_table_max(const struct flow_table *t) { return t->max; }
 
+void flow_mark_closed(struct flow *f, const struct timeval *ts)
+{
+    struct flow_table *t = f->table;
+    if (f->in_closed) return;
+    f->in_closed = 1;
+    f->closed_ts = *ts;
+    f->closed_next = NULL;
+    f->closed_prev = t->closed_tail;
+    if (t->closed_tail) t->closed_tail->closed_next = f;
+    else t->closed_head = f;
+    t->closed_tail = f;
+    t->nclosed++;
+}
+
+void flow_unmark_closed(struct flow *f)
+{
+    struct flow_table *t = f->table;
+    if (!f->in_closed) return;
+    if (f->closed_prev) f->closed_prev->closed_next = f->closed_next;
+    else t->closed_head = f->closed_next;
+    if (f->closed_next) f->closed_next->closed_prev = f->closed_prev;
+    else t->closed_tail = f->closed_prev;
+    f->closed_prev = f->closed_next = NULL;
+    f->in_closed = 0;
+    t->nclosed--;
+}
+
+struct flow *flow_oldest_closed(struct flow_table *t) { return t->closed_head; }
+size_t flow_closed_count(const struct flow_table *t) { return t->nclosed; }
+
 void flow_free(struct flow *f)
 {
     struct flow_table *t = f->table;
     HASH_DELETE(hh, t->hash, f);
     lru_unlink(t, f);
+    flow_unmark_closed(f);
     t->count--;
     if (t->release) t->release(f, t->release_ctx);
     free(f);

@@ -80,6 +80,9 @@ struct flow {
     void *app;           /* owned by the layer above; freed by the release hook */
     uint8_t app_done;    /* the layer above is finished with this flow */
     struct flow *lru_prev, *lru_next;
+    struct flow *closed_prev, *closed_next; /* closed flows, oldest close first */
+    struct timeval closed_ts;               /* when it closed (in the closed list) */
+    uint8_t in_closed;
     struct flow_table *table;
     UT_hash_handle hh;
 };
@@ -106,6 +109,13 @@ const char *flow_community_id(const struct flow *f, char out[COMMUNITY_ID_LEN]);
 enum flow_dir flow_dir_of(const struct flow *f, const uint8_t *saddr, uint16_t sport);
 void flow_touch(struct flow *f, const struct timeval *ts);
 struct flow *flow_oldest(struct flow_table *t);
+/* Closed connections (FIN both ways, or RST) linger a little for trailing
+ * ACKs and retransmitted FINs, in a list of their own ordered by closing
+ * time, so that they can leave the table long before the idle timeout. */
+void flow_mark_closed(struct flow *f, const struct timeval *ts);
+void flow_unmark_closed(struct flow *f); /* reopened (a retransmitted SYN) */
+struct flow *flow_oldest_closed(struct flow_table *t);
+size_t flow_closed_count(const struct flow_table *t);
 size_t flow_count(const struct flow_table *t);
 size_t flow_table_max(const struct flow_table *t);
 /* The only release point: unlinks, calls the release hook, frees. */

@@ -33,6 +33,8 @@ extern void process_tcp(u_char *data, int skblen);
 #define PSEUDO_MAX_ID 0x07FFFFFFu
 #define MAX_IP_LEN 65535
 #define SKB_OVERHEAD 184
+#define CLOSED_LINGER 5.0   /* seconds a closed connection stays for trailing packets */
+#define CLOSED_MAX 8192      /* closed connections lingering at most */
 #define NIDS_STREAMS_MAX (12288 + 64) /* libnids table: 9,264 streams at once */ /* what libnids adds to a packet for memory accounting */
 
 #define TH_FIN_ 0x01
@@ -229,6 +231,16 @@ void reasm_expire(struct reasm *r, const struct timeval *now)
         r->st.flows_expired++;
         end_flow(f, FLOW_END_IDLE);
     }
+    /* Closed connections linger CLOSED_LINGER seconds (Zeek's
+     * tcp_close_delay is 5 s), and at most CLOSED_MAX of them: on a busy
+     * link they would otherwise fill the table until the idle timeout. */
+    while ((f = flow_oldest_closed(r->flows)) != NULL) {
+        double since = (double)(now->tv_sec - f->closed_ts.tv_sec) +
+                       (double)(now->tv_usec - f->closed_ts.tv_usec) / 1e6;
+        if (since <= CLOSED_LINGER && flow_closed_count(r->flows) <= CLOSED_MAX) break;
+        r->st.flows_closed_released++;
+        end_flow(f, f->end);
+    }
 }
 
 /* Which endpoint serves? Lower well-known port first, then the lower port. */
@@ -295,6 +307,7 @@ static void syn_reopen(struct flow *f, const struct tcp_seg *s)
 {
     if ((s->flags & (TH_SYN_ | TH_ACK_ | TH_RST_)) != TH_SYN_ || !f->closed) return;
     f->closed = 0;
+    flow_unmark_closed(f);
     f->end = FLOW_END_NONE;
     for (int d = 0; d < 2; d++) f->tcp[d].fin_seen = f->tcp[d].rst_seen = 0;
 }
@@ -830,11 +843,13 @@ events:
     /* FIN/RST after the segment's data went up, in capture order. */
     if (s.flags & TH_RST_) {
         f->closed = 1;
+        flow_mark_closed(f, ts);
         if (f->end == FLOW_END_NONE) f->end = FLOW_END_RST;
         if (r->cb.on_tcp_event) r->cb.on_tcp_event(r->cb.ctx, f, dir, REASM_EV_RST, ts);
     } else if (s.flags & TH_FIN_) {
         if (f->tcp[0].fin_seen && f->tcp[1].fin_seen) {
             f->closed = 1;
+            flow_mark_closed(f, ts);
             if (f->end == FLOW_END_NONE) f->end = FLOW_END_FIN;
         }
         if (r->cb.on_tcp_event) r->cb.on_tcp_event(r->cb.ctx, f, dir, REASM_EV_FIN, ts);

@@ -72,6 +72,7 @@ struct reasm_stats {
     uint64_t cksum_dirs_offloaded, cksum_dirs_verified; /* auto: flow directions decided each way */
     uint64_t cksum_auto_off;        /* auto: 1 once some direction was found offloaded */
     uint64_t cksum_auto_off_packet; /* ... the TCP packet number of the first one */
+    uint64_t flows_closed_released; /* closed connections let go after their linger */
     uint64_t flows_total, flows_expired, flows_evicted, flows_reused, flows_midstream;
     uint64_t synthesized_handshakes, snaplen_truncated;
     uint64_t nids_warnings[10]; /* libnids complaints, by NIDS_WARN_* errnum */

@@ -333,6 +333,20 @@ static void test_bypass(void)
     CHECK(rg && rg->gaps[1] == 6, "bypass: the flow's missing bytes count the given-up hole (%u)",
           rg ? rg->gaps[1] : 0);
     bypass_after_first = 0;
+
+    /* H: a closed connection lingers 5 s for trailing packets, then leaves
+     * the table (long before the 60 s idle timeout) */
+    handshake(0, 3003, 500, 7000, 20);
+    seg(0, 1, 3003, 501, 7001, F | A, NULL, 20.1);
+    seg(0, 0, 3003, 7001, 502, F | A, NULL, 20.2);
+    seg(0, 1, 3003, 502, 7002, A, NULL, 21.2); /* the last ACK, a second later */
+    struct rec *rh = find(3003);
+    CHECK(rh && !rh->ended && rh->f->pkts[DIR_TO_SERVER] == 4,
+          "closed: a trailing ACK within the linger counts in the connection");
+    uint64_t rel0 = st->flows_closed_released;
+    handshake(0, 3004, 600, 8000, 25.3);
+    CHECK(rh && rh->ended && rh->end == FLOW_END_FIN && st->flows_closed_released == rel0 + 1,
+          "closed: 5 s after its close it leaves the table, ended by fin");
     reasm_free(R);
     R = NULL;
 }
