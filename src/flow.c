@@ -193,12 +193,11 @@ struct flow *flow_oldest(struct flow_table *t) { return t->lru_tail; }
 size_t flow_count(const struct flow_table *t) { return t->count; }
 size_t flow_table_max(const struct flow_table *t) { return t->max; }
 
-void flow_mark_closed(struct flow *f, const struct timeval *ts)
+void flow_mark_closed(struct flow *f)
 {
     struct flow_table *t = f->table;
     if (f->in_closed) return;
     f->in_closed = 1;
-    f->closed_ts = *ts;
     f->closed_next = NULL;
     f->closed_prev = t->closed_tail;
     if (t->closed_tail) t->closed_tail->closed_next = f;

@@ -81,7 +81,6 @@ struct flow {
     uint8_t app_done;    /* the layer above is finished with this flow */
     struct flow *lru_prev, *lru_next;
     struct flow *closed_prev, *closed_next; /* closed flows, oldest close first */
-    struct timeval closed_ts;               /* when it closed (in the closed list) */
     uint8_t in_closed;
     struct flow_table *table;
     UT_hash_handle hh;
@@ -111,8 +110,9 @@ void flow_touch(struct flow *f, const struct timeval *ts);
 struct flow *flow_oldest(struct flow_table *t);
 /* Closed connections (FIN both ways, or RST) linger a little for trailing
  * ACKs and retransmitted FINs, in a list of their own ordered by closing
- * time, so that they can leave the table long before the idle timeout. */
-void flow_mark_closed(struct flow *f, const struct timeval *ts);
+ * time, so that the oldest closes can leave the table first when too many
+ * closed connections are kept. */
+void flow_mark_closed(struct flow *f);
 void flow_unmark_closed(struct flow *f); /* reopened (a retransmitted SYN) */
 struct flow *flow_oldest_closed(struct flow_table *t);
 size_t flow_closed_count(const struct flow_table *t);

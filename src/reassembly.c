@@ -33,8 +33,7 @@ extern void process_tcp(u_char *data, int skblen);
 #define PSEUDO_MAX_ID 0x07FFFFFFu
 #define MAX_IP_LEN 65535
 #define SKB_OVERHEAD 184
-#define CLOSED_LINGER 5.0   /* seconds a closed connection stays for trailing packets */
-#define CLOSED_MAX 8192      /* closed connections lingering at most */
+#define CLOSED_MAX 8192 /* closed connections kept for trailing packets, at most */
 #define NIDS_STREAMS_MAX (12288 + 64) /* libnids table: 9,264 streams at once */ /* what libnids adds to a packet for memory accounting */
 
 #define TH_FIN_ 0x01
@@ -231,13 +230,12 @@ void reasm_expire(struct reasm *r, const struct timeval *now)
         r->st.flows_expired++;
         end_flow(f, FLOW_END_IDLE);
     }
-    /* Closed connections linger CLOSED_LINGER seconds (Zeek's
-     * tcp_close_delay is 5 s), and at most CLOSED_MAX of them: on a busy
-     * link they would otherwise fill the table until the idle timeout. */
-    while ((f = flow_oldest_closed(r->flows)) != NULL) {
-        double since = (double)(now->tv_sec - f->closed_ts.tv_sec) +
-                       (double)(now->tv_usec - f->closed_ts.tv_usec) / 1e6;
-        if (since <= CLOSED_LINGER && flow_closed_count(r->flows) <= CLOSED_MAX) break;
+    /* Closed connections stay for trailing packets (a late ACK or
+     * retransmitted FIN, a SYN reopening after a RST: tshark keeps those in
+     * the same conversation), but at most CLOSED_MAX of them, the oldest
+     * closes leaving first: on a busy link they would otherwise fill the
+     * table until the idle timeout. */
+    while (flow_closed_count(r->flows) > CLOSED_MAX && (f = flow_oldest_closed(r->flows)) != NULL) {
         r->st.flows_closed_released++;
         end_flow(f, f->end);
     }
@@ -843,13 +841,13 @@ events:
     /* FIN/RST after the segment's data went up, in capture order. */
     if (s.flags & TH_RST_) {
         f->closed = 1;
-        flow_mark_closed(f, ts);
+        flow_mark_closed(f);
         if (f->end == FLOW_END_NONE) f->end = FLOW_END_RST;
         if (r->cb.on_tcp_event) r->cb.on_tcp_event(r->cb.ctx, f, dir, REASM_EV_RST, ts);
     } else if (s.flags & TH_FIN_) {
         if (f->tcp[0].fin_seen && f->tcp[1].fin_seen) {
             f->closed = 1;
-            flow_mark_closed(f, ts);
+            flow_mark_closed(f);
             if (f->end == FLOW_END_NONE) f->end = FLOW_END_FIN;
         }
         if (r->cb.on_tcp_event) r->cb.on_tcp_event(r->cb.ctx, f, dir, REASM_EV_FIN, ts);
