@@ -64,7 +64,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps test-deps demo check tests install uninstall clean pcaps fuzz bench flood lint rules-doc
+.PHONY: all deps test-deps bench-deps demo check tests install uninstall clean pcaps fuzz bench flood lint rules-doc
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -144,7 +144,10 @@ FUZZ_SECONDS ?= 60
 fuzz: test-deps
 	sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
 
-bench: test-deps $(BIN)
+bench-deps: $(DEPS_STAMP)
+	@sh scripts/deps.sh --bench
+
+bench: bench-deps $(BIN)
 	sh tests/bench/bench.sh $(BIN)
 
 # 1,000,000 half-open + 65,536 partial-handshake flows: peak RSS vs --max-memory

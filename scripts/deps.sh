@@ -11,8 +11,14 @@ BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libgl
 # non-sanitizer build, tests/robust/test_valgrind.sh).
 TEST_PKGS="tshark tcpdump iproute2 gnutls-bin python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind"
 
+# make bench: the peers it times (ssldump, ndpiReader) and ethtool (the
+# mixed capture's loopback without segmentation offload, so that packets
+# are wire-sized as on a tap).
+BENCH_PKGS="ssldump libndpi-bin ethtool"
+
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"
+[ "${1:-}" = "--bench" ] && want="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS"
 
 missing=""
 for p in $want; do

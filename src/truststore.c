@@ -102,6 +102,11 @@ static int by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *n
         if (!found && X509_NAME_cmp(X509_get_subject_name(e->x), name) == 0) found = e->x;
     }
     if (!found || !X509_OBJECT_set1_X509(ret, found)) return 0;
+    /* A lookup hands its object over without a reference (OpenSSL's
+     * by_dir copies the store's pointer; X509_STORE_CTX_get_by_subject
+     * takes its own): drop the one set1 took. The store and the index
+     * keep the certificate alive. */
+    X509_free(found);
     return 1;
 }
 

@@ -10,11 +10,18 @@
 #   small  100 connections x 1 MB   (~114 MB capture)
 #   big    100 connections x 100 MB (~10.6 GB capture, needs the disk space)
 #   many   200000 short connections (4 KB each, 1000 open at a time)
+#   mixed  real OpenSSL traffic (tests/bench/gen_mixed.sh, root, a private
+#          network namespace): BENCH_MIXED connections, TLS 1.2/1.3, full
+#          and resumed, 2 KB .. 6 MB, ~6% IPv6, ~4% failing, reused 4-tuples;
+#          timed against the peers users would run instead
 # Tools measured on each capture:
 #   pcap_read  minimal libpcap loop (tests/bench/pcap_read.c): the floor
 #   tcpdump    tcpdump -n -r FILE -w /dev/null
 #   tshark     tshark -r FILE -q -z conv,tcp (small scenario only)
 #   tlswatch   tlswatch -q -r FILE --all  (stdout to /dev/null)
+# and on mixed also: nids_pass (tests/bench/nids_pass.c, a bare libnids
+# pass collecting nothing), tlswatch_text (-F text), ssldump -n -r,
+# ndpiReader -q -i, tshark -Y tls.handshake.type==1 -T fields.
 #
 # Environment knobs: KEEP=1, BENCH_REPS (5, small), BENCH_BIG_REPS (3, big and many), BENCH_CONNS (100), BENCH_CONC (10),
 # BENCH_SMALL_MB (1), BENCH_BIG_MB (100, 0 = skip), BENCH_MANY (200000, 0 =
@@ -48,6 +55,7 @@ TMO=${BENCH_TIMEOUT:-600}
 TEMPLATE=${BENCH_TEMPLATE:-pcaps/tls12-ok.pcap}
 MANY_TEMPLATE=${BENCH_MANY_TEMPLATE:-pcaps/tls13-ok.pcap}
 DO_TSHARK=${BENCH_TSHARK:-1}
+MIXED=${BENCH_MIXED:-2000}
 TIME=/usr/bin/time
 
 for t in cc tcpdump timeout awk sort df; do
@@ -70,6 +78,8 @@ note() { echo "bench: $*" >&2; echo "- $*" >> "$NOTES"; }
 echo "bench: compiling gen_bulk and pcap_read (cc -O2)" >&2
 cc -O2 -o "$D/gen_bulk" tests/bench/gen_bulk.c || exit 1
 cc -O2 -o "$D/pcap_read" tests/bench/pcap_read.c -lpcap || exit 1
+cc -O2 -o "$D/nids_pass" tests/bench/nids_pass.c -lnids -lpcap -lnet \
+    $(pkg-config --libs glib-2.0 gthread-2.0) || exit 1
 
 now_ns() { date +%s%N; }
 
@@ -80,7 +90,7 @@ run1() {
     tf=$D/time.out
     rm -f "$tf"
     a=$(now_ns)
-    timeout "$TMO" $TIME -f "%U %S %M" -o "$tf" "$@" > /dev/null 2>> "$LOG"
+    timeout "$TMO" $TIME -f "%U %S %M" -o "$tf" "$@" > "${RUN_OUT:-/dev/null}" 2>> "$LOG"
     rc=$?
     b=$(now_ns)
     if [ $rc = 124 ] || [ ! -s "$tf" ]; then
@@ -179,6 +189,59 @@ if [ "$MANY" -gt 0 ]; then
         finish_scen many
     fi
 fi
+# the mixed capture: real OpenSSL traffic, timed against the peers
+MIXED_MD=$D/mixed.md
+: > "$MIXED_MD"
+if [ "$MIXED" -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        note "mixed: skipped (gen_mixed.sh needs root for its network namespace)"
+    else
+        echo "bench: scenario mixed: $MIXED real OpenSSL connections (gen_mixed.sh)" >&2
+        f=$D/mixed.pcap
+        a=$(now_ns)
+        if bash tests/bench/gen_mixed.sh "$f" "$MIXED" >> "$LOG" 2>&1; then
+            b=$(now_ns)
+            set -- $("$D/pcap_read" "$f")
+            pk=$1
+            fb=$(stat -c %s "$f")
+            gs=$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.1f", (b-a)/1e9}')
+            seen=$(timeout "$TMO" "$TW" -r "$f" --flows 2>/dev/null | grep -c '"event_type":"flow"')
+            echo "mixed $MIXED $((fb / MIXED)) $fb $pk $gs $seen" >> "$INFO"
+            cat "$f" > /dev/null
+            i=1
+            while [ $i -le "$BIG_REPS" ]; do
+                run1 mixed pcap_read $i "$D/pcap_read" "$f"
+                run1 mixed nids_pass $i "$D/nids_pass" "$f"
+                run1 mixed tcpdump $i tcpdump -n -r "$f" -w /dev/null
+                RUN_OUT=$D/mixed.tls.json
+                run1 mixed tlswatch $i "$TW" -q -r "$f" --all
+                RUN_OUT=
+                run1 mixed tlswatch_text $i "$TW" -q -r "$f" --all -F text
+                command -v ssldump >/dev/null && run1 mixed ssldump $i ssldump -n -r "$f"
+                command -v ndpiReader >/dev/null && run1 mixed ndpiReader $i ndpiReader -q -i "$f"
+                i=$((i + 1))
+            done
+            if [ "$DO_TSHARK" = 1 ] && command -v tshark >/dev/null 2>&1; then
+                RUN_OUT=$D/mixed.tshark.txt
+                run1 mixed tshark 1 tshark -r "$f" -Y 'tls.handshake.type==1' -T fields -e tcp.stream
+                RUN_OUT=
+            fi
+            command -v ssldump >/dev/null || note "mixed: ssldump not installed (make bench-deps)"
+            command -v ndpiReader >/dev/null || note "mixed: ndpiReader not installed (make bench-deps)"
+            hs_tw=$(grep -c '"event_type":"tls"' "$D/mixed.tls.json" 2>/dev/null)
+            hs_ts=$(wc -l < "$D/mixed.tshark.txt" 2>/dev/null || echo NA)
+            v6=$(timeout "$TMO" "$TW" -q -r "$f" --flows 2>/dev/null | grep '"event_type":"flow"' | grep -c '"src_ip":"[0-9a-f]*:')
+            {
+                echo "mixed capture: $(tail -n 2 "$LOG" | grep '^mixed:' || echo "$MIXED connections")"
+                echo "handshakes: tlswatch $hs_tw tls events, tshark $hs_ts ClientHellos; flows: tlswatch $seen (IPv6 $v6)"
+            } >> "$MIXED_MD"
+            rm -f "$D/mixed.tls.json" "$D/mixed.tshark.txt"
+            finish_scen mixed
+        else
+            note "mixed: generation failed (see $LOG)"
+        fi
+    fi
+fi
 rm -f "$D/time.out"
 
 # Certificate checks: a capture whose server chains repeat and one where
@@ -241,6 +304,16 @@ RES=$D/results.md
                   printf "many connections: tlswatch spends %.1f us per connection above pcap_read (%.1f us in all), peak RSS %.1f KiB per connection of the capture\n",
                       (w["tlswatch"] - w["pcap_read"]) * 1e6 / n, w["tlswatch"] * 1e6 / n, r["tlswatch"] / n }' "$AGG"
     echo
+    if [ -s "$MIXED_MD" ]; then
+        cat "$MIXED_MD"
+        awk '$1 == "mixed" { w[$2] = $3; c[$2] = $4 + $5; r[$2] = $6 }
+            END { if (!("tlswatch" in w) || !("pcap_read" in w)) exit
+                  printf "mixed: tlswatch wall %.2fx the read loop (target <= 1.3), %.2fx a bare libnids pass; peak RSS %.1f MiB (target <= 32)\n",
+                      w["tlswatch"] / w["pcap_read"], ("nids_pass" in w) ? w["tlswatch"] / w["nids_pass"] : 0, r["tlswatch"] / 1024
+                  for (t in w) if (t == "ssldump" || t == "ndpiReader" || t == "tshark")
+                      printf "mixed: tlswatch %.1fx faster than %s (wall; CPU %.1fx)\n", w[t] / w["tlswatch"], t, c[t] / (c["tlswatch"] > 0 ? c["tlswatch"] : 0.01) }' "$AGG"
+        echo
+    fi
     if [ -s "$CERTS" ]; then
         echo
         echo "Certificate checks (tests/bench/certcache.sh):"
