@@ -15,8 +15,12 @@
  *            that direction, as reassembly does
  *     2 / 3  FIN from the client / the server  (session_on_tcp_event)
  *     4 / 5  RST from the client / the server
- *     6      time jump: next byte B, B*B*4 ms (up to 260 s: handshake
- *            timeout, deferred reports) then sessions_tick
+ *     6      next byte B: below 128 a time jump of B*B*4 ms (up to 65 s:
+ *            handshake timeout, deferred reports) then sessions_tick; from
+ *            128 a hole the capture lost, ((B & 127) + 1) * 7 bytes of
+ *            direction (OP >> 3) & 1, to session_on_gap (as the bypass
+ *            tracker reports it), skipped once that direction is not
+ *            collected
  *     7      the flow ends (session_on_end, end reason from OP >> 3) and a
  *            new flow on the same 4-tuple starts
  *   at the end of the input the flow ends (end of capture).
@@ -162,7 +166,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 6: {
             unsigned b = i < size ? data[i++] : 0;
-            clk.ms += (uint64_t)b * b * 4;
+            if (b < 128) {
+                clk.ms += (uint64_t)b * b * 4;
+                break;
+            }
+            enum flow_dir dir = ((op >> 3) & 1) ? DIR_TO_CLIENT : DIR_TO_SERVER;
+            if (f->tcp[dir].collect) {
+                unsigned v = session_on_gap(s, f, dir, (uint64_t)((b & 127) + 1) * 7, &now);
+                if (v & REASM_STOP_TO_SERVER) f->tcp[DIR_TO_SERVER].collect = 0;
+                if (v & REASM_STOP_TO_CLIENT) f->tcp[DIR_TO_CLIENT].collect = 0;
+            }
             break;
         }
         case 7: {
