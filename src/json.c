@@ -120,9 +120,36 @@ static void escaped(struct json *j, const char *s, size_t n)
 void json_key(struct json *j, const char *key)
 {
     sep(j);
-    escaped(j, key, strlen(key));
-    putc_(j, ':');
+    /* keys are the schema's identifiers: one copy of "key": when nothing
+     * in them needs escaping (always, in practice) */
+    size_t n = 0;
+    while (key[n] && (unsigned char)key[n] >= 0x20 && (unsigned char)key[n] < 0x7f && key[n] != '"' &&
+           key[n] != '\\')
+        n++;
+    if (!key[n] && n < 125) {
+        char b[128];
+        b[0] = '"';
+        memcpy(b + 1, key, n);
+        b[n + 1] = '"';
+        b[n + 2] = ':';
+        put(j, b, n + 3);
+    } else {
+        escaped(j, key, strlen(key));
+        putc_(j, ':');
+    }
     j->after_key = 1;
+}
+
+/* Decimal digits of v, right-aligned at end (no snprintf: every number of
+ * every event goes through here). Returns the start. */
+static char *udec(char *end, uint64_t v)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
 }
 
 void json_strn(struct json *j, const char *s, size_t n)
@@ -143,17 +170,20 @@ void json_str(struct json *j, const char *s)
 void json_int(struct json *j, int64_t v)
 {
     char b[32];
-    int n = snprintf(b, sizeof b, "%" PRId64, v);
+    char *e = b + sizeof b;
+    char *p = udec(e, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0) *--p = '-';
     sep(j);
-    put(j, b, (size_t)n);
+    put(j, p, (size_t)(e - p));
 }
 
 void json_uint(struct json *j, uint64_t v)
 {
     char b[32];
-    int n = snprintf(b, sizeof b, "%" PRIu64, v);
+    char *e = b + sizeof b;
+    char *p = udec(e, v);
     sep(j);
-    put(j, b, (size_t)n);
+    put(j, p, (size_t)(e - p));
 }
 
 void json_double(struct json *j, double v, int decimals)
