@@ -33,7 +33,7 @@ extern void process_tcp(u_char *data, int skblen);
 #define PSEUDO_MAX_ID 0x07FFFFFFu
 #define MAX_IP_LEN 65535
 #define SKB_OVERHEAD 184
-#define CLOSED_MAX 8192 /* closed connections kept for trailing packets, at most */
+#define CLOSED_MAX 4096 /* closed connections kept for trailing packets, at most */
 #define NIDS_STREAMS_MAX (12288 + 64) /* libnids table: 9,264 streams at once */ /* what libnids adds to a packet for memory accounting */
 
 #define TH_FIN_ 0x01

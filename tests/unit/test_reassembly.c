@@ -364,7 +364,7 @@ static void test_nids_table_full(void)
     CHECK(r && r->len[0] == 6 && memcmp(r->data[0], "abcdef", 6) == 0 && r->len[1] == 5,
           "table full: the connection libnids let go of goes on in the tracker");
     /* H: a closed connection stays for trailing packets (here a second
-     * later) and for a SYN reopening it; only past 8,192 closed
+     * later) and for a SYN reopening it; only past 4,096 closed
      * connections do the oldest closes leave the table */
     memset(recs, 0, sizeof recs);
     nrecs = 0;
@@ -376,14 +376,14 @@ static void test_nids_table_full(void)
     CHECK(rh && !rh->ended && rh->f->pkts[DIR_TO_SERVER] == 4,
           "closed: a trailing ACK counts in the connection");
     uint64_t rel0 = st->flows_closed_released;
-    for (int i = 0; i < 8192; i++) {
+    for (int i = 0; i < 4096; i++) {
         uint16_t p = (uint16_t)(20000 + i);
         seg(0, 1, p, 1, 0, S, NULL, 22 + i * 1e-5);
         seg(0, 0, p, 9, 0, Rst | A, NULL, 22 + i * 1e-5);
     }
     seg(0, 1, 30000, 1, 0, S, NULL, 23); /* expiry runs on the next packet */
     CHECK(rh && rh->ended && rh->end == FLOW_END_FIN && st->flows_closed_released == rel0 + 1,
-          "closed: the 8,193rd closed connection makes the oldest close leave, ended by fin");
+          "closed: the 4,097th closed connection makes the oldest close leave, ended by fin");
     reasm_free(R);
     R = NULL;
 }
