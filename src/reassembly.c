@@ -54,6 +54,8 @@ struct reasm {
     struct reasm_stats st;
     struct v6_ids ids;
     struct flow *cur_flow;           /* flow of the segment inside process_tcp */
+    struct flow *last_flow;          /* flow of the previous segment (packet trains) */
+    struct timeval expired_at;       /* capture time of the last idle scan */
     const struct timeval *cur_ts;
     struct timeval now;              /* latest capture time seen */
     uint32_t cur_wire_len;
@@ -196,6 +198,7 @@ static void compute_gaps(struct flow *f)
 static void release_flow(struct flow *f, void *ctx)
 {
     struct reasm *r = ctx;
+    if (r->last_flow == f) r->last_flow = NULL;
     struct tcp_stream *ts = f->nids_stream;
     if (ts) {
         snapshot_nids(f, ts);
@@ -223,7 +226,13 @@ static void end_flow(struct flow *f, enum flow_end why)
 void reasm_expire(struct reasm *r, const struct timeval *now)
 {
     struct flow *f;
-    while ((f = flow_oldest(r->flows)) != NULL) {
+    /* the idle scan at most once per millisecond of capture time (a flow
+     * leaves at most 1 ms after its idle timeout): it is on every packet */
+    int64_t since_us = (int64_t)(now->tv_sec - r->expired_at.tv_sec) * 1000000 +
+                       (now->tv_usec - r->expired_at.tv_usec);
+    int scan = since_us >= 1000 || since_us < 0;
+    if (scan) r->expired_at = *now;
+    while (scan && (f = flow_oldest(r->flows)) != NULL) {
         double idle = (double)(now->tv_sec - f->last_ts.tv_sec) +
                       (double)(now->tv_usec - f->last_ts.tv_usec) / 1e6;
         if (idle <= r->opt.idle_timeout) break;
@@ -753,7 +762,10 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
 
     struct flow_key k;
     flow_key_make(&k, family, saddr, s.sport, daddr, s.dport);
-    struct flow *f = flow_lookup(r->flows, &k);
+    /* packet trains: the previous segment's flow first, then the table */
+    struct flow *f = r->last_flow && memcmp(&r->last_flow->key, &k, sizeof k) == 0
+                         ? r->last_flow
+                         : flow_lookup(r->flows, &k);
     enum flow_dir dir = f ? flow_dir_of(f, saddr, s.sport) : DIR_TO_SERVER;
     int reuse = f && syn_reuses(f, dir, &s);
 
@@ -782,6 +794,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
     }
     if (!f) f = new_flow(r, &k, family, saddr, daddr, &s, ts);
     else syn_reopen(f, &s);
+    r->last_flow = f;
     dir = flow_dir_of(f, saddr, s.sport);
 
     /* A guessed orientation can still be fixed by the first payload. */
