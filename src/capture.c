@@ -170,11 +170,11 @@ static int is_gzip(const char *name)
     return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
 }
 
-/* Capture files are read through stdio in 1 MiB blocks: libpcap's own
+/* Capture files are read through stdio in 256 KiB blocks: libpcap's own
  * fopen reads st_blksize (4 KiB) at a time, a system call per 4 KiB (a
  * third of a bulk capture's reading time on a VM). Files are read one at
  * a time, so one buffer serves them all. */
-static char rd_buf[1 << 20];
+static char rd_buf[256 << 10];
 
 static pcap_t *open_plain(const char *name, char *err)
 {

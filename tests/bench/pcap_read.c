@@ -4,7 +4,7 @@
  * Used by tests/bench/bench.sh as the baseline tlswatch is compared with.
  *
  * usage: pcap_read [-b] FILE      (FILE may be "-" for stdin)
- *   -b  read the file through a 1 MiB stdio buffer (as tlswatch does)
+ *   -b  read the file through a 256 KiB stdio buffer (as tlswatch does)
  *       instead of libpcap's own fopen (st_blksize, 4 KiB, per read)
  */
 #include <pcap/pcap.h>
@@ -15,7 +15,7 @@
 int main(int argc, char **argv)
 {
     char err[PCAP_ERRBUF_SIZE];
-    static char buf[1 << 20];
+    static char buf[256 << 10];
     int big = argc == 3 && strcmp(argv[1], "-b") == 0;
     if (argc != 2 && !big) {
         fprintf(stderr, "usage: pcap_read [-b] FILE\n");
