@@ -28,6 +28,7 @@ void tls_record_init(tls_record_stream *st, uint8_t *buf, size_t cap, tls_record
 
 void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc) { st->enc = (uint8_t)enc; }
 void tls_record_set_headers_only(tls_record_stream *st, bool on) { st->headers_only = on; }
+void tls_record_set_tls_known(tls_record_stream *st) { st->tls_known = true; }
 void tls_record_set_keep_encrypted(tls_record_stream *st, bool on) { st->keep_encrypted = on; }
 bool tls_record_desynced(const tls_record_stream *st) { return st->desynced; }
 bool tls_record_resyncing(const tls_record_stream *st) { return st->state == ST_RESYNC; }
@@ -170,6 +171,10 @@ static bool header_done(tls_record_stream *st, const uint8_t *h)
                 if (h[0] == TLS_CT_ALERT) r->anomalies |= TLS_ANOM_BIT(CLEAR_AFTER_ENCRYPTION);
             }
             if (h[0] == TLS_CT_CHANGE_CIPHER_SPEC && len == 1) r->encrypted = false;
+        } else if (st->resyncs && h[0] == TLS_CT_ALERT && len > 2) {
+            /* after a gap that may have held the ChangeCipherSpec: an alert
+             * longer than one in clear (2 bytes) carries a MAC or tag */
+            r->encrypted = true;
         }
     }
     st->need = len;
@@ -376,7 +381,7 @@ void tls_record_gap(tls_record_stream *st, uint64_t n)
         if (st->desynced) return;
     }
     st->offset += n;
-    if (st->records == 0 || st->sslv2_seen) {
+    if ((st->records == 0 && !st->tls_known) || st->sslv2_seen) {
         /* nothing shows yet what this stream's records look like */
         desync(st, TLS_ANOM_STREAM_GAP);
         return;

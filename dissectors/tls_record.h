@@ -75,6 +75,7 @@ typedef struct tls_record_stream {
     uint8_t rs[4];     /* RESYNC: last bytes of the previous chunk */
     uint8_t rs_have;
     bool sslv2_seen;
+    bool tls_known;   /* the connection is TLS (the peer's records show it) */
     bool last_v2;     /* previous record had an SSLv2 header */
     tls_anomalies anomalies; /* union of everything seen on this stream */
     uint64_t records;
@@ -92,6 +93,9 @@ void tls_record_feed(tls_record_stream *st, const uint8_t *data, size_t len);
 void tls_record_gap(tls_record_stream *st, uint64_t n);
 void tls_record_set_encrypted(tls_record_stream *st, enum tls_record_enc enc);
 void tls_record_set_headers_only(tls_record_stream *st, bool on);
+/* The connection is known to be TLS: a gap before this stream's first
+ * record is resynchronised like any other instead of desynchronising it. */
+void tls_record_set_tls_known(tls_record_stream *st);
 /* Deliver the bodies of encrypted records too (for a caller holding keys). */
 void tls_record_set_keep_encrypted(tls_record_stream *st, bool on);
 /* Gather split records in buffers from mem (only when init had no buf). */

@@ -182,6 +182,8 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "bypass_segments_held", rs->bypass_queued);
     json_kv_uint(j, "bypass_holes", rs->bypass_holes);
     json_kv_uint(j, "bypass_hole_bytes", rs->bypass_hole_bytes);
+    json_kv_uint(j, "holes_acked_unseen", rs->holes_filled);
+    json_kv_uint(j, "hole_bytes_acked_unseen", rs->hole_bytes_filled);
     json_kv_uint(j, "bypass_queue_full", rs->bypass_queue_full);
     json_kv_uint(j, "snaplen_truncated", rs->snaplen_truncated);
     json_kv_uint(j, "ipv6_unsupported", rs->ipv6_unsupported_ext);

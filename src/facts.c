@@ -136,7 +136,7 @@ static const char *const en_level[] = { "unknown", "warning", "fatal" };
 static const char *const en_outcome[] = { "established", "resumed", "failed", "aborted", "timeout",
                                           "renegotiated", "reneg_rejected", "incomplete_capture" };
 static const char *const en_resumption[] = { "psk", "ticket", "session_id" };
-static const char *const en_incomplete[] = { "handshake_start_missing", "no_client_hello", "bytes_missing" };
+static const char *const en_incomplete[] = { "handshake_start_missing", "no_client_hello", "bytes_missing", "gap" };
 static const char *const en_ocsp[] = { "good", "revoked", "unknown" };
 static const char *const en_rr[] = { "accepted", "ignored", "rejected", "unknown" };
 static const char *const en_certstatus[] = { "ok", "expired", "not_yet_valid", "self_signed", "unknown_ca",

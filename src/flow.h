@@ -50,6 +50,11 @@ struct flow_tcp_dir {
     uint8_t cksum_good;    /* good checksums in a row while undecided */
     uint32_t max_good_len; /* longest payload with a good checksum */
     uint8_t collect;       /* still wanted by the layer above */
+    uint8_t ack_valid;     /* ack_max holds an ACK this direction sent */
+    uint32_t ack_max;      /* highest ACK this direction sent (wrap-aware) */
+    uint32_t filled;       /* bytes of proven holes passed over (reassembly.c) */
+    uint32_t ooo_min;      /* lowest segment fed to libnids ahead of its next byte */
+    uint8_t ooo_valid;
 };
 
 struct flow_table;

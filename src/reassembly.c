@@ -36,6 +36,8 @@ extern void process_tcp(u_char *data, int skblen);
 #define CLOSED_MAX 4096 /* closed connections kept for trailing packets, at most */
 #define NIDS_STREAMS_MAX (12288 + 64) /* libnids table: 9,264 streams at once */ /* what libnids adds to a packet for memory accounting */
 
+#define FILL_MAX (MAX_IP_LEN - 40) /* one filler segment (libnids drops acked segments) */
+
 #define TH_FIN_ 0x01
 #define TH_SYN_ 0x02
 #define TH_RST_ 0x04
@@ -60,6 +62,7 @@ struct reasm {
     struct timeval now;              /* latest capture time seen */
     uint32_t cur_wire_len;
     uint64_t byp_held;               /* bytes held by the bypass queues of all flows */
+    uint32_t fill_left[2];           /* filler bytes libnids has yet to hand back, per direction */
     struct pcap_pkthdr hdr;          /* nids_last_pcap_header points here */
     pcap_t *dead;
     uint8_t buf[MAX_IP_LEN + 64];    /* writable copy fed to libnids */
@@ -176,10 +179,14 @@ static void nids_addrs(const struct flow *f, uint32_t *cli, uint32_t *srv)
 static void byp_flush(struct reasm *r, struct flow *f, enum flow_dir dir);
 static void byp_free(struct reasm *r, struct flow *f);
 
+static int seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+
 static void snapshot_nids(struct flow *f, const struct tcp_stream *ts)
 {
-    f->tcp[DIR_TO_SERVER].delivered = (uint64_t)(uint32_t)ts->server.count;
-    f->tcp[DIR_TO_CLIENT].delivered = (uint64_t)(uint32_t)ts->client.count;
+    /* libnids counts the zeros of fill_hole(): they were not delivered */
+    uint32_t cs = (uint32_t)ts->server.count, cc = (uint32_t)ts->client.count;
+    f->tcp[DIR_TO_SERVER].delivered = cs - (f->tcp[DIR_TO_SERVER].filled <= cs ? f->tcp[DIR_TO_SERVER].filled : cs);
+    f->tcp[DIR_TO_CLIENT].delivered = cc - (f->tcp[DIR_TO_CLIENT].filled <= cc ? f->tcp[DIR_TO_CLIENT].filled : cc);
 }
 
 static void compute_gaps(struct flow *f)
@@ -187,7 +194,12 @@ static void compute_gaps(struct flow *f)
     for (int d = 0; d < 2; d++) {
         struct flow_tcp_dir *t = &f->tcp[d];
         if (!t->seq_valid || !f->nids_est) continue;
-        uint32_t span = t->next_seq - t->start_seq;
+        /* what the peer acknowledged counts as sent, seen or not */
+        uint32_t top = t->next_seq;
+        const struct flow_tcp_dir *peer = &f->tcp[!d];
+        uint32_t acked = peer->ack_max - (t->fin_seen ? 1u : 0u);
+        if (peer->ack_valid && seq_after(acked, top) && acked - top <= FILL_MAX) top = acked;
+        uint32_t span = top - t->start_seq;
         if (span > 0x7fffffffu) continue; /* nonsense: don't guess */
         if (span > t->delivered) f->gaps[d] = (uint32_t)(span - t->delivered);
     }
@@ -553,7 +565,6 @@ struct bypass_q {
     struct byp_queue d[2];
 };
 
-static int seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
 static struct byp_queue *byp_q(const struct flow *f, enum flow_dir dir)
 {
@@ -743,6 +754,103 @@ static void byp_segment(struct reasm *r, struct flow *f, enum flow_dir dir, cons
     if (f->bypass_q && !byp_q(f, DIR_TO_SERVER) && !byp_q(f, DIR_TO_CLIENT)) byp_free(r, f);
 }
 
+/* ---------------------------------------------- holes the peer proved */
+
+/* The sequence number libnids expects next from dir (its EXP_SEQ). */
+static uint32_t nids_expected(const struct tcp_stream *ts, enum flow_dir dir)
+{
+    const struct half_stream *snd = dir == DIR_TO_SERVER ? &ts->client : &ts->server;
+    const struct half_stream *rcv = dir == DIR_TO_SERVER ? &ts->server : &ts->client;
+    return snd->first_data_seq + (uint32_t)rcv->count + (uint32_t)rcv->urg_count;
+}
+
+/* Bytes [libnids' next, end) of dir that the peer acknowledged but the
+ * capture never had (Wireshark's "ACKed segment that wasn't captured"):
+ * libnids would hold everything after them forever, so it is fed one
+ * segment of zeros in their place, and deliver() hands that span up as a
+ * gap (on_gap), not as data. The layer above then resynchronises on the
+ * next record. Only while the handshake is read (libnids has the stream)
+ * and only when the peer's ACK proves the loss; a segment merely late in
+ * the capture is left to arrive. */
+static void fill_hole(struct reasm *r, struct flow *f, enum flow_dir dir, uint32_t end)
+{
+    struct tcp_stream *ts = f->nids_stream;
+    struct flow_tcp_dir *t = &f->tcp[dir];
+    const struct flow_tcp_dir *peer = &f->tcp[!dir];
+    if (!ts || !t->collect || !peer->ack_valid || !r->cb.on_gap) return;
+    uint32_t exp = nids_expected(ts, dir);
+    if (t->ooo_valid && !seq_after(t->ooo_min, exp)) t->ooo_valid = 0; /* reached */
+    if (t->ooo_valid && seq_after(end, t->ooo_min)) end = t->ooo_min;
+    if (seq_after(end, peer->ack_max)) end = peer->ack_max; /* proven part only */
+    if (!seq_after(end, exp)) return;
+    uint32_t n = end - exp;
+    if (n > FILL_MAX) return; /* a loss this large: the direction stalls, as before */
+    uint8_t *p = r->buf;
+    uint32_t cli, srv;
+    nids_addrs(f, &cli, &srv);
+    memset(p, 0, 40 + (size_t)n);
+    p[0] = 0x45;
+    wr16(p + 2, (uint16_t)(40 + n));
+    p[8] = 64;
+    p[9] = 6;
+    memcpy(p + 12, dir == DIR_TO_SERVER ? &cli : &srv, 4);
+    memcpy(p + 16, dir == DIR_TO_SERVER ? &srv : &cli, 4);
+    wr16(p + 10, ip4_hdr_cksum(p));
+    uint8_t *tc = p + 20;
+    wr16(tc, dir == DIR_TO_SERVER ? f->cli.port : f->srv.port);
+    wr16(tc + 2, dir == DIR_TO_SERVER ? f->srv.port : f->cli.port);
+    wr32(tc + 4, exp);
+    wr32(tc + 8, f->tcp[!dir].seq_valid ? f->tcp[!dir].next_seq : 0);
+    tc[12] = 5 << 4;
+    tc[13] = TH_ACK_;
+    wr16(tc + 14, 65535);
+    /* libnids drops a segment wholly below what the receiver has
+     * acknowledged (a retransmission): the filler is, by definition */
+    struct half_stream *rcv = dir == DIR_TO_SERVER ? &ts->server : &ts->client;
+    u_int acked = rcv->ack_seq;
+    rcv->ack_seq = exp;
+    r->fill_left[dir] = n;
+    feed_nids(r, f, p, 40 + (size_t)n);
+    if (f->nids_stream == ts && seq_after(acked, rcv->ack_seq)) rcv->ack_seq = acked;
+    if (r->fill_left[dir]) {
+        /* libnids did not take it (window, state): nothing was passed over */
+        r->fill_left[dir] = 0;
+        return;
+    }
+    t->filled += n;
+    f->gaps[dir] += n;
+    r->st.holes_filled++;
+    r->st.hole_bytes_filled += n;
+}
+
+/* Before a segment of dir goes to libnids: a proven hole in front of it
+ * is filled; a segment still ahead of libnids is remembered, so a later
+ * fill never covers it. */
+static void fill_before(struct reasm *r, struct flow *f, enum flow_dir dir, const struct tcp_seg *s)
+{
+    struct tcp_stream *ts = f->nids_stream;
+    if (!ts || !s->payload_len || (s->flags & (TH_SYN_ | TH_RST_))) return;
+    if (!seq_after(s->seq, nids_expected(ts, dir))) return; /* in order: the common case */
+    fill_hole(r, f, dir, s->seq);
+    if (!f->nids_stream || !seq_after(s->seq, nids_expected(f->nids_stream, dir))) return;
+    struct flow_tcp_dir *t = &f->tcp[dir];
+    if (!t->ooo_valid || seq_after(t->ooo_min, s->seq)) t->ooo_min = s->seq;
+    t->ooo_valid = 1;
+}
+
+/* At a FIN or RST nothing more is coming in order: what the peer
+ * acknowledged and the capture lacks is a gap, in both directions. */
+static void fill_at_close(struct reasm *r, struct flow *f)
+{
+    for (int d = 0; d < 2 && f->nids_stream; d++) {
+        const struct flow_tcp_dir *peer = &f->tcp[!d];
+        if (!peer->ack_valid) continue;
+        /* a FIN takes one sequence number: its ACK is one past the data */
+        uint32_t end = peer->ack_max - (f->tcp[d].fin_seen ? 1u : 0u);
+        fill_hole(r, f, (enum flow_dir)d, end);
+    }
+}
+
 /* Every TCP segment comes through here, in capture order. ip4 is the IPv4
  * packet (NULL for IPv6: a pseudo-IPv4 copy is built for libnids), ip4w the
  * same when it is writable by libnids; when it is not, the packet is copied
@@ -815,6 +923,11 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
 
     track_seq(&f->tcp[dir], &s);
     if ((s.flags & (TH_SYN_ | TH_ACK_)) == (TH_SYN_ | TH_ACK_)) f->synack_ack = s.ack;
+    if ((s.flags & TH_ACK_) && !(s.flags & TH_RST_)) {
+        struct flow_tcp_dir *t = &f->tcp[dir];
+        if (!t->ack_valid || seq_after(s.ack, t->ack_max)) t->ack_max = s.ack;
+        t->ack_valid = 1;
+    }
     if (!feed) return;
 
     if (f->bypassed) {
@@ -823,6 +936,8 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
     }
 
     if (s.payload_len && !f->nids_est && !f->closed) synthesize_handshake(r, f, dir, &s);
+
+    if (f->nids_stream) fill_before(r, f, dir, &s);
 
     if (family == 6) {
         /* pseudo-IPv4 copy for libnids */
@@ -851,6 +966,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
     if (f->bypass_pending) byp_start(r, f);
 
 events:
+    if ((s.flags & (TH_FIN_ | TH_RST_)) && f->nids_stream) fill_at_close(r, f);
     /* FIN/RST after the segment's data went up, in capture order. */
     if (s.flags & TH_RST_) {
         f->closed = 1;
@@ -890,9 +1006,20 @@ static void ip_cb(struct ip *iph, int skblen)
 
 static void deliver(struct reasm *r, struct flow *f, enum flow_dir dir, struct half_stream *h)
 {
-    if (!h->count_new || !f->tcp[dir].collect || !r->cb.on_data) return;
+    if (!h->count_new) return;
     const uint8_t *data = (const uint8_t *)h->data + (h->count - h->offset) - h->count_new;
-    apply_verdict(r, f, r->cb.on_data(r->cb.ctx, f, dir, data, (size_t)h->count_new, r->cur_ts));
+    size_t n = (size_t)h->count_new;
+    if (r->fill_left[dir]) {
+        /* the zeros of fill_hole(): a gap for the layer above, not data */
+        size_t g = n < r->fill_left[dir] ? n : r->fill_left[dir];
+        r->fill_left[dir] -= (uint32_t)g;
+        if (f->tcp[dir].collect && r->cb.on_gap)
+            apply_verdict(r, f, r->cb.on_gap(r->cb.ctx, f, dir, g, r->cur_ts));
+        data += g;
+        n -= g;
+    }
+    if (!n || !f->tcp[dir].collect || !r->cb.on_data) return;
+    apply_verdict(r, f, r->cb.on_data(r->cb.ctx, f, dir, data, n, r->cur_ts));
     /* libnids keeps a direction's buffer at twice the largest segment it
      * ever held, for the connection's life: 65,536 connections that each
      * sent one 16 KB segment would pin 2 GB. Everything delivered is

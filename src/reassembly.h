@@ -84,6 +84,7 @@ struct reasm_stats {
     uint64_t bypass_packets;        /* TCP segments of bypassed flows (never seen by libnids) */
     uint64_t bypass_queued;         /* out-of-order segments held until their turn */
     uint64_t bypass_holes, bypass_hole_bytes; /* holes skipped (lost by the capture) */
+    uint64_t holes_filled, hole_bytes_filled; /* holes in handshakes the peer's ACK proved lost */
     uint64_t bypass_queue_full;     /* holes skipped because the hold queue was full */
 };
 

@@ -242,7 +242,7 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
         else decide(c, h, OUT_INCOMPLETE);
         return;
     }
-    if (h->done) {
+    if (h->done && (h->have_sh || !h->gap)) { /* lost ServerHello: what was agreed is unknown */
         decide(c, h, is_resumed(h) ? OUT_RESUMED : OUT_ESTABLISHED);
         return;
     }
@@ -250,7 +250,17 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
         decide(c, h, OUT_INCOMPLETE);
         return;
     }
-    if (c->server_not_tls || h->fatal || h->client_rejected13 || (h->tls13 && h->server_alert13 && closed)) {
+    if (c->server_not_tls || h->fatal) {
+        decide(c, h, OUT_FAILED);
+        return;
+    }
+    if (h->gap) {
+        /* what was lost may be what the inferences below would read: a
+         * server that did nothing wrong must not be blamed for the tap */
+        decide(c, h, OUT_INCOMPLETE);
+        return;
+    }
+    if (h->client_rejected13 || (h->tls13 && h->server_alert13 && closed)) {
         decide(c, h, OUT_FAILED);
         return;
     }
@@ -851,7 +861,14 @@ unsigned session_on_gap(struct sessions *s, struct flow *f, enum flow_dir dir, u
     s->st.gap_bytes += n;
     c->now = tvd(ts);
     c->in_feed++;
-    if (c->state == ST_TLS) tls_stream_gap(&c->st[dir], n);
+    if (c->state == ST_TLS) {
+        /* the other direction's records show the connection is TLS */
+        if (c->st[!dir].rec.records) tls_record_set_tls_known(&c->st[dir].rec);
+        tls_stream_gap(&c->st[dir], n);
+        /* lost bytes were sent: what follows is not a first answer to test */
+        if ((int)dir == S) c->server_answered = true;
+        if (c->cur && !c->cur->done && !c->cur->decided) c->cur->gap = true;
+    }
     c->in_feed--;
     if (s->current == c) s->current = NULL;
     return after_feed(s, c);

@@ -245,6 +245,7 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     int why = -1;
     if (!h->have_ch && !h->reneg && !c->client_not_tls)
         why = c->n_hs > 1 ? FACTS_INC_START_MISSING : FACTS_INC_NO_CH;
+    else if (h->gap) why = FACTS_INC_GAP;
     else if (any_gap(c)) why = FACTS_INC_BYTES;
     o->capture_incomplete = why >= 0;
     o->capture_incomplete_reason = (int8_t)why;

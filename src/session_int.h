@@ -70,6 +70,7 @@ struct hs {
     char ee_alpn[TLS_ALPN_MAX_LEN + 1];
     bool client_rejected13, server_alert13;
     bool done, decided;
+    bool gap;  /* bytes of this handshake lost by the capture (proven by an ACK) */
     bool fatal;
     bool enc_alert_in_hs;
     struct alert_rec alerts[MAX_ALERTS];

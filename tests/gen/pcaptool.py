@@ -10,6 +10,7 @@ tool wrote, and writes classic little-endian pcap (usec).
                              | client | server (PORT = server port)
   relink OUT KIND V4 [V6]    re-encapsulate the IP packets of fixed captures
   frag IN OUT PORT           IPv4-fragment the ClientHello packet
+  drop IN OUT SIDE N         lose SIDE's (client|server) Nth data segment, ACKs kept
   v6ext IN OUT               insert hop-by-hop + destination options headers
   reuse IN OUT PORT          rewrite the 2nd connection's client port to the 1st's
   unknown OUT                a DLT_IEEE802_11 (105) file with arbitrary bytes
@@ -134,6 +135,29 @@ def cmd_clip(inp, out, mode, port=None):
             res.append(rec)
         if mode in ("client", "server"):
             started = False
+    write_pcap(out, lt, res)
+
+
+def cmd_drop(inp, out, side, nth):
+    """Drops the nth (1-based) segment with payload that side (client: the
+    SYN sender, or server) sent: a segment the capture lost while the peer
+    got it (its ACKs still cover it)."""
+    lt, pkts = read_pcap(inp)
+    nth = int(nth)
+    res, client_port, seen, dropped = [], None, 0, False
+    for rec in pkts:
+        p, t, pl = tcp_info(ip_of(lt, rec[2]))
+        if client_port is None and t.flags & 0x02 and not t.flags & 0x10:
+            client_port = t.sport
+        from_client = t.sport == client_port
+        if len(pl) > 0 and from_client == (side == "client") and not dropped:
+            seen += 1
+            if seen == nth:
+                dropped = True
+                continue
+        res.append(rec)
+    if not dropped:
+        raise SystemExit("drop: %s sent fewer than %d segments" % (side, nth))
     write_pcap(out, lt, res)
 
 
@@ -284,6 +308,8 @@ def main():
         cmd_relink(*args)
     elif cmd == "frag":
         cmd_frag(*args)
+    elif cmd == "drop":
+        cmd_drop(*args)
     elif cmd == "v6ext":
         cmd_v6ext(*args)
     elif cmd == "reuse":

@@ -50,6 +50,8 @@ postprocess() {
             TOOL relink "$OUT/link-$n.pcap" $n "$v4" && keylog link-$n tls12-ok
         done
         TOOL frag "$v4" "$OUT/link-ipfrag.pcap" 4432 && keylog link-ipfrag tls12-ok
+        # a segment the capture lost while the peer got it (its ACK covers it)
+        TOOL drop "$v4" "$OUT/gap-tls12-server-flight.pcap" server 1 && keylog gap-tls12-server-flight tls12-ok
     fi
     if [ -s "$v6" ] && remade ipv6-tls13; then
         TOOL relink "$OUT/link-ipv6.pcap" ipv6 "$v6" && keylog link-ipv6 ipv6-tls13
@@ -57,6 +59,13 @@ postprocess() {
         TOOL v6ext "$v6" "$OUT/link-ipv6-ext.pcap" && keylog link-ipv6-ext ipv6-tls13
     fi
     remade tls12-ok && TOOL unknown "$OUT/link-unknown.pcap"
+    if [ -s "$OUT/tls13-hrr.pcap" ] && remade tls13-hrr; then
+        TOOL drop "$OUT/tls13-hrr.pcap" "$OUT/gap-tls13-hrr.pcap" server 1 && keylog gap-tls13-hrr tls13-hrr
+    fi
+    if [ -s "$OUT/tls13-ok.pcap" ] && remade tls13-ok; then
+        TOOL drop "$OUT/tls13-ok.pcap" "$OUT/gap-tls13-client-finished.pcap" client 2 &&
+            keylog gap-tls13-client-finished tls13-ok
+    fi
     if [ -s "$RAW/long-appdata.fixed.pcap" ]; then
         TOOL clip "$RAW/long-appdata.fixed.pcap" "$OUT/midstream-appdata.pcap" appdata 4439 &&
             keylog midstream-appdata long-appdata
