@@ -12,11 +12,13 @@
  * over the bytes of the key that can differ. An IPv4 key without a tunnel
  * identity is 76 bytes of which 60 are always zero (flow_key_make clears
  * them): hashing the 16 others (family, tun_type, ports, addresses) takes 3
- * compression blocks instead of 10. Any other key is hashed whole. uthash
- * still compares whole keys. */
+ * compression blocks instead of 10; an IPv6 key without one, its first 40
+ * bytes. A key with a tunnel identity is hashed whole. uthash still
+ * compares whole keys. */
 static unsigned flow_key_hash(const struct flow_key *k)
 {
-    if (k->family == 6 || k->tun_type) return (unsigned)siphash24(siphash_key, k, sizeof *k);
+    if (k->tun_type) return (unsigned)siphash24(siphash_key, k, sizeof *k);
+    if (k->family == 6) return (unsigned)siphash24(siphash_key, k, offsetof(struct flow_key, tun_id));
     uint8_t b[16];
     memcpy(b, k, offsetof(struct flow_key, addr_a));
     memcpy(b + 8, k->addr_a, 4);
