@@ -3,6 +3,7 @@
  * are given; which events are written, and where, is the pipeline's. */
 #include "events.h"
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,28 @@ static size_t line_len(char *line, size_t n, size_t cap)
 
 /* ------------------------------------------------------------- JSON */
 
+/* "tunnel": the innermost tunnel the flow came through (decode.h), its
+ * outer endpoints oriented like src/dest (client side first), its id when
+ * it has one (VNI, GRE key, ERSPAN session), and how many tunnels were
+ * nested when more than one. */
+static void tunnel_json(struct json *j, const struct flow *f)
+{
+    const struct flow_tunnel *t = &f->tun;
+    if (t->type == TUN_NONE) return;
+    char a[64], b[64];
+    int af = t->family == 6 ? AF_INET6 : AF_INET;
+    if (!inet_ntop(af, t->outer_cli, a, sizeof a)) a[0] = '\0';
+    if (!inet_ntop(af, t->outer_srv, b, sizeof b)) b[0] = '\0';
+    json_key(j, "tunnel");
+    json_obj_begin(j);
+    json_kv_str(j, "type", decode_tunnel_name(t->type));
+    json_kv_str(j, "outer_src_ip", a);
+    json_kv_str(j, "outer_dest_ip", b);
+    if (t->has_id) json_kv_uint(j, "id", t->id);
+    if (t->depth > 1) json_kv_uint(j, "depth", t->depth);
+    json_obj_end(j);
+}
+
 static void common_fields(struct json *j, const struct flow *f, const struct timeval *ts,
                           const char *event_type)
 {
@@ -46,6 +69,7 @@ static void common_fields(struct json *j, const struct flow *f, const struct tim
     json_kv_str(j, "dest_ip", sip);
     json_kv_uint(j, "dest_port", f->srv.port);
     json_kv_str(j, "proto", "TCP");
+    tunnel_json(j, f);
 }
 
 void events_flow_json(struct json *j, const struct flow *f)
@@ -161,6 +185,11 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "vlan", st->decode->vlan);
     json_kv_uint(j, "mpls", st->decode->mpls);
     json_kv_uint(j, "pppoe", st->decode->pppoe);
+    json_kv_uint(j, "cmd", st->decode->cmd);
+    for (int i = 1; i < TUN_COUNT; i++) json_kv_uint(j, decode_tunnel_name(i), st->decode->tunnel[i]);
+    json_kv_uint(j, "tunnel_fallback", st->decode->tunnel_fallback);
+    json_kv_uint(j, "tunnel_too_deep", st->decode->tunnel_too_deep);
+    json_kv_uint(j, "tunnel_fragment", st->decode->tunnel_fragment);
     json_obj_end(j);
     json_key(j, "tcp");
     json_obj_begin(j);
@@ -270,6 +299,15 @@ static const char *fstr(const tls_facts *facts, int fi, char *buf, size_t n)
     return buf;
 }
 
+/* " tunnel=vxlan:42" (innermost tunnel, its id if any), or "". */
+static void tunnel_text(const struct flow *f, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (f->tun.type == TUN_NONE) return;
+    if (f->tun.has_id) snprintf(buf, n, " tunnel=%s:%u", decode_tunnel_name(f->tun.type), (unsigned)f->tun.id);
+    else snprintf(buf, n, " tunnel=%s", decode_tunnel_name(f->tun.type));
+}
+
 void events_tls_text(const struct flow *f, const tls_facts *facts, events_put_fn put, void *ctx)
 {
     char cip[64], sip[64], ts[48], line[1024], ver[32], sni[300], lab[40];
@@ -280,13 +318,15 @@ void events_tls_text(const struct flow *f, const tls_facts *facts, events_put_fn
     const struct facts_ALERT *last = facts->last_alert;
     bool have_la = last && FSTATE(ALERT, last, description) == FACTS_VAL;
     const char *la = have_la ? facts_name(NT_ALERT, last->description, lab, sizeof lab) : NULL;
-    int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s sni=%s history=%s%s%s%s%s\n", ts,
+    char tun[48];
+    tunnel_text(f, tun, sizeof tun);
+    int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s sni=%s history=%s%s%s%s%s%s\n", ts,
                      f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
                      f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port,
                      session_outcome_name(facts->outcome), fstr(facts, FI_TLS_version, ver, sizeof ver),
                      fstr(facts, FI_TLS_sni, sni, sizeof sni), facts->history ? facts->history : "",
                      have_la ? " alert=" : "", have_la ? la : "", have_la ? " from " : "",
-                     have_la ? facts_enum_name(EN_SIDE, last->from) : "");
+                     have_la ? facts_enum_name(EN_SIDE, last->from) : "", tun);
     if (n > 0) put(ctx, line, line_len(line, (size_t)n, sizeof line));
 }
 

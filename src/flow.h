@@ -30,12 +30,34 @@ struct flow_endpoint {
     uint16_t port;    /* host order */
 };
 
-/* Direction-free key: the smaller (addr, port) endpoint first. */
+/* Direction-free key: the smaller (addr, port) endpoint first, then the
+ * tunnel identity, so that tenants with overlapping addresses behind one
+ * mirror stay apart: the VXLAN/Geneve VNI, GRE key, ERSPAN session id
+ * (tun_id), or for GTP-U the unordered pair of outer endpoint addresses
+ * (tun_a < tun_b): GTP-U TEIDs differ per direction, so the TEID would
+ * split a connection in two. tun_type 0: no identity (not tunnelled, or a
+ * tunnel without one: IP-in-IP, GRE without key, Teredo; a Cisco SGT is
+ * never part of the key). */
 struct flow_key {
-    uint8_t family; /* 4 or 6 */
-    uint8_t pad[3];
+    uint8_t family;     /* 4 or 6 */
+    uint8_t tun_type;   /* enum decode_tunnel of the identity, 0: none */
+    uint8_t tun_family; /* GTP-U: family of tun_a/tun_b, else 0 */
+    uint8_t pad;
     uint16_t port_a, port_b;
     uint8_t addr_a[16], addr_b[16];
+    uint32_t tun_id;
+    uint8_t tun_a[16], tun_b[16];
+};
+
+/* The innermost tunnel a flow came through (type 0: none), as the first
+ * tunnelled packet of the flow showed it, oriented client -> server. */
+struct flow_tunnel {
+    uint8_t type;   /* enum decode_tunnel */
+    uint8_t family; /* of the outer addresses */
+    uint8_t has_id;
+    uint8_t depth;  /* tunnels around the flow's packets */
+    uint32_t id;
+    uint8_t outer_cli[16], outer_srv[16]; /* outer source of client -> server packets, destination */
 };
 
 /* Per-direction TCP facts, kept by reassembly.c from the packets themselves
@@ -81,7 +103,8 @@ struct flow {
     uint32_t bypass_next[2]; /* bypassed: sequence number of each direction's next in-order byte */
     uint8_t bypassed;    /* followed by reassembly.c's in-order tracker, not libnids */
     uint8_t bypass_pending; /* the layer above asked; applied after libnids returns */
-    uint32_t v6_pseudo_id; /* reassembly.c: IPv6 flow's pseudo-IPv4 id */
+    uint32_t v6_pseudo_id; /* reassembly.c: pseudo-IPv4 id of an IPv6 or tunnel-keyed flow */
+    struct flow_tunnel tun;
     void *app;           /* owned by the layer above; freed by the release hook */
     uint8_t app_done;    /* the layer above is finished with this flow */
     struct flow *lru_prev, *lru_next;
@@ -99,6 +122,10 @@ void flow_table_set_release(struct flow_table *t, flow_release_fn fn, void *ctx)
 
 void flow_key_make(struct flow_key *k, int family, const uint8_t *saddr, uint16_t sport,
                    const uint8_t *daddr, uint16_t dport);
+/* Adds a tunnel identity to a key made by flow_key_make: type and id, and
+ * for GTP-U the outer endpoints (ofamily 4 or 6; stored in order). */
+void flow_key_tunnel(struct flow_key *k, int type, uint32_t id, int ofamily, const uint8_t *oa,
+                     const uint8_t *ob);
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k);
 /* Creates a flow with the given client and server; NULL on allocation failure. */
 struct flow *flow_create(struct flow_table *t, const struct flow_key *k, const uint8_t *caddr,

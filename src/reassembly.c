@@ -5,6 +5,14 @@
  *         libnids' own TCP dispatch) -> tcp_handle -> process_tcp
  *   IPv6: walk extension headers -> tcp_handle -> pseudo-IPv4 copy ->
  *         process_tcp
+ *   tunnelled: decode.c hands up the innermost IP packet and the tunnel it
+ *         came through (r->cur_tun, for the duration of reasm_packet). A
+ *         flow whose key carries a tunnel identity (VNI, GRE key, ERSPAN
+ *         session, GTP-U endpoints) gets pseudo-IPv4 addresses like an
+ *         IPv6 flow, so that libnids, which keys streams by the IPv4
+ *         4-tuple only, keeps overlapping tenants apart; its IPv4 packets
+ *         go the IPv6 way (pseudo copy). Untunnelled IPv4 and tunnels
+ *         without an identity keep the IPv4 path.
  *
  * tcp_handle is the one place that sees every TCP segment: it keeps our
  * flow table (libnids' is invisible and has no expiry), applies the
@@ -59,10 +67,12 @@ struct reasm {
     struct flow *last_flow;          /* flow of the previous segment (packet trains) */
     struct timeval expired_at;       /* capture time of the last idle scan */
     const struct timeval *cur_ts;
+    const struct decoded_tunnel *cur_tun; /* the packet's tunnel (NULL: none), in reasm_packet only */
     struct timeval now;              /* latest capture time seen */
     uint32_t cur_wire_len;
     uint64_t byp_held;               /* bytes held by the bypass queues of all flows */
     uint32_t fill_left[2];           /* filler bytes libnids has yet to hand back, per direction */
+    uint8_t *fill_buf;               /* the filler segment (allocated at the first hole): r->buf may hold the packet */
     struct pcap_pkthdr hdr;          /* nids_last_pcap_header points here */
     pcap_t *dead;
     uint8_t buf[MAX_IP_LEN + 64];    /* writable copy fed to libnids */
@@ -162,10 +172,14 @@ static void v6_id_put(struct v6_ids *ids, uint32_t id)
     ids->free_ids[ids->nfree++] = id;
 }
 
+/* IPv6 flows and flows keyed by a tunnel identity have pseudo-IPv4
+ * addresses inside libnids. */
+static int uses_pseudo(const struct flow *f) { return f->key.family == 6 || f->key.tun_type; }
+
 /* libnids-side addresses of a flow's endpoints (network order). */
 static void nids_addrs(const struct flow *f, uint32_t *cli, uint32_t *srv)
 {
-    if (f->key.family == 4) {
+    if (!uses_pseudo(f)) {
         memcpy(cli, f->cli.addr, 4);
         memcpy(srv, f->srv.addr, 4);
     } else {
@@ -226,7 +240,7 @@ static void release_flow(struct flow *f, void *ctx)
     compute_gaps(f);
     if (f->end == FLOW_END_NONE) f->end = FLOW_END_EOF;
     if (r->cb.on_end) r->cb.on_end(r->cb.ctx, f);
-    if (f->key.family == 6 && f->v6_pseudo_id) v6_id_put(&r->ids, f->v6_pseudo_id);
+    if (uses_pseudo(f) && f->v6_pseudo_id) v6_id_put(&r->ids, f->v6_pseudo_id);
 }
 
 static void end_flow(struct flow *f, enum flow_end why)
@@ -270,7 +284,7 @@ static int sender_is_client_by_ports(uint16_t sport, uint16_t dport)
     return sport > dport;
 }
 
-static struct flow *new_flow(struct reasm *r, const struct flow_key *k, int family,
+static struct flow *new_flow(struct reasm *r, const struct flow_key *k,
                              const uint8_t *saddr, const uint8_t *daddr,
                              const struct tcp_seg *s, const struct timeval *ts)
 {
@@ -301,7 +315,7 @@ static struct flow *new_flow(struct reasm *r, const struct flow_key *k, int fami
     }
     f->role_guessed = (uint8_t)guessed;
     f->midstream = !(s->flags & TH_SYN_);
-    if (family == 6 && v6_id_get(&r->ids, &f->v6_pseudo_id) != 0) f->v6_pseudo_id = 0;
+    if (uses_pseudo(f) && v6_id_get(&r->ids, &f->v6_pseudo_id) != 0) f->v6_pseudo_id = 0;
     r->st.flows_total++;
     if (f->midstream) r->st.flows_midstream++;
     if (r->cb.on_open) r->cb.on_open(r->cb.ctx, f);
@@ -785,7 +799,8 @@ static void fill_hole(struct reasm *r, struct flow *f, enum flow_dir dir, uint32
     if (!seq_after(end, exp)) return;
     uint32_t n = end - exp;
     if (n > FILL_MAX) return; /* a loss this large: the direction stalls, as before */
-    uint8_t *p = r->buf;
+    if (!r->fill_buf && !(r->fill_buf = malloc(40 + FILL_MAX))) return;
+    uint8_t *p = r->fill_buf;
     uint32_t cli, srv;
     nids_addrs(f, &cli, &srv);
     memset(p, 0, 40 + (size_t)n);
@@ -851,6 +866,18 @@ static void fill_at_close(struct reasm *r, struct flow *f)
     }
 }
 
+/* The flow's tunnel, from its first tunnelled packet (going dir). */
+static void set_tunnel(struct flow *f, const struct decoded_tunnel *t, enum flow_dir dir)
+{
+    f->tun.type = t->type;
+    f->tun.family = t->outer_family;
+    f->tun.has_id = t->has_id;
+    f->tun.id = t->id;
+    f->tun.depth = t->depth;
+    memcpy(dir == DIR_TO_SERVER ? f->tun.outer_cli : f->tun.outer_srv, t->outer_src, 16);
+    memcpy(dir == DIR_TO_SERVER ? f->tun.outer_srv : f->tun.outer_cli, t->outer_dst, 16);
+}
+
 /* Every TCP segment comes through here, in capture order. ip4 is the IPv4
  * packet (NULL for IPv6: a pseudo-IPv4 copy is built for libnids), ip4w the
  * same when it is writable by libnids; when it is not, the packet is copied
@@ -870,6 +897,10 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
 
     struct flow_key k;
     flow_key_make(&k, family, saddr, s.sport, daddr, s.dport);
+    const struct decoded_tunnel *tun = r->cur_tun;
+    if (tun && tun->key_type)
+        flow_key_tunnel(&k, tun->key_type, tun->key_id, tun->key_family,
+                        tun->key_family ? tun->key_src : NULL, tun->key_family ? tun->key_dst : NULL);
     /* packet trains: the previous segment's flow first, then the table */
     struct flow *f = r->last_flow && memcmp(&r->last_flow->key, &k, sizeof k) == 0
                          ? r->last_flow
@@ -900,7 +931,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         end_flow(f, FLOW_END_REUSED);
         f = NULL;
     }
-    if (!f) f = new_flow(r, &k, family, saddr, daddr, &s, ts);
+    if (!f) f = new_flow(r, &k, saddr, daddr, &s, ts);
     else syn_reopen(f, &s);
     r->last_flow = f;
     dir = flow_dir_of(f, saddr, s.sport);
@@ -915,6 +946,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         }
     }
 
+    if (tun && !f->tun.type) set_tunnel(f, tun, dir);
     f->pkts[dir]++;
     f->bytes[dir] += r->cur_wire_len;
     f->payload[dir] += s.wire_payload;
@@ -939,8 +971,8 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
 
     if (f->nids_stream) fill_before(r, f, dir, &s);
 
-    if (family == 6) {
-        /* pseudo-IPv4 copy for libnids */
+    if (uses_pseudo(f)) {
+        /* pseudo-IPv4 copy for libnids (tcp may be in r->buf: memmove) */
         if (tcp_len + 20 > sizeof r->buf) return;
         uint8_t *p = r->buf;
         uint32_t cli, srv;
@@ -1127,8 +1159,8 @@ static void handle_ipv6(struct reasm *r, const struct decoded_ip *ip)
     r->st.ipv6_unsupported_ext++;
 }
 
-void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decoded_ip *ip,
-                  uint32_t wire_len)
+static void packet(struct reasm *r, const struct timeval *ts, const struct decoded_ip *ip,
+                   uint32_t wire_len)
 {
     r->st.ip_packets++;
     /* Capture time only moves forward: a corrupt or reordered timestamp
@@ -1173,6 +1205,14 @@ void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decode
     }
     memcpy(r->buf, p, ip->len);
     nids_pcap_handler(NULL, &r->hdr, r->buf);
+}
+
+void reasm_packet(struct reasm *r, const struct timeval *ts, const struct decoded_ip *ip,
+                  uint32_t wire_len)
+{
+    r->cur_tun = ip->tun.type ? &ip->tun : NULL;
+    packet(r, ts, ip, wire_len);
+    r->cur_tun = NULL;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -1256,6 +1296,7 @@ void reasm_free(struct reasm *r)
         pcap_close(r->dead);
     }
     free(r->ids.free_ids);
+    free(r->fill_buf);
     free(r);
 }
 

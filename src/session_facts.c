@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "decode.h"
 #include "session_int.h"
 #include "tls_names.h"
 
@@ -348,5 +349,18 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     fl->end_reason = flow_end_name(f->end);
     fl->missing_toserver = (int64_t)f->gaps[DIR_TO_SERVER];
     fl->missing_toclient = (int64_t)f->gaps[DIR_TO_CLIENT];
+    if (f->tun.type) {
+        fl->tunnel = decode_tunnel_name(f->tun.type);
+        if (f->tun.has_id) fl->tunnel_id = f->tun.id;
+        else FNULL(FLOW, fl, tunnel_id);
+        fl->tunnel_outer_client_ip.family = fl->tunnel_outer_server_ip.family = f->tun.family == 6 ? 6 : 4;
+        memcpy(fl->tunnel_outer_client_ip.a, f->tun.outer_cli, 16);
+        memcpy(fl->tunnel_outer_server_ip.a, f->tun.outer_srv, 16);
+    } else {
+        FNULL(FLOW, fl, tunnel);
+        FNULL(FLOW, fl, tunnel_id);
+        FNULL(FLOW, fl, tunnel_outer_client_ip);
+        FNULL(FLOW, fl, tunnel_outer_server_ip);
+    }
     return o;
 }

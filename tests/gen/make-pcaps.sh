@@ -9,7 +9,7 @@
 # as it is (test-ca.pem gets the new root appended, see certs.sh).
 # See pcaps/MANIFEST.md for what each capture must show.
 #
-# Exits non-zero only if a core capture (demo, tls12-ok, tls13-ok, link-*)
+# Exits non-zero only if a core capture (demo, tls12-ok, tls13-ok, link-*, tun-*)
 # is missing or fails verification.
 
 if [ -z "$BASH_VERSION" ]; then

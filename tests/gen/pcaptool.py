@@ -9,6 +9,9 @@ tool wrote, and writes classic little-endian pcap (usec).
   clip IN OUT MODE [PORT]    drop packets: MODE = from-ch | from-sh | appdata
                              | client | server (PORT = server port)
   relink OUT KIND V4 [V6]    re-encapsulate the IP packets of fixed captures
+                             (link layers, and tunnels: KIND tun-* below)
+  overlap OUT V4             one connection twice in VXLAN, VNIs 100 and 200,
+                             interleaved (same inner addresses)
   frag IN OUT PORT           IPv4-fragment the ClientHello packet
   drop IN OUT SIDE N         lose SIDE's (client|server) Nth data segment, ACKs kept
   v6ext IN OUT               insert hop-by-hop + destination options headers
@@ -20,8 +23,8 @@ tool wrote, and writes classic little-endian pcap (usec).
 import struct
 import sys
 
-from scapy.all import (IP, IPv6, TCP, Ether, IPv6ExtHdrDestOpt,
-                       IPv6ExtHdrHopByHop, PadN, fragment)
+from scapy.all import (IP, UDP, IPv6, TCP, Ether, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrHopByHop, PadN, Raw, fragment)
 
 CLIENT_MAC = bytes.fromhex("020000000001")
 SERVER_MAC = bytes.fromhex("020000000002")
@@ -192,11 +195,137 @@ def encap(kind, ipb, to_server):
     if kind == "pppoe":
         ppp = (b"\x00\x21" if v4 else b"\x00\x57") + ipb
         return 1, dst + src + b"\x88\x64" + struct.pack(">BBHH", 0x11, 0, 0x1234, len(ppp)) + ppp
+    if kind.startswith("tun-"):
+        return 1, tunnel(kind[4:], ipb, to_server)
     if kind == "mpls":
         l1 = (1000 << 12) | (0 << 9) | (0 << 8) | 64
         l2 = (2000 << 12) | (0 << 9) | (1 << 8) | 64
         return 1, dst + src + b"\x88\x47" + struct.pack(">II", l1, l2) + ipb
     raise SystemExit("unknown link kind " + kind)
+
+
+# Tunnels: outer endpoints on the client side / server side (TEP = tunnel end
+# point); client -> server packets go from the client-side TEP.
+TEP4 = ("192.0.2.1", "192.0.2.2")
+TEP6 = ("2001:db8::1", "2001:db8::2")
+TEP_MAC = (bytes.fromhex("020000000011"), bytes.fromhex("020000000012"))
+TUN_STATE = {"seq": 0}
+
+
+def outer_ip(payload, proto, to_server, v6=False, teps=None, udp=None):
+    """Ethernet + outer IPv4/IPv6 (+ UDP (sport, dport) when udp) around payload."""
+    a, b = teps or (TEP6 if v6 else TEP4)
+    src, dst = (a, b) if to_server else (b, a)
+    if udp:
+        sp, dp = udp
+        inner = UDP(sport=sp, dport=dp) / Raw(payload)
+        pkt = (IPv6(src=src, dst=dst, hlim=64) if v6 else IP(src=src, dst=dst, ttl=64, flags="DF")) / inner
+    elif v6:
+        pkt = IPv6(src=src, dst=dst, nh=proto, hlim=64) / Raw(payload)
+    else:
+        pkt = IP(src=src, dst=dst, proto=proto, ttl=64, flags="DF") / Raw(payload)
+    mdst, msrc = (TEP_MAC[1], TEP_MAC[0]) if to_server else (TEP_MAC[0], TEP_MAC[1])
+    return mdst + msrc + (b"\x86\xdd" if v6 else b"\x08\x00") + bytes(pkt)
+
+
+def inet_cksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def gre(proto, payload, key=None, seq=None, csum=False):
+    flags = (0x8000 if csum else 0) | (0x2000 if key is not None else 0) | (0x1000 if seq is not None else 0)
+    opt = b""
+    if csum:
+        opt += b"\0\0\0\0"
+    if key is not None:
+        opt += struct.pack(">I", key)
+    if seq is not None:
+        opt += struct.pack(">I", seq)
+    h = struct.pack(">HH", flags, proto) + opt
+    if csum:
+        c = inet_cksum(h + payload)
+        h = h[:4] + struct.pack(">H", c) + h[6:]
+    return h + payload
+
+
+def next_seq():
+    TUN_STATE["seq"] += 1
+    return TUN_STATE["seq"]
+
+
+def vxlan(vni, frame):
+    return struct.pack(">BBHI", 0x08, 0, 0, vni << 8) + frame
+
+
+def tunnel(kind, ipb, to_server):
+    """The Ethernet frame of one tunnelled packet (inner packet ipb)."""
+    v4 = ipb[0] >> 4 == 4
+    et = 0x0800 if v4 else 0x86DD
+    dst, src = (SERVER_MAC, CLIENT_MAC) if to_server else (CLIENT_MAC, SERVER_MAC)
+    frame = dst + src + struct.pack(">H", et) + ipb  # inner Ethernet
+    sport = 49152 if to_server else 49153  # entropy port of the sending TEP
+    if kind == "vxlan":
+        return outer_ip(vxlan(42, frame), 17, to_server, udp=(sport, 4789))
+    if kind == "geneve":
+        # one option TLV: class 0x0102, type 0x80, 4 bytes of data (opt len 2 words)
+        opt = struct.pack(">HBB", 0x0102, 0x80, 1) + b"\xde\xad\xbe\xef"
+        h = struct.pack(">BBHI", len(opt) // 4, 0, 0x6558, 4242 << 8)
+        return outer_ip(h + opt + frame, 17, to_server, udp=(sport, 6081))
+    if kind == "gre-ip":
+        return outer_ip(gre(et, ipb), 47, to_server)
+    if kind == "gre-eth":
+        return outer_ip(gre(0x6558, frame, key=0x1234, seq=next_seq(), csum=True), 47, to_server)
+    if kind == "erspan1":
+        return outer_ip(gre(0x88BE, frame), 47, to_server)
+    if kind == "erspan2":
+        # ver 1, vlan 0, cos 0, en 0, t 0, session 100; reserved, index 0
+        h = struct.pack(">HHI", 1 << 12, 100, 0)
+        return outer_ip(gre(0x88BE, h + frame, seq=next_seq()), 47, to_server)
+    if kind == "erspan3":
+        # ver 2, vlan 0, session 200, timestamp, sgt 0, p ft hw d gra, O=1 + platform subheader
+        h = struct.pack(">HHIHBB", 2 << 12, 200, next_seq() * 1000, 0, 0, 0x01)
+        plat = struct.pack(">II", 3 << 26, 0x12345678)
+        return outer_ip(gre(0x22EB, h + plat + frame, seq=next_seq()), 47, to_server)
+    if kind == "gtpu":
+        # per-direction TEIDs; E flag: seq, N-PDU, next type 0x85 (PDU session
+        # container, 4 bytes: length 1, 2 bytes, next type 0)
+        teid = 0x1000 if to_server else 0x2000
+        ext = struct.pack(">HBB", 0, 0, 0x85) + struct.pack(">BBBB", 1, 0x10 if to_server else 0x00, 9, 0)
+        body = ext + ipb
+        h = struct.pack(">BBHI", 0x34, 0xFF, len(body), teid)
+        return outer_ip(h + body, 17, to_server, udp=(2152, 2152))
+    if kind == "cmd-sgt":
+        # Cisco MetaData on the client -> server direction only (TrustSec taps
+        # tag one direction): version 1, length 1 (8 bytes), SGT option, SGT 17
+        if to_server:
+            return dst + src + b"\x89\x09" + struct.pack(">BBHHH", 1, 1, 0x0001, 17, et) + ipb
+        return frame
+    if kind == "ipip":
+        return outer_ip(ipb, 4, to_server)
+    if kind == "6in4":
+        return outer_ip(ipb, 41, to_server)
+    if kind == "ip6ip6":
+        return outer_ip(ipb, 41, to_server, v6=True)
+    if kind == "4in6":
+        return outer_ip(ipb, 4, to_server, v6=True)
+    if kind == "teredo":
+        # client (port 50000) <-> relay (3544); the relay's packets carry an
+        # origin indication, the client's SYN an authentication header
+        pre = b""
+        if not to_server:
+            pre = struct.pack(">HH", 0x0000, 3544 ^ 0xFFFF) + bytes(a ^ 0xFF for a in (192, 0, 2, 2))
+        elif ipb[6] == 6 and ipb[40 + 13] & 0x02:
+            pre = struct.pack(">HBB", 0x0001, 0, 0) + b"\x11" * 8 + b"\x00"
+        return outer_ip(pre + ipb, 17, to_server, udp=(50000, 3544) if to_server else (3544, 50000))
+    if kind == "vxlan-in-gre":
+        inner = outer_ip(vxlan(7, frame), 17, to_server, udp=(sport, 4789))[14:]
+        return outer_ip(gre(0x0800, inner), 47, to_server, teps=("198.51.100.1", "198.51.100.2"))
+    raise SystemExit("unknown tunnel kind " + kind)
 
 
 def conn_packets(path):
@@ -229,6 +358,21 @@ def cmd_relink(out, kind, *inputs):
         lt, b = encap(kind, ipb, to_server)
         res.append((sec, usec, b))
     write_pcap(out, lt, res)
+
+
+def cmd_overlap(out, inp):
+    """Two tenants, one address plan: the same connection in VXLAN VNI 100
+    and VNI 200, interleaved (the VNI 200 copy 200 us behind)."""
+    res = []
+    for sec, usec, ipb, to_server in conn_packets(inp):
+        for vni, dt in ((100, 0), (200, 200)):
+            dst, src = (SERVER_MAC, CLIENT_MAC) if to_server else (CLIENT_MAC, SERVER_MAC)
+            frame = dst + src + (b"\x08\x00" if ipb[0] >> 4 == 4 else b"\x86\xdd") + ipb
+            u = usec + dt
+            res.append((sec + u // 1000000, u % 1000000,
+                        outer_ip(vxlan(vni, frame), 17, to_server, udp=(49152 if to_server else 49153, 4789))))
+    res.sort(key=lambda r: (r[0], r[1]))
+    write_pcap(out, 1, res)
 
 
 def cmd_frag(inp, out, port):
@@ -306,6 +450,8 @@ def main():
         cmd_clip(*args)
     elif cmd == "relink":
         cmd_relink(*args)
+    elif cmd == "overlap":
+        cmd_overlap(*args)
     elif cmd == "frag":
         cmd_frag(*args)
     elif cmd == "drop":

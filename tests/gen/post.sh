@@ -52,11 +52,25 @@ postprocess() {
         TOOL frag "$v4" "$OUT/link-ipfrag.pcap" 4432 && keylog link-ipfrag tls12-ok
         # a segment the capture lost while the peer got it (its ACK covers it)
         TOOL drop "$v4" "$OUT/gap-tls12-server-flight.pcap" server 1 && keylog gap-tls12-server-flight tls12-ok
+        # tunnels (pcaps/MANIFEST.md): both connections, or the IPv4 one only
+        for n in vxlan geneve gre-ip gre-eth gtpu vxlan-in-gre; do
+            if [ -s "$v6" ]; then
+                TOOL relink "$OUT/tun-$n.pcap" tun-$n "$v4" "$v6" &&
+                    cat "$OUT/tls12-ok.keylog" "$OUT/ipv6-tls13.keylog" > "$OUT/tun-$n.keylog" 2>/dev/null
+            fi
+        done
+        for n in erspan1 erspan2 erspan3 cmd-sgt ipip 4in6; do
+            TOOL relink "$OUT/tun-$n.pcap" tun-$n "$v4" && keylog tun-$n tls12-ok
+        done
+        TOOL overlap "$OUT/tun-overlap.pcap" "$v4" && keylog tun-overlap tls12-ok
     fi
     if [ -s "$v6" ] && remade ipv6-tls13; then
         TOOL relink "$OUT/link-ipv6.pcap" ipv6 "$v6" && keylog link-ipv6 ipv6-tls13
         TOOL relink "$OUT/link-vlan-ipv6.pcap" vlan-ipv6 "$v6" && keylog link-vlan-ipv6 ipv6-tls13
         TOOL v6ext "$v6" "$OUT/link-ipv6-ext.pcap" && keylog link-ipv6-ext ipv6-tls13
+        for n in 6in4 ip6ip6 teredo; do
+            TOOL relink "$OUT/tun-$n.pcap" tun-$n "$v6" && keylog tun-$n ipv6-tls13
+        done
     fi
     remade tls12-ok && TOOL unknown "$OUT/link-unknown.pcap"
     if [ -s "$OUT/tls13-hrr.pcap" ] && remade tls13-hrr; then
@@ -109,6 +123,29 @@ link-ipfrag|ip.flags.mf == 1
 link-ipfrag|tls.handshake.type == 1
 link-ipv6-ext|ipv6.hopopts && ipv6.dstopts && tls.handshake.type == 1
 link-unknown|
+tun-vxlan|vxlan.vni == 42 && ip && tls.handshake.type == 1
+tun-vxlan|vxlan.vni == 42 && ipv6 && tls.handshake.type == 1
+tun-geneve|geneve.vni == 4242 && geneve.option.class == 0x0102 && tls.handshake.type == 1
+tun-gre-ip|gre.proto == 0x0800 && tls.handshake.type == 1
+tun-gre-ip|gre.proto == 0x86dd && tls.handshake.type == 1
+tun-gre-eth|gre.key == 0x1234 && gre.sequence_number && gre.checksum && tls.handshake.type == 1
+tun-erspan1|gre.proto == 0x88be && !erspan.spanid && tls.handshake.type == 1
+tun-erspan2|erspan.spanid == 100 && tls.handshake.type == 1
+tun-erspan3|erspan.spanid == 200 && tls.handshake.type == 1
+tun-gtpu|gtp.teid == 0x1000 && gtp.ext_hdr && tls.handshake.type == 1
+tun-gtpu|gtp.teid == 0x2000 && tls.handshake.type == 2
+tun-cmd-sgt|cmd.sgt == 17 && tls.handshake.type == 1
+tun-cmd-sgt|!cmd && tls.handshake.type == 2
+tun-ipip|ip.proto == 4 && tls.handshake.type == 1
+tun-4in6|ipv6.nxt == 4 && tls.handshake.type == 1
+tun-6in4|ip.proto == 41 && tls.handshake.type == 1
+tun-ip6ip6|ipv6.nxt == 41 && tls.handshake.type == 1
+tun-teredo|teredo && tls.handshake.type == 1
+tun-teredo|teredo.orig && tls.handshake.type == 2
+tun-teredo|teredo.auth
+tun-vxlan-in-gre|gre && vxlan.vni == 7 && tls.handshake.type == 1
+tun-overlap|vxlan.vni == 100 && tls.handshake.type == 1
+tun-overlap|vxlan.vni == 200 && tcp.flags.syn == 1
 tls12-resume-sessionid|tls.handshake.type == 2 && !tls.handshake.certificate
 tls12-resume-ticket|tls.handshake.type == 1 && tls.handshake.extension.type == 35 && tls.handshake.extension.len > 0
 tls13-resume-psk|tls.handshake.type == 2 && tls.handshake.extension.type == 41
@@ -187,7 +224,7 @@ verify_all() {
         else
             echo "MISSING $name: $why"
             case "$CORE" in *" $name "*) bad=1 ;; esac
-            case $name in link-*) bad=1 ;; esac
+            case $name in link-*|tun-*) bad=1 ;; esac
         fi
     done <<EOF
 $EXPECT

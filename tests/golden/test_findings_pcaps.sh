@@ -140,7 +140,9 @@ CLEAN="tls12-ok.pcap tls12-ok.pcapng tls13-ok.pcap ipv6-tls13.pcap offload-check
  midstream-with-ch.pcap tls12-resume-sessionid.pcap tls12-resume-ticket.pcap tls13-resume-psk.pcap tls13-0rtt.pcap
  tls13-hrr.pcap tls12-client-auth.pcap gnutls-tls13.pcap link-ether.pcap link-vlan.pcap link-qinq.pcap link-sll.pcap
  link-sll2.pcap link-null.pcap link-loop.pcap link-raw.pcap link-ipv4.pcap link-ipv6.pcap link-pppoe.pcap
- link-mpls.pcap link-vlan-ipv6.pcap link-ipfrag.pcap link-ipv6-ext.pcap"
+ link-mpls.pcap link-vlan-ipv6.pcap link-ipfrag.pcap link-ipv6-ext.pcap tun-vxlan.pcap tun-geneve.pcap
+ tun-gre-ip.pcap tun-gre-eth.pcap tun-erspan1.pcap tun-erspan2.pcap tun-erspan3.pcap tun-gtpu.pcap tun-cmd-sgt.pcap
+ tun-ipip.pcap tun-4in6.pcap tun-6in4.pcap tun-ip6ip6.pcap tun-teredo.pcap tun-vxlan-in-gre.pcap tun-overlap.pcap"
 for n in $CLEAN; do
     [ -f "$T/$n.f" ] || { echo "FAIL clean $n: no result"; continue; }
     h=$(grep -E ':(critical|high):' "$T/$n.f" | tr '\n' ' ')

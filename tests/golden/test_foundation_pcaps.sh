@@ -1,6 +1,6 @@
 #!/bin/sh
 # Foundation golden tests on the generated captures in pcaps/: link types,
-# IPv6, file handling, checksum policy, port reuse, mid-stream pickup,
+# tunnels, IPv6, file handling, checksum policy, port reuse, mid-stream pickup,
 # one-direction captures. Captures are regenerated with new randoms and
 # timestamps (make pcaps), so facts are checked, not bytes.
 P="$TOP/pcaps"
@@ -30,6 +30,17 @@ for name in vlan qinq sll sll2 null loop raw ipv4 ipv6 pppoe mpls vlan-ipv6 ipfr
     n_tshark=$(tshark -n -r "$f" -q -z conv,tcp 2>/dev/null | grep -c '<->')
     extra=$(grep -vxFf "$T/ref" "$T/got" | wc -l)
     check "link-$name: $n_tshark connection(s) as tshark sees, same reassembled bytes as over Ethernet" \
+        test "$(wc -l < "$T/got")" -eq "$n_tshark" -a "$n_tshark" -gt 0 -a "$extra" -eq 0
+done
+# tunnels: the inner connections, as tshark sees them, same bytes as unwrapped
+# (tun-overlap, two tenants tshark merges into one conversation: test_tunnel_pcaps.sh)
+for name in vxlan geneve gre-ip gre-eth erspan1 erspan2 erspan3 gtpu cmd-sgt ipip 4in6 6in4 ip6ip6 \
+    teredo vxlan-in-gre; do
+    f="$P/tun-$name.pcap"
+    flows -r "$f" | norm > "$T/got"
+    n_tshark=$(tshark -n -r "$f" -q -z conv,tcp 2>/dev/null | grep -c '<->')
+    extra=$(grep -vxFf "$T/ref" "$T/got" | wc -l)
+    check "tun-$name: $n_tshark connection(s) as tshark sees, same reassembled bytes as over Ethernet" \
         test "$(wc -l < "$T/got")" -eq "$n_tshark" -a "$n_tshark" -gt 0 -a "$extra" -eq 0
 done
 check "ipv6-tls13: connection over ::1 reassembled" \

@@ -148,7 +148,7 @@ static void seg(int v6, int from_client, uint16_t cport, uint32_t seq, uint32_t 
     uint16_t c = csum(tcp, tl, sum);
     if (bad_ck) c ^= 0x5a5a;
     tcp[16] = (uint8_t)(c >> 8); tcp[17] = (uint8_t)c;
-    struct decoded_ip ip = { v6 ? 6 : 4, pkt, ihl + tl, ihl + tl, 0 };
+    struct decoded_ip ip = { .family = v6 ? 6 : 4, .ip = pkt, .len = ihl + tl, .wire_ip_len = ihl + tl };
     struct timeval tv = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) };
     reasm_packet(R, &tv, &ip, (uint32_t)(ihl + tl + 14));
 }
@@ -456,7 +456,7 @@ int main(void)
         pkt[27] = 0xc1; /* seq 705 */ pkt[26] = 0x02;
         pkt[32] = 5 << 4; pkt[33] = A | P; pkt[36] = 0xde; pkt[37] = 0xad; /* wrong checksum */
         memcpy(pkt + 40, "evil", 4);
-        struct decoded_ip ip = { 4, pkt, 44, 44, 0 };
+        struct decoded_ip ip = { .family = 4, .ip = pkt, .len = 44, .wire_ip_len = 44 };
         struct timeval tv = { 16, 20000 };
         reasm_packet(R, &tv, &ip, 58);
     }
