@@ -135,7 +135,7 @@ static const char *const en_how[] = { "fin", "rst" };
 static const char *const en_level[] = { "unknown", "warning", "fatal" };
 static const char *const en_outcome[] = { "established", "resumed", "failed", "aborted", "timeout",
                                           "renegotiated", "reneg_rejected", "incomplete_capture" };
-static const char *const en_resumption[] = { "psk", "ticket", "session_id" };
+static const char *const en_resumption[] = { "psk", "ticket", "session_id", "session_id_or_compat" };
 static const char *const en_incomplete[] = { "handshake_start_missing", "no_client_hello", "bytes_missing", "gap" };
 static const char *const en_ocsp[] = { "good", "revoked", "unknown" };
 static const char *const en_rr[] = { "accepted", "ignored", "rejected", "unknown" };

@@ -192,8 +192,20 @@ static int resumption_offered(const struct hs *h)
     if (!h->have_ch) return -1;
     if (h->ch.ext.has_psk) return FACTS_RES_PSK;
     if (h->ch.ext.has_session_ticket && h->ch.ext.session_ticket_len > 0) return FACTS_RES_TICKET;
-    if (h->ch.session_id_len > 0 && !h->tls13) return FACTS_RES_SESSION_ID;
-    return -1;
+    if (h->ch.session_id_len == 0 || h->tls13) return -1;
+    if (h->have_sh) return FACTS_RES_SESSION_ID; /* a TLS <= 1.2 ServerHello: a real offer */
+    /* No answer: a client offering TLS 1.3 sends a random legacy_session_id
+     * (middlebox compatibility, RFC 8446 D.4), not a resumption offer,
+     * unless it may also fall back to TLS <= 1.2 with a cached session. */
+    bool v13 = false, old = false;
+    for (unsigned i = 0; i < h->ch.ext.versions.n; i++) {
+        uint16_t v = h->ch.ext.versions.v[i];
+        if (tls_names_is_grease(v)) continue;
+        if (tls_names_version_is_tls13(v)) v13 = true;
+        else old = true;
+    }
+    if (!v13) return FACTS_RES_SESSION_ID;
+    return old ? FACTS_RES_SESSION_ID_OR_COMPAT : -1;
 }
 
 bool is_resumed(const struct hs *h)

@@ -65,3 +65,12 @@ bad="$T/bad.keylog"; [ -f "$bad" ] || bad=/tmp/tlswatch-bad.keylog
 "$TLSWATCH" -q --keylog "$bad" -r "$TOP/pcaps/tls12-ok.pcap" > /dev/null 2> "$T/kerr"
 rc=$?
 if [ $rc -eq 1 ] && grep -q 'bad.keylog:1: malformed key log line' "$T/kerr"; then echo "PASS a malformed key log: exit 1, file:line"; else echo "FAIL malformed key log: exit $rc $(cat "$T/kerr")"; fi
+# resumption.offered: a TLS 1.3 ClientHello's legacy_session_id (middlebox
+# compatibility) is no resumption offer
+ro() { "$TLSWATCH" -q --all -r "$TOP/pcaps/$1.pcap" 2>/dev/null | jq -r 'select(.event_type=="tls") | .tls.resumption.offered // "null"' | tr '\n' ' '; }
+r=$(ro tls13-group-mismatch)
+if [ "$r" = "null " ]; then echo "PASS a refused TLS 1.3-only ClientHello: its legacy_session_id is no resumption offer"; else echo "FAIL tls13-group-mismatch resumption.offered: $r"; fi
+r=$(ro alpn-mismatch)
+if [ "$r" = "session_id_or_compat " ]; then echo "PASS an unanswered ClientHello offering TLS 1.3 and 1.2 with a session id: either is said"; else echo "FAIL alpn-mismatch resumption.offered: $r"; fi
+r=$(ro tls12-resume-sessionid)
+if [ "$r" = "null session_id " ]; then echo "PASS a TLS 1.2 session-id resumption is an offer (accepted)"; else echo "FAIL tls12-resume-sessionid resumption.offered: $r"; fi
