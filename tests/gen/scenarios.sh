@@ -10,7 +10,7 @@ set -m   # background jobs get their own process group (kill -- -PGID)
 
 ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  long-appdata tls12-resume-sessionid tls12-resume-ticket tls13-resume-psk tls13-0rtt
- tls13-hrr tls13-group-mismatch tls12-client-auth tls12-client-cert-missing
+ tls13-hrr tls13-group-mismatch tls13-cipher-mismatch tls13-group-mismatch-x448 tls12-client-auth tls12-client-cert-missing
  tls13-client-cert-missing tls12-reneg-accepted tls12-reneg-rejected tls12-server-reneg
  tls12-server-reneg-refused tls12-reneg-storm tls12-insecure-reneg version-mismatch
  version-old-client cipher-mismatch tls10-obsolete tls11-obsolete weak-cipher unknown-ca
@@ -222,6 +222,23 @@ sc_tls13-group-mismatch() {
     PORT=4445; cap_start tls13-group-mismatch
     s_srv $PORT -quiet -WWW -tls1_3 -groups P-256 $(S_OK)
     get -tls1_3 -groups X25519 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+# RFC 8446 9.1: TLS_AES_128_GCM_SHA256 and secp256r1 are mandatory. A client
+# without the mandatory suite points at the suites, one with neither P-256
+# nor X25519 at the groups.
+sc_tls13-cipher-mismatch() {
+    PORT=4486; cap_start tls13-cipher-mismatch
+    s_srv $PORT -quiet -WWW -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 $(S_OK)
+    get -tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+sc_tls13-group-mismatch-x448() {
+    PORT=4487; cap_start tls13-group-mismatch-x448
+    s_srv $PORT -quiet -WWW -tls1_3 -groups P-256:X25519 $(S_OK)
+    get -tls1_3 -groups X448 -servername server.example $(VERIFY)
     cap_stop
 }
 

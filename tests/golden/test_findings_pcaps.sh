@@ -158,6 +158,8 @@ midstream-appdata.pcap incomplete-capture
 one-direction.pcap incomplete-capture
 one-direction-server.pcap incomplete-capture
 tls13-group-mismatch.pcap group-mismatch
+tls13-group-mismatch-x448.pcap group-mismatch
+tls13-cipher-mismatch.pcap cipher-mismatch
 tls12-client-cert-missing.pcap client-certificate-missing
 tls13-client-cert-missing.pcap client-certificate-missing
 tls12-reneg-accepted.pcap renegotiation-accepted
