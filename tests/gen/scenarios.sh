@@ -15,7 +15,7 @@ ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  tls12-server-reneg-refused tls12-reneg-storm tls12-insecure-reneg version-mismatch
  version-old-client cipher-mismatch tls10-obsolete tls11-obsolete weak-cipher unknown-ca
  self-signed expired-cert expired-cert-accepted not-yet-valid chain-incomplete
- hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 sha1-cert
+ hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected sha1-cert
  abort-rst abort-fin timeout not-tls-http plaintext-to-tls gnutls-tls13
  anon-dh client-clock-skew cert-revoked"
 
@@ -446,6 +446,15 @@ sc_weak-rsa-1024() {
     PORT=4476; cap_start weak-rsa-1024
     s_srv $PORT -quiet -WWW -tls1_2 -cipher "$OLD" -cert "$C/rsa1024.crt" -key "$C/rsa1024.key" -cert_chain "$C/int.crt"
     get -tls1_2 -cipher "$OLD" -servername server.example -CAfile "$C/ca.crt"
+    cap_stop
+}
+
+# the same RSA-1024 server, a client at OpenSSL's default security level:
+# it refuses the key (alert 42 bad_certificate) although its clock is right
+sc_weak-rsa-1024-rejected() {
+    PORT=4488; cap_start weak-rsa-1024-rejected
+    s_srv $PORT -quiet -WWW -tls1_2 -cipher "$OLD" -cert "$C/rsa1024.crt" -key "$C/rsa1024.key" -cert_chain "$C/int.crt"
+    get -tls1_2 -servername server.example $(VERIFY)
     cap_stop
 }
 

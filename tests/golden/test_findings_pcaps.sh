@@ -189,6 +189,7 @@ sni-unrecognized.pcap sni-unrecognized
 sni-missing.pcap sni-missing
 alpn-mismatch.pcap no-application-protocol
 weak-rsa-1024.pcap certificate-weak
+weak-rsa-1024-rejected.pcap certificate-weak
 sha1-cert.pcap certificate-weak
 abort-rst.pcap handshake-aborted
 abort-fin.pcap handshake-aborted
