@@ -69,6 +69,7 @@ struct seen {
     char *key;
     unsigned char spki[32], leaf[32];
     char *issuer;
+    int trusted; /* the chain verified: 1, did not: 0, not known: -1 */
     UT_hash_handle hh;
 };
 
@@ -668,7 +669,7 @@ static void hex(const unsigned char *d, size_t n, char *out)
 }
 
 /* certcheck_seen with the leaf already described (issuer not NULL). */
-static int seen_update(struct certcheck *cc, const char *key, const struct leafinfo *li,
+static int seen_update(struct certcheck *cc, const char *key, const struct leafinfo *li, int trusted,
                        struct certcheck_facts *facts_out)
 {
     struct seen *s = NULL;
@@ -689,6 +690,7 @@ static int seen_update(struct certcheck *cc, const char *key, const struct leafi
                 } else {
                     memcpy(s->spki, li->spki, 32);
                     memcpy(s->leaf, li->sha256, 32);
+                    s->trusted = trusted;
                     HASH_ADD_KEYPTR(hh, cc->seen, s->key, kl, s);
                     cc->nseen++;
                 }
@@ -698,7 +700,14 @@ static int seen_update(struct certcheck *cc, const char *key, const struct leafi
         char *issuer = strdup(li->issuer);
         if (!issuer) return -1;
         changed = 1;
+        /* what kind of change: the same issuer (rotation, several backends
+         * behind one name), another issuer, or a chain that verified before
+         * and no longer does (the interception signal) */
+        const char *kind = s->trusted == 1 && trusted == 0      ? "trust_lost"
+                           : strcmp(s->issuer, li->issuer) != 0 ? "issuer"
+                                                                : "rotation";
         if (facts_out && facts_out->facts) {
+            FSET(TLS, facts_out->facts, server_cert_change, kind);
             hex(s->leaf, 32, facts_out->prev_sha256);
             snprintf(facts_out->prev_issuer, sizeof facts_out->prev_issuer, "%s", s->issuer);
             FSET(TLS, facts_out->facts, server_cert_previous_sha256, facts_out->prev_sha256);
@@ -709,6 +718,7 @@ static int seen_update(struct certcheck *cc, const char *key, const struct leafi
         memcpy(s->leaf, li->sha256, 32);
         free(s->issuer);
         s->issuer = issuer;
+        if (trusted >= 0) s->trusted = trusted;
     }
     if (facts_out && facts_out->facts) FSET(TLS, facts_out->facts, server_cert_changed, changed != 0);
     return changed;
@@ -727,7 +737,7 @@ int certcheck_seen(struct certcheck *cc, const char *key, const uint8_t *leaf_de
     li.issuer = name_rfc2253(X509_get_issuer_name(x));
     X509_free(x);
     if (!li.issuer) return -1;
-    int r = seen_update(cc, key, &li, facts_out);
+    int r = seen_update(cc, key, &li, -1, facts_out);
     free(li.issuer);
     return r;
 }
@@ -743,7 +753,12 @@ enum certcheck_status certcheck_server(struct certcheck *cc, const uint8_t *cons
     enum certcheck_status st = verify_cached(cc, ders, lens, n, sni, at_time, &v, &li, &have_li, &li_cached);
     certcheck_verdict_facts(&v, facts_out);
     if (seen_key && n > 0 && ders && ders[0]) {
-        if (have_li && li.issuer) seen_update(cc, seen_key, &li, facts_out);
+        int trusted = st == CC_OK || st == CC_HOSTNAME_MISMATCH ? 1
+                      : st == CC_SELF_SIGNED || st == CC_UNKNOWN_CA || st == CC_CHAIN_INCOMPLETE ||
+                              st == CC_BAD_SIGNATURE
+                          ? 0
+                          : -1;
+        if (have_li && li.issuer) seen_update(cc, seen_key, &li, trusted, facts_out);
         else if (st != CC_MALFORMED) certcheck_seen(cc, seen_key, ders[0], lens[0], facts_out);
     }
     if (have_li && !li_cached) free(li.issuer);

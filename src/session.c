@@ -208,13 +208,12 @@ void decide(struct tconn *c, struct hs *h, int outcome)
     tls_facts *facts = build_facts(c, h, outcome, eb);
     if (s->cc && h->nder > 0 && !h->inherited) {
         const char *name = facts->sni;
-        char key[128];
-        if (name) snprintf(key, sizeof key, "%s", name);
-        else {
-            char ip[64];
-            flow_addr_str(c->f, c->f->srv.addr, ip, sizeof ip);
-            snprintf(key, sizeof key, "%s:%u", ip, c->f->srv.port);
-        }
+        /* certificate memory keyed by server address, port and name: one
+         * name served by several addresses may have several certificates */
+        char key[384];
+        char ip[64];
+        flow_addr_str(c->f, c->f->srv.addr, ip, sizeof ip);
+        snprintf(key, sizeof key, "%s:%u|%s", ip, c->f->srv.port, name ? name : "");
         /* chain verdict (cached by chain) + certificate-changed memory */
         eb->cc.facts = facts;
         certcheck_server(s->cc, (const uint8_t *const *)h->der, h->der_len, (size_t)h->nder, name, key,

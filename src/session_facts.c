@@ -242,6 +242,7 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     FABSENT(TLS, o, server_cert_previous_sha256);
     FABSENT(TLS, o, server_cert_previous_issuer);
     FABSENT(TLS, o, server_cert_changed);
+    FABSENT(TLS, o, server_cert_change);
     add_negotiation(o, eb, h);
     o->outcome = (int8_t)outcome;
     o->history = c->hist;

@@ -15,7 +15,7 @@ ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  tls12-server-reneg-refused tls12-reneg-storm tls12-insecure-reneg version-mismatch
  version-old-client cipher-mismatch tls10-obsolete tls11-obsolete weak-cipher unknown-ca
  self-signed expired-cert expired-cert-accepted not-yet-valid chain-incomplete
- hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected sha1-cert
+ hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected cert-changed sha1-cert
  abort-rst abort-fin timeout not-tls-http plaintext-to-tls gnutls-tls13
  anon-dh client-clock-skew cert-revoked"
 
@@ -455,6 +455,20 @@ sc_weak-rsa-1024-rejected() {
     PORT=4488; cap_start weak-rsa-1024-rejected
     s_srv $PORT -quiet -WWW -tls1_2 -cipher "$OLD" -cert "$C/rsa1024.crt" -key "$C/rsa1024.key" -cert_chain "$C/int.crt"
     get -tls1_2 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+# one server address, port and name, three certificates in turn: the
+# trusted leaf, another leaf from the same intermediate (rotation), a leaf
+# from a root nobody trusts (what an intercepting proxy shows)
+sc_cert-changed() {
+    PORT=4489; cap_start cert-changed
+    s_srv $PORT -quiet -WWW -tls1_2 $(S_OK)
+    get -tls1_2 -servername server.example -CAfile "$C/ca.crt"
+    s_srv $PORT -quiet -WWW -tls1_2 -cert "$C/rsa2048.crt" -key "$C/rsa2048.key" -cert_chain "$C/int.crt"
+    get -tls1_2 -servername server.example -CAfile "$C/ca.crt"
+    s_srv $PORT -quiet -WWW -tls1_2 -cert "$C/rogue-leaf.crt" -key "$C/rogue-leaf.key"
+    get -tls1_2 -servername server.example -CAfile "$C/ca.crt"
     cap_stop
 }
 

@@ -80,8 +80,9 @@ for f in "$P"/*.pcap "$P"/*.pcapng; do
 done
 
 # several captures read in one run (-r A -r B): findings that need state across
-# files, e.g. certificate-changed (the same SNI served with another leaf earlier
-# in the run). Named A+B in findings_expected.txt; counted for rule coverage.
+# files. The certificate memory is keyed by server address, port and name:
+# tls12-ok and self-signed serve server.example on different ports, so reading
+# them together reports no certificate-changed (cert-changed.pcap does, on one port). Named A+B in findings_expected.txt; counted for rule coverage.
 MULTI="tls12-ok.pcap+self-signed.pcap"
 for m in $MULTI; do
     set --
@@ -209,7 +210,8 @@ anon-dh.pcap server-certificate-missing
 anon-dh.pcap weak-cipher
 client-clock-skew.pcap client-clock-skew
 cert-revoked.pcap certificate-revoked
-tls12-ok.pcap+self-signed.pcap certificate-changed"
+cert-changed.pcap certificate-changed
+cert-changed.pcap certificate-rotated"
 printf '%s\n' "$MADE_FOR" | while read -r n r; do
     if grep -q "^$r:" "$T/$n.f" 2>/dev/null; then
         echo "PASS made-for $n: $r fires"
