@@ -259,6 +259,13 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
         decide(c, h, OUT_INCOMPLETE);
         return;
     }
+    if (h->tls13 && h->server_alert13 && closed && c->close_by == C && !h->client_rejected13) {
+        /* the client closed first: a server that had sent a fatal alert
+         * would have closed itself; its short record was data */
+        undo_server_alert13(c, h);
+        decide(c, h, is_resumed(h) ? OUT_RESUMED : OUT_ESTABLISHED);
+        return;
+    }
     if (h->client_rejected13 || (h->tls13 && h->server_alert13 && closed)) {
         decide(c, h, OUT_FAILED);
         return;

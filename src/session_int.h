@@ -69,6 +69,7 @@ struct hs {
     bool early_data_sent, eoed, inherited, early_accepted;
     char ee_alpn[TLS_ALPN_MAX_LEN + 1];
     bool client_rejected13, server_alert13;
+    char last_s_before_alert13[NAME_LEN]; /* last[S] before server_alert13 was inferred */
     bool done, decided;
     bool gap;  /* bytes of this handshake lost by the capture (proven by an ACK) */
     bool fatal;
@@ -209,6 +210,10 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
 /* session_keyless.c: an encrypted record that was not decrypted */
 void on_encrypted_tls12(struct tconn *c, int dir, const tls_record *r);
 void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r);
+/* The server's short record after the client's Finished was data after all
+ * (the client went on, or closed first): the inferred alert is taken back
+ * and the handshake completes. */
+void undo_server_alert13(struct tconn *c, struct hs *h);
 
 /* session_decrypt.c */
 /* true: decrypted and fully handled; false: go on with inference. */

@@ -89,6 +89,7 @@ void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
         }
         if (alert_sized(r->length) && !h->server_alert13) {
             h->server_alert13 = true;
+            copy_name(h->last_s_before_alert13, c->last[S]);
             add_alert(c, h, S, -1, -1, true, true);
             hist_add(c, dir, 'L');
             set_last(c, dir, "alert");
@@ -119,5 +120,31 @@ void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
         set_last(c, dir, "finished");
     }
     /* more client records: the rest of its flight, or early application
-     * data; only the server's answer tells the handshake went through */
+     * data; only the server's answer tells the handshake went through.
+     * After a short server record (taken for an alert): a client that goes
+     * on sending shows it was data (a server whose first answer is a few
+     * bytes), not certificate_required or another rejection. */
+    else if (h->server_alert13 && !h->done && dir == C)
+        undo_server_alert13(c, h);
+}
+
+void undo_server_alert13(struct tconn *c, struct hs *h)
+{
+    if (!h->server_alert13 || h->done) return;
+    h->server_alert13 = false;
+    for (size_t i = h->nalerts; i-- > 0;) {
+        struct alert_rec *a = &h->alerts[i];
+        if (a->from == S && a->inferred && a->encrypted) {
+            memmove(a, a + 1, (h->nalerts - i - 1) * sizeof *a);
+            h->nalerts--;
+            break;
+        }
+    }
+    char *l = strrchr(c->hist, 'l');
+    if (l) {
+        memmove(l, l + 1, strlen(l + 1) + 1);
+        c->hist_len--;
+    }
+    copy_name(c->last[S], h->last_s_before_alert13);
+    complete(c, h);
 }

@@ -15,7 +15,7 @@ ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  tls12-server-reneg-refused tls12-reneg-storm tls12-insecure-reneg version-mismatch
  version-old-client cipher-mismatch tls10-obsolete tls11-obsolete weak-cipher unknown-ca
  self-signed expired-cert expired-cert-accepted not-yet-valid chain-incomplete
- hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected cert-changed sha1-cert
+ hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected cert-changed tls13-short-answer sha1-cert
  abort-rst abort-fin timeout not-tls-http plaintext-to-tls gnutls-tls13
  anon-dh client-clock-skew cert-revoked"
 
@@ -469,6 +469,17 @@ sc_cert-changed() {
     get -tls1_2 -servername server.example -CAfile "$C/ca.crt"
     s_srv $PORT -quiet -WWW -tls1_2 -cert "$C/rogue-leaf.crt" -key "$C/rogue-leaf.key"
     get -tls1_2 -servername server.example -CAfile "$C/ca.crt"
+    cap_stop
+}
+
+# a TLS 1.3 server without session tickets whose first answer is 3 bytes:
+# its first record after the client's Finished is alert-sized (20 bytes);
+# the client then sends a line and closes first (close_notify, FIN)
+sc_tls13-short-answer() {
+    PORT=4490; cap_start tls13-short-answer
+    SRV_IN="sleep 0.8; printf 'ok\\n'; sleep 3"
+    s_srv $PORT -quiet -tls1_3 -num_tickets 0 $(S_OK)
+    cli "sleep 1.6; printf 'bye\\n'; sleep 0.5" -tls1_3 -servername server.example $(VERIFY)
     cap_stop
 }
 
