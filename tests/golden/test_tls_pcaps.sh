@@ -74,3 +74,7 @@ r=$(ro alpn-mismatch)
 if [ "$r" = "session_id_or_compat " ]; then echo "PASS an unanswered ClientHello offering TLS 1.3 and 1.2 with a session id: either is said"; else echo "FAIL alpn-mismatch resumption.offered: $r"; fi
 r=$(ro tls12-resume-sessionid)
 if [ "$r" = "null session_id " ]; then echo "PASS a TLS 1.2 session-id resumption is an offer (accepted)"; else echo "FAIL tls12-resume-sessionid resumption.offered: $r"; fi
+# a key log written on Windows (CRLF line ends) decrypts like the original
+sed 's/$/\r/' "$TOP/pcaps/tls12-ok.keylog" > "$T/crlf.keylog"
+d=$("$TLSWATCH" -q --all --keylog "$T/crlf.keylog" -r "$TOP/pcaps/tls12-ok.pcap" 2>/dev/null | jq -r 'select(.event_type=="tls") | "\(.tls.encrypted.decrypted) \(.tls.encrypted.decrypt_failures)"')
+if [ "$d" = "true 0" ]; then echo "PASS a CRLF key log decrypts (tls12-ok)"; else echo "FAIL CRLF key log: $d"; fi
