@@ -354,22 +354,30 @@ static void feed_nids(struct reasm *r, struct flow *f, uint8_t *ip4, size_t len)
     r->cur_flow = NULL;
 }
 
+/* The 20-byte IPv4 header of a packet libnids is to see from dir: the
+ * flow's libnids addresses (real, or pseudo for IPv6 and tunnel ids). */
+static void nids_ip4_hdr(uint8_t *p, const struct flow *f, enum flow_dir dir, size_t total_len)
+{
+    uint32_t cli, srv;
+    nids_addrs(f, &cli, &srv);
+    memset(p, 0, 20);
+    p[0] = 0x45;
+    wr16(p + 2, (uint16_t)total_len);
+    p[8] = 64;
+    p[9] = 6;
+    memcpy(p + 12, dir == DIR_TO_SERVER ? &cli : &srv, 4);
+    memcpy(p + 16, dir == DIR_TO_SERVER ? &srv : &cli, 4);
+    wr16(p + 10, ip4_hdr_cksum(p));
+}
+
 /* A 44-byte SYN / SYN-ACK / ACK with a window-scale option of 14, so
  * libnids' window check accepts whatever the real connection sends. */
 static void feed_synthetic(struct reasm *r, struct flow *f, int from_client, uint8_t flags,
                            uint32_t seq, uint32_t ack)
 {
     uint8_t p[44];
-    uint32_t cli, srv;
-    nids_addrs(f, &cli, &srv);
     memset(p, 0, sizeof p);
-    p[0] = 0x45;
-    wr16(p + 2, sizeof p);
-    p[8] = 64;
-    p[9] = 6;
-    memcpy(p + 12, from_client ? &cli : &srv, 4);
-    memcpy(p + 16, from_client ? &srv : &cli, 4);
-    wr16(p + 10, ip4_hdr_cksum(p));
+    nids_ip4_hdr(p, f, from_client ? DIR_TO_SERVER : DIR_TO_CLIENT, sizeof p);
     uint8_t *t = p + 20;
     wr16(t, from_client ? f->cli.port : f->srv.port);
     wr16(t + 2, from_client ? f->srv.port : f->cli.port);
@@ -801,16 +809,8 @@ static void fill_hole(struct reasm *r, struct flow *f, enum flow_dir dir, uint32
     if (n > FILL_MAX) return; /* a loss this large: the direction stalls, as before */
     if (!r->fill_buf && !(r->fill_buf = malloc(40 + FILL_MAX))) return;
     uint8_t *p = r->fill_buf;
-    uint32_t cli, srv;
-    nids_addrs(f, &cli, &srv);
     memset(p, 0, 40 + (size_t)n);
-    p[0] = 0x45;
-    wr16(p + 2, (uint16_t)(40 + n));
-    p[8] = 64;
-    p[9] = 6;
-    memcpy(p + 12, dir == DIR_TO_SERVER ? &cli : &srv, 4);
-    memcpy(p + 16, dir == DIR_TO_SERVER ? &srv : &cli, 4);
-    wr16(p + 10, ip4_hdr_cksum(p));
+    nids_ip4_hdr(p, f, dir, 40 + (size_t)n);
     uint8_t *tc = p + 20;
     wr16(tc, dir == DIR_TO_SERVER ? f->cli.port : f->srv.port);
     wr16(tc + 2, dir == DIR_TO_SERVER ? f->srv.port : f->cli.port);
@@ -975,17 +975,8 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         /* pseudo-IPv4 copy for libnids (tcp may be in r->buf: memmove) */
         if (tcp_len + 20 > sizeof r->buf) return;
         uint8_t *p = r->buf;
-        uint32_t cli, srv;
-        nids_addrs(f, &cli, &srv);
-        memset(p, 0, 20);
-        p[0] = 0x45;
-        wr16(p + 2, (uint16_t)(tcp_len + 20));
-        p[8] = 64;
-        p[9] = 6;
-        memcpy(p + 12, dir == DIR_TO_SERVER ? &cli : &srv, 4);
-        memcpy(p + 16, dir == DIR_TO_SERVER ? &srv : &cli, 4);
-        wr16(p + 10, ip4_hdr_cksum(p));
-        memmove(p + 20, tcp, tcp_len);
+        memmove(p + 20, tcp, tcp_len); /* tcp may be in r->buf: moved before the header is written */
+        nids_ip4_hdr(p, f, dir, tcp_len + 20);
         feed_nids(r, f, p, tcp_len + 20);
     } else {
         size_t tot = rd16(ip4 + 2);
