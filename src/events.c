@@ -252,6 +252,8 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "gap_bytes", ss->gap_bytes);
     json_kv_uint(j, "records_resynced", ss->records_resynced);
     json_kv_uint(j, "resync_skipped_bytes", ss->resync_skipped);
+    json_kv_uint(j, "timeouts_passed", ss->timeouts_passed);
+    json_kv_uint(j, "late_answers", ss->late_answers);
     json_obj_end(j);
     json_key(j, "findings");
     json_obj_begin(j);

@@ -213,10 +213,12 @@ static void on_packet(void *ctx, const struct capture_pkt *p)
         a->have_ts = 1;
     }
     a->last_ts = *ts;
+    /* timers that expired before this packet fire first: a server's answer
+     * after --handshake-timeout arrives on a handshake already timed out */
+    sessions_tick(a->sessions, ts);
     struct decoded_ip ip;
     if (decode_packet(p->dlt, p->data, p->hdr->caplen, &ip, &a->dstats) == DECODE_OK)
         reasm_packet(a->reasm, ts, &ip, p->hdr->len);
-    sessions_tick(a->sessions, ts);
     maybe_stats(a, ts);
 }
 

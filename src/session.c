@@ -893,6 +893,13 @@ static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *da
     }
     if (dir == DIR_TO_CLIENT && !c->server_answered) {
         c->server_answered = true;
+        if (c->cur && c->cur->have_ch && !c->cur->t_answer) {
+            c->cur->t_answer = c->now;
+            if (c->cur->timeout_passed) {
+                c->cur->late_answer = true;
+                s->st.late_answers++;
+            }
+        }
         if (c->cur && c->cur->have_ch && !may_start_record(data, len)) {
             c->server_not_tls = true;
             printable(c->server_first, data, len);
@@ -989,8 +996,10 @@ void sessions_tick(struct sessions *s, const struct timeval *now)
         struct tconn *c = h->c;
         to_unlink(s, h);
         if (c->server_answered || h->decided) continue;
-        c->now = t;
-        decide(c, h, OUT_TIMEOUT);
+        /* provisional: settle() decides timeout when the flow ends or idles
+         * out still unanswered; an answer after this is a late answer */
+        h->timeout_passed = true;
+        s->st.timeouts_passed++;
     }
 }
 

@@ -51,6 +51,9 @@ struct session_stats {
     /* holes reported by reassembly in bypassed flows, and what the record
      * streams did about them (found their records again / bytes scanned) */
     uint64_t gaps, gap_bytes, records_resynced, resync_skipped;
+    /* handshakes unanswered at --handshake-timeout (the verdict waits for
+     * the flow's end), and those the server answered after all */
+    uint64_t timeouts_passed, late_answers;
 };
 
 /* Called once per handshake when its outcome is decided. facts, and all

@@ -279,6 +279,11 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     else FNULL(TIMING, tm, finished);
     if (outcome == OUT_TIMEOUT) tm->no_answer = (c->now - h->t_start) * 1000.0;
     else FNULL(TIMING, tm, no_answer);
+    if (h->t_answer > 0 && h->have_ch && !h->inherited) tm->first_answer = (h->t_answer - h->t_start) * 1000.0;
+    else FNULL(TIMING, tm, first_answer);
+    tm->timeout = c->s->o.handshake_timeout * 1000.0;
+    if (h->late_answer) o->late_answer = true;
+    else FABSENT(TLS, o, late_answer);
 
     for (int i = 0; i < h->nalerts; i++) alert_facts(&eb->alerts[i], &h->alerts[i]);
     o->alerts = (struct facts_arr){ eb->alerts, (uint32_t)h->nalerts };

@@ -46,6 +46,7 @@ struct hs {
     bool reneg_answered, reneg_rejected_seen, reneg_ignored;
     int reneg_rejecter;
     double t_start, t_sh, t_done;
+    double t_answer;            /* the server's first bytes after this ClientHello; 0 none */
     bool have_ch, have_sh, hrr, sslv2;
     uint16_t hrr_group;
     tls_client_hello ch;
@@ -83,6 +84,10 @@ struct hs {
     struct tconn *c;
     struct hs *to_prev, *to_next; /* timeout list */
     bool in_to;
+    /* --handshake-timeout passed without an answer: the timeout verdict is
+     * provisional until the flow ends or idles out (a late answer gives the
+     * real outcome) */
+    bool timeout_passed, late_answer;
 };
 
 struct side {

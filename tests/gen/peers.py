@@ -9,6 +9,10 @@ bounded time; everything binds to loopback only.
   silent-server PORT SECS  accept, read, never answer; close after SECS
   http400-server PORT      answer whatever arrives with an HTTP/1.1 400
   plain-client PORT        send an HTTP GET in clear text, read the answer
+  slow-proxy PORT BACKEND SECS
+                           relay one connection to 127.0.0.1:BACKEND, holding
+                           the server's first bytes back for SECS (a tarpit or
+                           an overloaded server as the client sees it)
   reuse-client PORT CPORT CAFILE KEYLOG
                            two TLS connections from 127.0.0.1:CPORT in sequence
 """
@@ -76,6 +80,41 @@ def http400_server(port):
     c.close()
 
 
+def slow_proxy(port, backend, secs):
+    import select
+    s = listener(port)
+    c, _ = s.accept()
+    b = socket.create_connection(("127.0.0.1", backend), timeout=5)
+    release = time.time() + float(secs)
+    held = b""
+    open_c, open_b = True, True
+    end = time.time() + float(secs) + 15
+    while (open_c or open_b) and time.time() < end:
+        r, _, _ = select.select([x for x, o in ((c, open_c), (b, open_b)) if o], [], [], 0.1)
+        if c in r:
+            d = c.recv(65536)
+            if d:
+                b.sendall(d)
+            else:
+                open_c = False
+                b.shutdown(socket.SHUT_WR)
+        if b in r:
+            d = b.recv(65536)
+            if d:
+                held += d
+            else:
+                open_b = False
+        if held and time.time() >= release:
+            c.sendall(held)
+            held = b""
+        if not open_b and not held:
+            break
+    if held:
+        c.sendall(held)
+    c.close()
+    b.close()
+
+
 def plain_client(port):
     c = socket.create_connection(("127.0.0.1", port), timeout=5)
     c.sendall(b"GET / HTTP/1.1\r\nHost: server.example\r\nUser-Agent: curl/7.88.1\r\n"
@@ -141,6 +180,8 @@ def main():
         silent_server(int(a[1]), a[2])
     elif cmd == "http400-server":
         http400_server(int(a[1]))
+    elif cmd == "slow-proxy":
+        slow_proxy(int(a[1]), int(a[2]), a[3])
     elif cmd == "plain-client":
         plain_client(int(a[1]))
     elif cmd == "reuse-client":

@@ -16,7 +16,7 @@ ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  version-old-client cipher-mismatch tls10-obsolete tls11-obsolete weak-cipher unknown-ca
  self-signed expired-cert expired-cert-accepted not-yet-valid chain-incomplete
  hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected cert-changed tls13-short-answer sha1-cert
- abort-rst abort-fin timeout not-tls-http plaintext-to-tls gnutls-tls13
+ abort-rst abort-fin timeout slow-server not-tls-http plaintext-to-tls gnutls-tls13
  anon-dh client-clock-skew cert-revoked"
 
 S_OK() { echo "-cert $C/server.crt -key $C/server.key -cert_chain $C/int.crt"; }
@@ -539,6 +539,17 @@ sc_timeout() {
     srv $PORT $PY "$GEN_DIR/peers.py" silent-server $PORT 6
     printf 'GET / HTTP/1.0\r\n\r\n' | timeout 3 openssl s_client -connect 127.0.0.1:$PORT \
         -servername server.example -ign_eof >> "$W/log/$CAP.cli" 2>&1
+    cap_stop
+}
+
+# a server that answers 12 s after the ClientHello (beyond the default
+# --handshake-timeout of 10 s), then completes: the timeout was provisional
+sc_slow-server() {
+    PORT=4499; cap_start slow-server
+    srv 5499 openssl s_server -accept 5499 -naccept 1 -quiet -WWW $(S_OK)
+    srv $PORT $PY "$GEN_DIR/peers.py" slow-proxy $PORT 5499 12
+    printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 25 openssl s_client -connect 127.0.0.1:$PORT \
+        -keylogfile "$RAW/$CAP.keylog" -tls1_3 -servername server.example -ign_eof $(VERIFY) >> "$W/log/$CAP.cli" 2>&1
     cap_stop
 }
 

@@ -195,6 +195,7 @@ sha1-cert.pcap certificate-weak
 abort-rst.pcap handshake-aborted
 abort-fin.pcap handshake-aborted
 timeout.pcap handshake-timeout
+slow-server.pcap slow-handshake
 not-tls-http.pcap not-tls
 plaintext-to-tls.pcap not-tls
 crafted-heartbleed.pcap heartbleed

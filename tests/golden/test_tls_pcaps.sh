@@ -46,6 +46,16 @@ if [ "$s" = "[2,1]" ]; then echo "PASS stats count handshakes by outcome"; else 
 # scenario waits ~3 s
 t=$("$TLSWATCH" -q --all --handshake-timeout 1 -r "$TOP/pcaps/timeout.pcap" | jq -r 'select(.event_type=="tls") | "\(.tls.outcome) \(.tls.timing_ms.no_answer > 900)"')
 if [ "$t" = "timeout true" ]; then echo "PASS --handshake-timeout 1: timeout with the time waited"; else echo "FAIL handshake timeout: $t"; fi
+# a server answering after --handshake-timeout: the timeout was provisional,
+# the real outcome and the time to the first answer come out
+t=$("$TLSWATCH" -q --all -r "$TOP/pcaps/slow-server.pcap" | jq -r 'select(.event_type=="tls" or .event_type=="stats") | if .event_type=="tls" then "\(.tls.outcome) \(.tls.late_answer) \(.tls.timing_ms.first_answer > 11000) \(.tls.timing_ms.timeout)" else "\(.stats.tls.timeouts_passed) \(.stats.tls.late_answers)" end' | tr '\n' ' ')
+if [ "$t" = "established true true 10000 1 1 " ]; then echo "PASS late answer after --handshake-timeout: established, late_answer, timing_ms.first_answer, stats"; else echo "FAIL late answer: $t"; fi
+t=$("$TLSWATCH" -q -r "$TOP/pcaps/slow-server.pcap" | jq -r 'select(.event_type=="finding") | .finding | select(.rule=="slow-handshake") | .message')
+case "$t" in *"after 12"*"later than the handshake timeout of 10 s"*"outcome established") echo "PASS slow-handshake names the delay and the timeout it passed" ;; *) echo "FAIL slow-handshake message: $t" ;; esac
+t=$("$TLSWATCH" -q --all --handshake-timeout 30 -r "$TOP/pcaps/slow-server.pcap" | jq -r 'select(.event_type=="tls") | "\(.tls.outcome) \(.tls.late_answer)"')
+t2=$("$TLSWATCH" -q --param slow_answer=20 -r "$TOP/pcaps/slow-server.pcap" | jq -r 'select(.event_type=="finding") | .finding.rule' | tr '\n' ' ')
+t3=$("$TLSWATCH" -q --param slow_answer=11 -r "$TOP/pcaps/slow-server.pcap" | jq -r 'select(.event_type=="finding") | .finding.rule' | tr '\n' ' ')
+if [ "$t" = "established null" ] && [ -z "$t2" ] && [ "$t3" = "slow-handshake " ]; then echo "PASS slow-handshake: --handshake-timeout 30 is no late answer; --param slow_answer sets the threshold"; else echo "FAIL slow-handshake threshold: [$t] [$t2] [$t3]"; fi
 
 # --keylog: encrypted records read exactly (generated captures carry their key logs)
 k=$("$TLSWATCH" -q --keylog "$TOP/pcaps/tls13-client-cert-missing.keylog" -r "$TOP/pcaps/tls13-client-cert-missing.pcap" |

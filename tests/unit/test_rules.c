@@ -349,7 +349,7 @@ static void test_shipped(void)
     n += rules_finalize(rs, collect, &e);
     for (int i = 0; i < e.n; i++) printf("  error: %s\n", e.lines[i]);
     CHECK_EQ_INT(n, 0, "shipped rules load without errors");
-    CHECK_EQ_INT(rules_count(rs), 34, "34 shipped rules (every FAILURES.md id, and certificate-rotated)");
+    CHECK_EQ_INT(rules_count(rs), 35, "35 shipped rules (every FAILURES.md id, certificate-rotated, slow-handshake)");
     static const char *const ids[] = {
         "renegotiation-rejected", "renegotiation-accepted", "server-requested-renegotiation", "renegotiation-storm",
         "insecure-renegotiation", "renegotiation-in-tls13", "version-mismatch", "cipher-mismatch", "group-mismatch",
@@ -357,7 +357,7 @@ static void test_shipped(void)
         "server-certificate-missing", "client-certificate-missing", "certificate-expired", "certificate-not-yet-valid",
         "client-clock-skew", "certificate-self-signed", "certificate-unknown-ca", "certificate-chain-incomplete",
         "certificate-hostname-mismatch", "certificate-revoked", "certificate-weak", "certificate-expiring-soon",
-        "certificate-changed", "certificate-rotated", "sni-missing", "sni-unrecognized", "handshake-aborted", "handshake-timeout",
+        "certificate-changed", "certificate-rotated", "sni-missing", "sni-unrecognized", "handshake-aborted", "handshake-timeout", "slow-handshake",
         "fatal-alert", "incomplete-capture",
     };
     int fires[64] = { 0 }, cleans[64] = { 0 };
@@ -380,7 +380,10 @@ static void test_shipped(void)
         snprintf(path, sizeof path, "%s/%s", dir, names[k]);
         tls_facts *f = facts_fixture_file(path, err, sizeof err);
         CHECK(f != NULL, "%s parses (%s)", names[k], f ? "" : err);
-        if (!f) continue;
+        if (!f) {
+            free(names[k]);
+            continue;
+        }
         /* a fresh ruleset each time: thresholds must not leak between fixtures */
         struct ruleset *r1 = rules_new();
         rules_load(r1, "rules", NULL, NULL);

@@ -275,6 +275,15 @@ F["handshake-aborted.clean"] = OK12
 F["handshake-timeout.silence"] = failed_after_ch([], outcome="timeout", timing_ms={"server_hello": None, "finished": None, "no_answer": 3012.5},
                                                  close={"by": "client", "how": "fin", "after": "client_hello"})
 F["handshake-timeout.clean"] = OK12
+_late = {"server_hello": 12063.0, "finished": 12068.9, "no_answer": None, "first_answer": 12063.0, "timeout": 10000.0}
+F["slow-handshake.late-answer"] = base(late_answer=True, timing_ms=_late)
+F["slow-handshake.slow-alert"] = failed_after_ch([alert("server", "fatal", 40, "handshake_failure", "client_hello", t=T + 6.5)],
+                                                 timing_ms={"server_hello": None, "finished": None, "no_answer": None,
+                                                            "first_answer": 6500.0, "timeout": 10000.0})
+F["slow-handshake.clean"] = base(timing_ms=dict(_late, server_hello=1.2, finished=3.4, first_answer=1.2))
+F["slow-handshake.clean.timeout"] = failed_after_ch([], outcome="timeout", timing_ms={"server_hello": None, "finished": None, "no_answer": 12500.0,
+                                                                                     "first_answer": None, "timeout": 10000.0},
+                                                    close={"by": "client", "how": "fin", "after": "client_hello"})
 F["incomplete-capture.truncated"] = base(outcome="incomplete_capture", established=False, close={"by": None, "how": None, "after": "finished"},
                                          flow=dict(BASE12["flow"], end_reason="end_of_capture"))
 F["incomplete-capture.midstream-no-ch"] = base(outcome="incomplete_capture", client_version=None, client_versions=[], sni=None,
