@@ -290,8 +290,9 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
     }
     double waited = c->now - h->t_start;
     if (closed) {
-        /* the client gave up waiting for any answer: a timeout as it saw it */
-        if (server_silent(c, h) && c->close_by == C && waited >= (tmo < 1.0 ? tmo : 1.0))
+        /* the client gave up waiting for any answer (a timeout as it saw it),
+         * or --handshake-timeout passed before either side closed */
+        if (server_silent(c, h) && (h->timeout_passed || (c->close_by == C && waited >= (tmo < 1.0 ? tmo : 1.0))))
             decide(c, h, OUT_TIMEOUT);
         else decide(c, h, OUT_ABORTED);
         return;
