@@ -2,9 +2,12 @@
  * a connection are known, its encrypted records are read instead of
  * inferred. TLS 1.3: the encrypted handshake messages (Certificate,
  * EncryptedExtensions, Finished, ...) and alerts drive the state machine as
- * cleartext ones would. TLS 1.2: alerts are read, and the randoms of a
- * renegotiation give the keys that follow its CCS; the record-type
- * inference (session_keyless.c) keeps driving the state. */
+ * cleartext ones would; a KeyUpdate rolls its sender's traffic secret to
+ * the next generation (derived, key logs only hold the first). TLS 1.0-1.2:
+ * alerts are read, and the hellos of a renegotiation (randoms, suite,
+ * encrypt_then_mac) give the keys that follow its CCS; the record-type
+ * inference (session_keyless.c) keeps driving the state. Which suites are
+ * decrypted: tlsdecrypt.h. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +32,7 @@ bool decrypt_record(struct tconn *c, int dir, const tls_record *r)
         return false;
     }
     c->decrypted_any = true;
+    c->dec_ok[dir]++;
     const uint8_t *p = c->s->plain;
     if (type == TLS_CT_ALERT && n >= 2) {
         if (c->tls13) {
@@ -77,16 +81,22 @@ static void start_inner(struct tconn *c)
 }
 
 /* Keys at the ServerHello, when a key log has them. */
+/* encrypt_then_mac (RFC 7366) is in force when both hellos carry it */
+static bool etm_of(const tls_client_hello *ch, const tls_server_hello *sh)
+{
+    return ch->ext.has_etm && sh->ext.has_etm;
+}
+
 void keys_at_server_hello(struct tconn *c, struct hs *h)
 {
-    if (!c->s->kl || !h->have_ch || !tlsdec_supported(h->sh.cipher)) return;
+    if (!c->s->kl || !h->have_ch || !tlsdec_supported(h->sh.cipher, h->sh.version)) return;
     if (h->tls13) {
         set_tls13_keys(c, C, KL_CLIENT_HS);
         set_tls13_keys(c, S, KL_SERVER_HS);
     } else {
         const struct keylog_secret *ms = keylog_find(c->s->kl, h->ch.random, KL_MASTER);
-        if (!ms || tlsdec_init_tls12(&c->dec[C], &c->dec[S], h->sh.cipher, ms->v, ms->len, h->ch.random,
-                                     h->sh.random) != 0)
+        if (!ms || tlsdec_init_tls12(&c->dec[C], &c->dec[S], h->sh.version, h->sh.cipher, etm_of(&h->ch, &h->sh),
+                                     ms->v, ms->len, h->ch.random, h->sh.random) != 0)
             return;
         c->keys_found = true;
     }
@@ -96,14 +106,15 @@ void keys_at_server_hello(struct tconn *c, struct hs *h)
 }
 
 /* TLS 1.2 renegotiation: a side's CCS, sent under the old keys, switches
- * it to the keys of the renegotiation's randoms (seen decrypted) when the
+ * it to the keys of the renegotiation's hellos (seen decrypted) when the
  * key log has its master secret; otherwise that side can no longer be read. */
 void keys_at_renegotiation_ccs(struct tconn *c, int dir, const struct hs *h)
 {
     if (!c->keys_found || !c->next_have_cr || !c->next_have_sr || !h->have_sh) return;
     const struct keylog_secret *ms = keylog_find(c->s->kl, c->next_cr, KL_MASTER);
     struct tlsdec nc = {0}, ns = {0};
-    if (ms && tlsdec_init_tls12(&nc, &ns, h->sh.cipher, ms->v, ms->len, c->next_cr, c->next_sr) == 0) {
+    if (ms && tlsdec_init_tls12(&nc, &ns, c->next_version, c->next_cipher, c->next_etm_c && c->next_etm_s, ms->v,
+                                ms->len, c->next_cr, c->next_sr) == 0) {
         tlsdec_free(&c->dec[dir]);
         c->dec[dir] = dir == C ? nc : ns;
         tlsdec_free(dir == C ? &ns : &nc);
@@ -129,18 +140,26 @@ static void on_inner_message(void *user, const tls_hs_msg *m)
         if (m->type == TLS_HS_CLIENT_HELLO && msg.ok) {
             memcpy(c->next_cr, msg.u.ch.random, 32);
             c->next_have_cr = true;
+            c->next_etm_c = msg.u.ch.ext.has_etm;
         } else if (m->type == TLS_HS_SERVER_HELLO && msg.ok) {
             memcpy(c->next_sr, msg.u.sh.random, 32);
             c->next_have_sr = true;
+            c->next_etm_s = msg.u.sh.ext.has_etm;
+            c->next_cipher = msg.u.sh.cipher;
+            c->next_version = msg.u.sh.version;
         }
         return;
     }
-    if (!h) return;
     if (m->type == TLS_HS_KEY_UPDATE) {
-        tlsdec_free(&c->dec[dir]); /* next generation secrets are not in key logs */
+        /* RFC 8446 4.6.3: the sender's next records use the next generation
+         * of its traffic secret. A KeyUpdate ends its record (5.1), so
+         * rolling here, within the record that carried it, is in time.
+         * update_requested only asks the peer for a KeyUpdate of its own,
+         * which is rolled when it comes. */
+        if (tlsdec_tls13_update(&c->dec[dir]) == 0) c->key_updates[dir]++;
         return;
     }
-    if (h->decided) return;
+    if (!h || h->decided) return;
     hist_add(c, dir, hs_letter(m->type));
     set_last(c, dir, name);
     switch (m->type) {
@@ -168,9 +187,6 @@ static void on_inner_message(void *user, const tls_hs_msg *m)
         break;
     case TLS_HS_NEW_SESSION_TICKET:
         if (dir == S && h->fin[C]) complete(c, h);
-        break;
-    case TLS_HS_KEY_UPDATE:
-        tlsdec_free(&c->dec[dir]); /* next generation secrets are not in key logs */
         break;
     default:
         break;

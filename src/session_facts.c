@@ -349,7 +349,10 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     en->server_app_bytes = (int64_t)c->enc_bytes[S];
     en->keys_found = c->keys_found;
     en->decrypted = c->decrypted_any;
+    en->client_decrypted = (int64_t)c->dec_ok[C];
+    en->server_decrypted = (int64_t)c->dec_ok[S];
     en->decrypt_failures = (int64_t)c->dec_failed;
+    en->key_updates = (int64_t)c->key_updates[C] + c->key_updates[S];
 
     tls_anomalies all = c->anomalies | c->st[0].anomalies | c->st[1].anomalies;
     all &= ((tls_anomalies)1 << TLS_ANOM_COUNT) - 1;

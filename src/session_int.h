@@ -136,9 +136,12 @@ struct tconn {
     bool inner_on;
     bool keys_found, decrypted_any;
     int pending_level[2], pending_code[2]; /* TLS 1.2: alert read from the record just decrypted */
-    uint8_t next_cr[32], next_sr[32];      /* renegotiation randoms seen decrypted */
+    uint8_t next_cr[32], next_sr[32];      /* renegotiation hellos seen decrypted: randoms, */
     bool next_have_cr, next_have_sr;
-    uint64_t dec_failed;
+    uint16_t next_cipher, next_version;    /* suite, version, */
+    bool next_etm_c, next_etm_s;           /* encrypt_then_mac offered / accepted */
+    uint32_t key_updates[2];               /* TLS 1.3 KeyUpdates followed (keys rolled) */
+    uint64_t dec_failed, dec_ok[2];
 };
 
 /* Room for what the facts of one handshake point to while they are
