@@ -189,6 +189,11 @@ anon-dh|tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x0034
 anon-dh|tls.handshake.type == 12
 client-clock-skew|tls.alert_message.desc == 45
 cert-revoked|tls.alert_message.desc == 44
+tls12-cbc-reneg|tls.handshake.type == 1 && frame.number > 8 && tls.handshake.ciphersuite == 0xc023
+tls12-cbc-etm-reneg|tls.handshake.type == 2 && frame.number > 8 && tls.handshake.extension.type == 22
+tls12-ccm8-reneg|tls.handshake.type == 2 && frame.number > 8 && tls.handshake.ciphersuite == 0xc0ae
+tls13-ccm|tls.handshake.type == 11
+tls13-ccm8-keyupdate|tls.handshake.type == 24
 '
 CORE=" demo tls12-ok tls13-ok "
 

@@ -17,7 +17,8 @@ ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  self-signed expired-cert expired-cert-accepted not-yet-valid chain-incomplete
  hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected cert-changed tls13-short-answer sha1-cert
  abort-rst abort-fin timeout slow-server not-tls-http plaintext-to-tls gnutls-tls13
- anon-dh client-clock-skew cert-revoked"
+ anon-dh client-clock-skew cert-revoked
+ tls12-cbc-reneg tls12-cbc-etm-reneg tls12-ccm8-reneg tls13-ccm tls13-ccm8-keyupdate"
 
 S_OK() { echo "-cert $C/server.crt -key $C/server.key -cert_chain $C/int.crt"; }
 VERIFY() { echo "-CAfile $C/ca.crt -verify_return_error -verify_hostname server.example"; }
@@ -575,5 +576,57 @@ sc_gnutls-tls13() {
     (printf 'GET /hello.txt HTTP/1.0\r\n\r\n'; sleep 1) | SSLKEYLOGFILE="$RAW/$CAP.keylog" timeout 10 gnutls-cli \
         -p $PORT 127.0.0.1 --alpn http/1.1 --x509cafile "$C/ca.crt" --sni-hostname server.example \
         --verify-hostname server.example >> "$W/log/$CAP.cli" 2>&1
+    cap_stop
+}
+
+# ---------------------------------------------------------------- key-log decryption coverage
+# Suites and events that --keylog decrypts beyond AES-GCM/ChaCha20. Each
+# makes the decrypted content prove itself: a renegotiation whose hellos
+# (read decrypted) give the keys of the records after it, a TLS 1.3
+# certificate only readable decrypted, close_notify after KeyUpdates.
+
+# CBC, MAC-then-encrypt: the client offers encrypt_then_mac, the server
+# (-no_etm) does not take it
+sc_tls12-cbc-reneg() {
+    PORT=4494; cap_start tls12-cbc-reneg
+    s_srv $PORT -quiet -rev -client_renegotiation -no_etm -cipher ECDHE-ECDSA-AES128-SHA256 $(S_OK)
+    cli 'sleep 0.3; echo hello; sleep 0.3; echo R; sleep 0.5; echo after renegotiation; sleep 0.3' \
+        -tls1_2 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+# CBC, encrypt_then_mac (both hellos), SHA-384 MAC and PRF
+sc_tls12-cbc-etm-reneg() {
+    PORT=4495; cap_start tls12-cbc-etm-reneg
+    s_srv $PORT -quiet -rev -client_renegotiation -cipher ECDHE-ECDSA-AES256-SHA384 $(S_OK)
+    cli 'sleep 0.3; echo hello; sleep 0.3; echo R; sleep 0.5; echo after renegotiation; sleep 0.3' \
+        -tls1_2 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+# AES-128-CCM_8 (RFC 7251), 8-byte tags
+sc_tls12-ccm8-reneg() {
+    PORT=4496; cap_start tls12-ccm8-reneg
+    s_srv $PORT -quiet -rev -client_renegotiation -cipher ECDHE-ECDSA-AES128-CCM8 $(S_OK)
+    cli 'sleep 0.3; echo hello; sleep 0.3; echo R; sleep 0.5; echo after renegotiation; sleep 0.3' \
+        -tls1_2 -cipher ECDHE-ECDSA-AES128-CCM8 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+sc_tls13-ccm() {
+    PORT=4497; cap_start tls13-ccm
+    s_srv $PORT -quiet -WWW $(S_OK) -ciphersuites TLS_AES_128_CCM_SHA256
+    get -tls1_3 -ciphersuites TLS_AES_128_CCM_SHA256 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+# TLS_AES_128_CCM_8_SHA256; the client sends a KeyUpdate with
+# update_requested (K: the server answers with its own), then one without
+# (k), a line after each, then closes (close_notify under its third key)
+sc_tls13-ccm8-keyupdate() {
+    PORT=4498; cap_start tls13-ccm8-keyupdate
+    s_srv $PORT -quiet -rev $(S_OK) -ciphersuites TLS_AES_128_CCM_8_SHA256
+    cli 'sleep 0.3; echo hello; sleep 0.3; echo K; sleep 0.3; echo after update; sleep 0.3; echo k; sleep 0.3; echo again; sleep 0.3' \
+        -tls1_3 -ciphersuites TLS_AES_128_CCM_8_SHA256 -servername server.example $(VERIFY)
     cap_stop
 }

@@ -143,7 +143,8 @@ CLEAN="tls12-ok.pcap tls12-ok.pcapng tls13-ok.pcap ipv6-tls13.pcap offload-check
  link-sll2.pcap link-null.pcap link-loop.pcap link-raw.pcap link-ipv4.pcap link-ipv6.pcap link-pppoe.pcap
  link-mpls.pcap link-vlan-ipv6.pcap link-ipfrag.pcap link-ipv6-ext.pcap tun-vxlan.pcap tun-geneve.pcap
  tun-gre-ip.pcap tun-gre-eth.pcap tun-erspan1.pcap tun-erspan2.pcap tun-erspan3.pcap tun-gtpu.pcap tun-cmd-sgt.pcap
- tun-ipip.pcap tun-4in6.pcap tun-6in4.pcap tun-ip6ip6.pcap tun-teredo.pcap tun-vxlan-in-gre.pcap tun-overlap.pcap"
+ tun-ipip.pcap tun-4in6.pcap tun-6in4.pcap tun-ip6ip6.pcap tun-teredo.pcap tun-vxlan-in-gre.pcap tun-overlap.pcap
+ tls13-ccm.pcap tls13-ccm8-keyupdate.pcap"
 for n in $CLEAN; do
     [ -f "$T/$n.f" ] || { echo "FAIL clean $n: no result"; continue; }
     h=$(grep -E ':(critical|high):' "$T/$n.f" | tr '\n' ' ')
@@ -164,6 +165,9 @@ tls13-cipher-mismatch.pcap cipher-mismatch
 tls12-client-cert-missing.pcap client-certificate-missing
 tls13-client-cert-missing.pcap client-certificate-missing
 tls12-reneg-accepted.pcap renegotiation-accepted
+tls12-cbc-reneg.pcap renegotiation-accepted
+tls12-cbc-etm-reneg.pcap renegotiation-accepted
+tls12-ccm8-reneg.pcap renegotiation-accepted
 tls12-reneg-rejected.pcap renegotiation-rejected
 tls12-server-reneg.pcap server-requested-renegotiation
 tls12-server-reneg.pcap renegotiation-accepted
