@@ -25,7 +25,11 @@
 #define BT_PB 2u  /* obsolete Packet Block */
 #define BT_SPB 3u
 #define BT_EPB 6u
-#define READ_CHUNK (256u << 10)
+/* The window: twice capture.c's 256 KiB stdio buffer, so that a refill asks
+ * fread for more than that buffer holds and glibc reads straight into the
+ * window (with 256 KiB every byte went through the stdio buffer too: 114 ms
+ * of CPU against 88 ms to read a 450 MB capture). */
+#define READ_CHUNK (512u << 10)
 
 #define OPT_ENDOFOPT 0
 #define OPT_IF_TSRESOL 9
