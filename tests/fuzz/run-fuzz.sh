@@ -75,6 +75,8 @@ run_one() {
     rss=2048 maxlen=70000
     case "$e" in
     pipeline) rss=512 maxlen=262144; set -- "$@" pcaps "$OUT/seeds-pipeline" ;;
+    pcapng) maxlen=400000; mkdir -p "$OUT/ng"; /usr/bin/python3 tests/gen/mkpcapng.py "$OUT/ng" pcaps >/dev/null 2>&1 || true
+        set -- "$@" "$OUT/ng" ;;
     session) rss=512 maxlen=65536; [ -d "$OUT/seeds-session" ] && set -- "$@" "$OUT/seeds-session" ;;
     *) [ -d "$SEEDS/$e" ] && set -- "$@" "$SEEDS/$e" ;;
     esac
