@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "decode.h"
+#include "pcapng.h"
 
 static volatile sig_atomic_t stop_requested;
 static pcap_t *volatile live_handle;
@@ -176,7 +177,7 @@ static int is_gzip(const char *name)
  * a time, so one buffer serves them all. */
 static char rd_buf[256 << 10];
 
-static pcap_t *open_plain(const char *name, char *err)
+static FILE *open_plain(const char *name, char *err)
 {
     FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
     if (!f) {
@@ -184,12 +185,11 @@ static pcap_t *open_plain(const char *name, char *err)
         return NULL;
     }
     setvbuf(f, rd_buf, _IOFBF, sizeof rd_buf);
-    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
-    if (!p && f != stdin) fclose(f);
-    return p;
+    return f;
 }
 
-static pcap_t *open_offline(const char *name, char *err, struct gzsrc **gzp)
+/* The capture as a stream: the file, stdin, or the file through zlib. */
+static FILE *open_stream(const char *name, char *err, struct gzsrc **gzp)
 {
     *gzp = NULL;
     if (!is_gzip(name)) return open_plain(name, err);
@@ -212,28 +212,32 @@ static pcap_t *open_offline(const char *name, char *err, struct gzsrc **gzp)
         gz_close(g);
         return NULL;
     }
-    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
-    if (!p) {
-        if (g->failed) snprintf(err, PCAP_ERRBUF_SIZE, "%s", g->msg);
-        fclose(f);
-        return NULL;
-    }
     *gzp = g;
-    return p;
+    return f;
 }
 
-static int run_file(const char *name, const struct capture_opts *o, const struct capture_cbs *cbs,
-                    struct capture_stats *st, int *privs_dropped)
+static void close_stream(FILE *f)
+{
+    if (f != stdin) fclose(f);
+}
+
+static int cannot_read(const char *name, const char *label, const char *err)
+{
+    size_t nl = strlen(name);
+    const char *why = strncmp(err, name, nl) == 0 && err[nl] == ':' ? err + nl + 2 : err;
+    fprintf(stderr, "tlswatch: %s: cannot read capture: %s\n", label, why);
+    return 1;
+}
+
+static int run_pcap(FILE *f, const char *name, const char *label, struct gzsrc *gz, const struct capture_opts *o,
+                    const struct capture_cbs *cbs, struct capture_stats *st, int *privs_dropped)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
-    const char *label = strcmp(name, "-") == 0 ? "(stdin)" : name;
-    struct gzsrc *gz;
-    pcap_t *p = open_offline(name, err, &gz);
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err);
     if (!p) {
-        size_t nl = strlen(name);
-        const char *why = strncmp(err, name, nl) == 0 && err[nl] == ':' ? err + nl + 2 : err;
-        fprintf(stderr, "tlswatch: %s: cannot read capture: %s\n", label, why);
-        return 1;
+        if (gz && gz->failed) snprintf(err, PCAP_ERRBUF_SIZE, "%s", gz->msg);
+        close_stream(f);
+        return cannot_read(name, label, err);
     }
     if (!*privs_dropped) {
         int rc = drop_privileges(o->user);
@@ -273,6 +277,145 @@ static int run_file(const char *name, const struct capture_opts *o, const struct
     }
     pcap_close(p);
     return 0;
+}
+
+/* The BPF filter of a pcapng file, compiled once per distinct link type of
+ * its interfaces (libpcap compiles for one link type per handle). */
+#define MAX_LINK_FILTERS 32
+struct link_filter {
+    int dlt;
+    int ok; /* compiled; else that link type's packets are skipped */
+    struct bpf_program prog;
+};
+
+struct ng_filters {
+    struct link_filter f[MAX_LINK_FILTERS];
+    size_t n;
+    size_t last; /* cache: the slot of the previous packet */
+};
+
+static struct link_filter *ng_filter_find(struct ng_filters *nf, int dlt)
+{
+    if (nf->last < nf->n && nf->f[nf->last].dlt == dlt) return &nf->f[nf->last];
+    for (size_t i = 0; i < nf->n; i++)
+        if (nf->f[i].dlt == dlt) {
+            nf->last = i;
+            return &nf->f[i];
+        }
+    return NULL;
+}
+
+/* A new interface: compiles the filter for its link type if that is new.
+ * 0, or 2 when the filter compiles for no link type of the file's first
+ * supported interface (a bad filter, as for a pcap file). */
+static int ng_filter_add(struct ng_filters *nf, const char *filter, const char *label, const struct pcapng_pkt *pk)
+{
+    if (ng_filter_find(nf, pk->dlt) || !decode_link_supported(pk->dlt)) return 0;
+    char why[PCAP_ERRBUF_SIZE] = "too many link types in one file";
+    struct link_filter lf = { pk->dlt, 0, { 0, NULL } };
+    pcap_t *dead = nf->n < MAX_LINK_FILTERS ? pcap_open_dead(pk->dlt, PCAPNG_MAX_CAPLEN) : NULL;
+    if (dead) {
+        lf.ok = pcap_compile(dead, &lf.prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
+        if (!lf.ok) snprintf(why, sizeof why, "%s", pcap_geterr(dead));
+        pcap_close(dead);
+    } else if (nf->n < MAX_LINK_FILTERS) {
+        snprintf(why, sizeof why, "out of memory");
+    }
+    if (!lf.ok && nf->n == 0) {
+        fprintf(stderr, "tlswatch: bad filter \"%s\": %s\n", filter, why);
+        return 2;
+    }
+    if (!lf.ok)
+        fprintf(stderr, "tlswatch: %s: filter \"%s\" cannot be compiled for link type %d (%s) of interface %u: %s; "
+                "its packets are skipped\n", label, filter, pk->dlt, decode_link_name(pk->dlt), pk->iface, why);
+    if (nf->n < MAX_LINK_FILTERS) nf->f[nf->n++] = lf;
+    return 0;
+}
+
+static void ng_filters_free(struct ng_filters *nf)
+{
+    for (size_t i = 0; i < nf->n; i++)
+        if (nf->f[i].ok) pcap_freecode(&nf->f[i].prog);
+}
+
+/* A pcapng file through our reader: each packet with its own interface's
+ * link type and timestamp resolution. Packets are numbered as in the file
+ * (Wireshark's frame numbers), filtered or not. */
+static int run_pcapng(FILE *f, const char *name, const char *label, struct gzsrc *gz, const struct capture_opts *o,
+                      const struct capture_cbs *cbs, struct capture_stats *st, int *privs_dropped)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    struct pcapng *r = pcapng_open(f, err, sizeof err);
+    if (!r) {
+        if (gz && gz->failed) snprintf(err, sizeof err, "%s", gz->msg);
+        close_stream(f);
+        return cannot_read(name, label, err);
+    }
+    int rc = 0;
+    if (!*privs_dropped) {
+        rc = drop_privileges(o->user);
+        *privs_dropped = rc == 0;
+    }
+    const char *filter = o->filter && *o->filter ? o->filter : NULL;
+    struct ng_filters nf;
+    nf.n = nf.last = 0;
+    uint64_t n = 0;
+    int res = PCAPNG_END, supported = 0;
+    int first_dlt = -1;
+    struct pcapng_pkt pk;
+    while (!rc && !stop_requested && (res = pcapng_next(r, &pk)) > 0) {
+        if (res == PCAPNG_IFACE) {
+            if (first_dlt < 0) first_dlt = pk.dlt;
+            if (decode_link_supported(pk.dlt)) supported = 1;
+            if (filter) rc = ng_filter_add(&nf, filter, label, &pk);
+            continue;
+        }
+        n++;
+        if (filter) {
+            const struct link_filter *lf = ng_filter_find(&nf, pk.dlt);
+            if (lf && (!lf->ok || !pcap_offline_filter(&lf->prog, &pk.hdr, pk.data))) continue;
+        }
+        st->packets++;
+        st->bytes += pk.hdr.len;
+        struct capture_pkt cp = { &pk.hdr, pk.data, pk.dlt, label, n };
+        cbs->packet(cbs->ctx, &cp);
+    }
+    if (!rc && !stop_requested) {
+        if (res == PCAPNG_ERROR || (gz && gz->failed)) {
+            fprintf(stderr, "tlswatch: %s: packet %llu: read error: %s (%llu good packets before it were analysed)\n",
+                    label, (unsigned long long)(n + 1), gz && gz->failed ? gz->msg : pcapng_error(r),
+                    (unsigned long long)n);
+            rc = 1;
+        } else if (pcapng_ifaces(r) == 0) {
+            fprintf(stderr, "tlswatch: %s: cannot read capture: no interface description block\n", label);
+            rc = 1;
+        } else if (!supported) {
+            fprintf(stderr, "tlswatch: %s: unsupported link type %d (%s)\n", label, first_dlt,
+                    decode_link_name(first_dlt));
+            rc = 1;
+        }
+    }
+    ng_filters_free(&nf);
+    pcapng_close(r);
+    close_stream(f);
+    return rc;
+}
+
+static int run_file(const char *name, const struct capture_opts *o, const struct capture_cbs *cbs,
+                    struct capture_stats *st, int *privs_dropped)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    const char *label = strcmp(name, "-") == 0 ? "(stdin)" : name;
+    struct gzsrc *gz;
+    FILE *f = open_stream(name, err, &gz);
+    if (!f) return cannot_read(name, label, err);
+    /* pcapng (first block a Section Header Block, 0x0A...) goes to our own
+     * reader; everything else to libpcap. One byte of look-ahead, pushed
+     * back, works on stdin and on the gzip stream alike. */
+    int c = getc(f);
+    if (c != EOF) ungetc(c, f);
+    if (c == 0x0a) return run_pcapng(f, name, label, gz, o, cbs, st, privs_dropped);
+    return run_pcap(f, name, label, gz, o, cbs, st, privs_dropped);
 }
 
 static int set_or_fail(int rc, pcap_t *p, const char *what, const char *iface)

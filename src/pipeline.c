@@ -17,6 +17,7 @@
 #include "json.h"
 #include "keylog.h"
 #include "output.h"
+#include "pcapng.h"
 #include "reassembly.h"
 #include "rules.h"
 #include "session.h"
@@ -302,6 +303,34 @@ int pipeline_run_pcap(struct pipeline *p, pcap_t *pc, char *err, size_t errlen)
     if (r == PCAP_ERROR) {
         if (err && errlen)
             snprintf(err, errlen, "packet %llu: read error: %s", (unsigned long long)(n + 1), pcap_geterr(pc));
+        return 1;
+    }
+    return 0;
+}
+
+int pipeline_run_pcapng(struct pipeline *p, struct pcapng *r, char *err, size_t errlen)
+{
+    uint64_t n = 0;
+    int res, supported = 0;
+    struct pcapng_pkt pk;
+    while ((res = pcapng_next(r, &pk)) > 0) {
+        if (res == PCAPNG_IFACE) {
+            supported |= decode_link_supported(pk.dlt);
+            continue;
+        }
+        n++;
+        p->cstats.packets++;
+        p->cstats.bytes += pk.hdr.len;
+        struct capture_pkt cp = { &pk.hdr, pk.data, pk.dlt, "(pcapng)", n };
+        on_packet(p, &cp);
+    }
+    if (res == PCAPNG_ERROR || !supported) {
+        if (err && errlen) {
+            if (res == PCAPNG_ERROR)
+                snprintf(err, errlen, "packet %llu: read error: %s", (unsigned long long)(n + 1), pcapng_error(r));
+            else
+                snprintf(err, errlen, "no interface with a supported link type");
+        }
         return 1;
     }
     return 0;

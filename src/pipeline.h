@@ -48,6 +48,11 @@ int pipeline_run(struct pipeline *p, const struct capture_opts *co);
  * Returns 0, or 1 on an unsupported link type or a read error (then err,
  * if given, says which; the packets before it were analysed). */
 int pipeline_run_pcap(struct pipeline *p, pcap_t *pc, char *err, size_t errlen);
+struct pcapng;
+/* The same for a pcapng file opened with pcapng_open (the caller closes
+ * it): each packet with its own interface's link type. Returns 0, or 1 on a
+ * read error (err says which), no interface, or no supported link type. */
+int pipeline_run_pcapng(struct pipeline *p, struct pcapng *r, char *err, size_t errlen);
 /* One captured packet (what pipeline_run does per packet). */
 void pipeline_packet(struct pipeline *p, const struct capture_pkt *pkt);
 /* End of capture: ends every open flow (reporting what is pending), then,

@@ -10,8 +10,9 @@
  * byte 12 bit 0 text output, 1 --flows, 2 --stats-interval 1, 3 max 4
  * flows (LRU eviction), 4 idle timeout 2 s, 5 --checksums on, 6
  * --checksums off, 7 no key log (else every .keylog of pcaps/); byte 13 bit 0 no certificate
- * checker, bit 1 max_handshake_bytes 1024, bit 2 --max-memory 1M. pcapng inputs use the defaults
- * (JSON, --all, key log, checker). */
+ * checker, bit 1 max_handshake_bytes 1024, bit 2 --max-memory 1M. pcapng inputs (first block a
+ * Section Header Block) go through tlswatch's own reader (src/pcapng.c) as
+ * `tlswatch -r` does, with the defaults (JSON, --all, key log, checker). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include <pcap/pcap.h>
 
+#include "pcapng.h"
 #include "pipeline.h"
 
 #include "fuzz_src.h"
@@ -49,8 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *fp = fmemopen((void *)(uintptr_t)data, size, "rb");
     if (!fp) return 0;
     char err[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, err);
-    if (!pc) {
+    struct pcapng *ng = NULL;
+    pcap_t *pc = NULL;
+    if (pcapng_is_magic(data)) ng = pcapng_open(fp, err, sizeof err);
+    else pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, err);
+    if (!pc && !ng) {
         fclose(fp);
         return 0;
     }
@@ -69,10 +74,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pipeline *p = pipeline_new(&po, fz_rules(), cc, (o1 & 128) ? NULL : fz_keylog());
     if (!p) abort(); /* reassembly could not be set up again: libnids re-initialisation broke */
     char perr[256];
-    pipeline_run_pcap(p, pc, perr, sizeof perr);
+    if (ng) pipeline_run_pcapng(p, ng, perr, sizeof perr);
+    else pipeline_run_pcap(p, pc, perr, sizeof perr);
     pipeline_finish(p, 1);
     pipeline_free(p);
     certcheck_free(cc);
-    pcap_close(pc);
+    if (ng) {
+        pcapng_close(ng);
+        fclose(fp);
+    } else {
+        pcap_close(pc);
+    }
     return 0;
 }

@@ -5,7 +5,8 @@
 # Seeds: the committed corpus plus, when available, seeds generated from the
 # shared captures: make-seeds.sh for the libdissect targets, the shared
 # captures under 200 KB used in place for fuzz_pipeline (symlinks in
-# build/fuzz/seeds-pipeline) plus pcaps/, and session programs cut from those
+# build/fuzz/seeds-pipeline) plus pcaps/ and the mixed-link-type pcapng
+# files of tests/gen/mkpcapng.py, and session programs cut from those
 # captures for fuzz_session (seeds-from-pcaps.py --session).
 # New interesting inputs go to build/fuzz/corpus/<entry>; crashes to
 # tests/fuzz/findings/ (gitignored) — minimise them and add to corpus/<entry>.
@@ -53,6 +54,11 @@ case " $ENTRIES " in *" pipeline "*)
         small_captures | while read -r f; do
             ln -sf "$f" "$OUT/seeds-pipeline/$(echo "${f#"$CORPUS"/}" | tr '/' '_')"
         done
+    fi
+    # mixed-link-type pcapng files (tests/gen/mkpcapng.py), for src/pcapng.c
+    if [ ! -f "$OUT/seeds-pipeline/ng-mixed.pcapng" ] && mkdir -p "$OUT/ng" &&
+        /usr/bin/python3 tests/gen/mkpcapng.py "$OUT/ng" pcaps >/dev/null 2>&1; then
+        for f in mixed cut badlen; do cp "$OUT/ng/$f.pcapng" "$OUT/seeds-pipeline/ng-$f.pcapng"; done
     fi ;;
 esac
 case " $ENTRIES " in *" session "*)
@@ -69,6 +75,8 @@ run_one() {
     rss=2048 maxlen=70000
     case "$e" in
     pipeline) rss=512 maxlen=262144; set -- "$@" pcaps "$OUT/seeds-pipeline" ;;
+    pcapng) maxlen=400000; mkdir -p "$OUT/ng"; /usr/bin/python3 tests/gen/mkpcapng.py "$OUT/ng" pcaps >/dev/null 2>&1 || true
+        set -- "$@" "$OUT/ng" ;;
     session) rss=512 maxlen=65536; [ -d "$OUT/seeds-session" ] && set -- "$@" "$OUT/seeds-session" ;;
     *) [ -d "$SEEDS/$e" ] && set -- "$@" "$SEEDS/$e" ;;
     esac
