@@ -189,6 +189,11 @@ anon-dh|tls.handshake.type == 2 && tls.handshake.ciphersuite == 0x0034
 anon-dh|tls.handshake.type == 12
 client-clock-skew|tls.alert_message.desc == 45
 cert-revoked|tls.alert_message.desc == 44
+ovpn-ok|openvpn.opcode == 7
+ovpn-ok|tls.handshake.type == 1
+ovpn-tls-auth|
+ovpn-client-cert-rejected|
+ovpn-tls-crypt|
 '
 CORE=" demo tls12-ok tls13-ok "
 
