@@ -192,6 +192,23 @@ static size_t resync(ovpn_stream *s, const uint8_t *d, size_t n, size_t i)
     return n;
 }
 
+/* The ack array is behind: the message packet id, or the end of an ack. */
+static void after_acks(ovpn_stream *s)
+{
+    if (!has_mpid(s->op)) {
+        s->st.acks++;
+        skip_rest(s, s->left != 0);
+        return;
+    }
+    if (s->left < 4) {
+        skip_rest(s, true);
+        return;
+    }
+    s->state = OVS_MPID;
+    s->got = 0;
+    s->need = 4;
+}
+
 /* The head (opcode .. ack count) is in buf. */
 static void on_head(ovpn_stream *s)
 {
@@ -213,6 +230,7 @@ static void on_head(ovpn_stream *s)
     }
     s->state = OVS_ACKS;
     s->need = (uint16_t)acks;
+    if (!acks) after_acks(s); /* decided now, even at the end of the packet */
 }
 
 /* The message packet id is in buf: deliver the body or not. */
@@ -303,19 +321,7 @@ void ovpn_stream_feed(ovpn_stream *s, const uint8_t *d, size_t n)
             i += k;
             s->need = (uint16_t)(s->need - k);
             s->left -= (uint32_t)k;
-            if (s->need) break;
-            if (!has_mpid(s->op)) {
-                s->st.acks++;
-                skip_rest(s, s->left != 0);
-                break;
-            }
-            if (s->left < 4) {
-                skip_rest(s, true);
-                break;
-            }
-            s->state = OVS_MPID;
-            s->got = 0;
-            s->need = 4;
+            if (!s->need) after_acks(s);
             break;
         case OVS_MPID:
             k = gather(s, d, n, i);
