@@ -5,11 +5,11 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libglib2.0-dev uthash-dev libssl-dev zlib1g-dev openssl ca-certificates"
-# tests: tshark (differential tests), tcpdump + iproute2 + gnutls (capture
+# tests: tshark (differential tests), tcpdump + iproute2 + gnutls + openvpn (capture
 # generators), python3-scapy (link-type variants), jq (JSON checks), clang and
 # its runtime (sanitizers, libFuzzer), valgrind (memory checks of the
 # non-sanitizer build, tests/robust/test_valgrind.sh).
-TEST_PKGS="tshark tcpdump iproute2 gnutls-bin python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind"
+TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind"
 
 # make bench: the peers it times (ssldump, ndpiReader) and ethtool (the
 # mixed capture's loopback without segmentation offload, so that packets

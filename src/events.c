@@ -239,6 +239,7 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_obj_begin(j);
     json_kv_uint(j, "flows", ss->tls_flows);
     json_kv_uint(j, "starttls_flows", ss->starttls_flows);
+    json_kv_uint(j, "openvpn_flows", ss->ovpn_flows);
     json_kv_uint(j, "not_tls_flows", ss->not_tls_flows);
     json_kv_uint(j, "handshakes", ss->handshakes);
     json_key(j, "outcomes");

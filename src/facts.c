@@ -136,7 +136,9 @@ static const char *const en_level[] = { "unknown", "warning", "fatal" };
 static const char *const en_outcome[] = { "established", "resumed", "failed", "aborted", "timeout",
                                           "renegotiated", "reneg_rejected", "incomplete_capture" };
 static const char *const en_resumption[] = { "psk", "ticket", "session_id", "session_id_or_compat" };
-static const char *const en_incomplete[] = { "handshake_start_missing", "no_client_hello", "bytes_missing", "gap" };
+static const char *const en_incomplete[] = { "handshake_start_missing", "no_client_hello", "bytes_missing", "gap",
+                                             "encrypted_control_channel" };
+static const char *const en_ovpn_prot[] = { "none", "tls-auth", "tls-crypt", "tls-crypt-v2" };
 static const char *const en_ocsp[] = { "good", "revoked", "unknown" };
 static const char *const en_rr[] = { "accepted", "ignored", "rejected", "unknown" };
 static const char *const en_certstatus[] = { "ok", "expired", "not_yet_valid", "self_signed", "unknown_ca",
@@ -151,7 +153,7 @@ static const struct {
     [EN_LEVEL] = TAB(en_level),         [EN_OUTCOME] = TAB(en_outcome),
     [EN_RESUMPTION] = TAB(en_resumption), [EN_INCOMPLETE] = TAB(en_incomplete),
     [EN_OCSP] = TAB(en_ocsp),           [EN_CERTSTATUS] = TAB(en_certstatus),
-    [EN_RENEG_RESULT] = TAB(en_rr),
+    [EN_RENEG_RESULT] = TAB(en_rr),     [EN_OVPN_PROT] = TAB(en_ovpn_prot),
 };
 
 const char *facts_enum_name(int en, int i)

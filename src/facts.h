@@ -28,14 +28,15 @@ enum facts_bits { BT_WEAKNESS, BT_ANOMALY, BT__N };
 /* String tables of K_ENUM. */
 enum facts_enum {
     EN_SIDE, EN_HOW, EN_LEVEL, EN_OUTCOME, EN_RESUMPTION, EN_INCOMPLETE, EN_OCSP, EN_CERTSTATUS,
-    EN_RENEG_RESULT, EN__N
+    EN_RENEG_RESULT, EN_OVPN_PROT, EN__N
 };
 /* Values of the K_ENUM tables the session sets (index = value). */
 enum { FACTS_CLIENT = 0, FACTS_SERVER = 1 };                         /* EN_SIDE */
 enum { FACTS_FIN = 0, FACTS_RST = 1 };                               /* EN_HOW */
 enum { FACTS_LEVEL_UNKNOWN = 0, FACTS_LEVEL_WARNING, FACTS_LEVEL_FATAL }; /* EN_LEVEL */
 enum { FACTS_RES_PSK = 0, FACTS_RES_TICKET, FACTS_RES_SESSION_ID, FACTS_RES_SESSION_ID_OR_COMPAT };  /* EN_RESUMPTION */
-enum { FACTS_INC_START_MISSING = 0, FACTS_INC_NO_CH, FACTS_INC_BYTES, FACTS_INC_GAP }; /* EN_INCOMPLETE */
+enum { FACTS_INC_START_MISSING = 0, FACTS_INC_NO_CH, FACTS_INC_BYTES, FACTS_INC_GAP, FACTS_INC_ENCRYPTED }; /* EN_INCOMPLETE */
+/* EN_OVPN_PROT: enum ovpn_protection - 1 (dissectors/ovpn_stream.h) */
 enum { FACTS_RR_ACCEPTED = 0, FACTS_RR_IGNORED, FACTS_RR_REJECTED, FACTS_RR_UNKNOWN };
 /* bit of BT_ANOMALY after the dissector's anomalies */
 #define FACTS_ANOM_DUPLICATE_CH 63

@@ -837,7 +837,9 @@ static unsigned after_feed(struct sessions *s, struct tconn *c)
         return s->verdict;
     }
     apply_deferred(c);
-    if (c->headers_only && c->state == ST_TLS && !s->o.no_bypass) s->verdict |= REASM_BYPASS;
+    /* the bypass tracker reads TLS record headers on the TCP bytes: not
+     * what an OpenVPN connection carries */
+    if (c->headers_only && c->state == ST_TLS && !c->ovpn && !s->o.no_bypass) s->verdict |= REASM_BYPASS;
     return s->verdict;
 }
 
@@ -871,7 +873,8 @@ unsigned session_on_gap(struct sessions *s, struct flow *f, enum flow_dir dir, u
     if (c->state == ST_TLS) {
         /* the other direction's records show the connection is TLS */
         if (c->st[!dir].rec.records) tls_record_set_tls_known(&c->st[dir].rec);
-        tls_stream_gap(&c->st[dir], n);
+        if (c->ovpn) ovpn_gap(c, (int)dir, n); /* tells the record layer what it lost */
+        else tls_stream_gap(&c->st[dir], n);
         /* lost bytes were sent: what follows is not a first answer to test */
         if ((int)dir == S) c->server_answered = true;
         if (c->cur && !c->cur->done && !c->cur->decided) c->cur->gap = true;
@@ -890,7 +893,11 @@ static void feed(struct sessions *s, struct tconn *c, int dir, const uint8_t *da
     if (c->state == ST_NOT_TLS || !len) return;
     if (c->state == ST_DETECT) {
         detect(s, c, dir, data, len);
-        if (c->state != ST_TLS) return;
+        if (c->state != ST_TLS || c->ovpn) return; /* OpenVPN: the demultiplexer had the bytes */
+    }
+    if (c->ovpn) {
+        ovpn_feed(c, dir, data, len);
+        return;
     }
     if (dir == DIR_TO_CLIENT && !c->server_answered) {
         c->server_answered = true;

@@ -54,6 +54,7 @@ struct session_stats {
     /* handshakes unanswered at --handshake-timeout (the verdict waits for
      * the flow's end), and those the server answered after all */
     uint64_t timeouts_passed, late_answers;
+    uint64_t ovpn_flows; /* OpenVPN connections (TLS in the control channel) */
 };
 
 /* Called once per handshake when its outcome is decided. facts, and all

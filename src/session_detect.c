@@ -4,7 +4,15 @@
  * picked up mid-stream, with a TLS record. Until then up to DETECT_LIMIT
  * bytes per direction are looked at, then collection stops. Also the
  * server-side judgements made on first bytes: an answer that is not TLS,
- * and plaintext sent to a TLS service that closed without answering. */
+ * and plaintext sent to a TLS service that closed without answering.
+ *
+ * OpenVPN over TCP runs TLS inside its control channel: a client whose
+ * first bytes are a P_CONTROL_HARD_RESET_CLIENT_V2/V3 is OpenVPN once the
+ * server's first bytes are a HARD_RESET_SERVER_V2 that acknowledges the
+ * client's session id (or, with tls-crypt, has the same encrypted shape).
+ * From then on each direction goes through a demultiplexer
+ * (dissectors/ovpn_stream.c) that hands the P_CONTROL_V1 payloads, in
+ * packet-id order, to the same tls_stream as plain TLS. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -73,9 +81,116 @@ static void give_up(struct sessions *s, struct tconn *c)
     s->verdict |= REASM_STOP_TO_SERVER | REASM_STOP_TO_CLIENT;
 }
 
+/* ---------------------------------------------------------------- OpenVPN */
+
+/* A gap of unknown size: larger than any record, so the record layer
+ * resynchronises instead of assuming it knows how much was lost. */
+#define OVPN_GAP_UNKNOWN ((uint64_t)TLS_RECORD_MAX_LEN + 5 + 1)
+
+static void on_ovpn_payload(void *user, const uint8_t *d, size_t n)
+{
+    struct side *sd = user;
+    struct tconn *c = sd->c;
+    if (c->state != ST_TLS || !c->ovpn) return; /* not confirmed yet: not TLS to read */
+    if (sd->dir == S) c->server_answered = true;
+    tls_stream_feed(&c->st[sd->dir], d, n);
+}
+
+static void on_ovpn_gap(void *user, uint64_t n)
+{
+    struct side *sd = user;
+    struct tconn *c = sd->c;
+    if (c->state != ST_TLS || !c->ovpn) return;
+    /* nothing read yet on this side: the peer's records show it is TLS */
+    tls_record_set_tls_known(&c->st[sd->dir].rec);
+    tls_stream_gap(&c->st[sd->dir], n ? n : OVPN_GAP_UNKNOWN);
+    if (c->cur && !c->cur->done && !c->cur->decided) c->cur->gap = true;
+}
+
+static void ovpn_stream_start(struct tconn *c, int dir, uint8_t hmac, bool encrypted)
+{
+    c->side[dir].c = c;
+    c->side[dir].dir = dir;
+    ovpn_stream_init(&c->ov[dir], hmac, encrypted, on_ovpn_payload, on_ovpn_gap, &c->side[dir]);
+}
+
+/* The client's reset: its demultiplexer starts now with the layout the
+ * reset itself shows (the server's answer confirms or corrects it). */
+static void ovpn_client(struct tconn *c, const uint8_t *d, size_t n)
+{
+    uint8_t hmac = 0;
+    for (size_t i = 0; i < sizeof ovpn_hmac_sizes; i++)
+        if (c->ovh.layouts & (1u << i)) {
+            hmac = ovpn_hmac_sizes[i];
+            break;
+        }
+    c->ovpn_pending = true;
+    ovpn_stream_start(c, C, hmac, !c->ovh.layouts);
+    ovpn_stream_feed(&c->ov[C], d, n);
+}
+
+/* The server's reset confirmed OpenVPN: TLS from here on, through the
+ * demultiplexers. */
+static void ovpn_confirmed(struct sessions *s, struct tconn *c, enum ovpn_protection prot, uint8_t hmac,
+                           const uint8_t *d, size_t n)
+{
+    bool enc = prot == OVPN_PROT_TLS_CRYPT || prot == OVPN_PROT_TLS_CRYPT_V2;
+    ovpn_stream *cl = &c->ov[C];
+    if (cl->hmac != hmac || cl->encrypted != enc) {
+        /* the client's reset was read with another layout: the framing
+         * (lengths) holds, its packet ids start again with the next one */
+        cl->hmac = hmac;
+        cl->encrypted = enc;
+        cl->key_set = false;
+    }
+    c->ovpn_pending = false;
+    c->ovpn = true;
+    c->ovpn_prot = (uint8_t)prot;
+    c->ovpn_hmac = hmac;
+    start_tls(s, c);
+    s->st.ovpn_flows++;
+    for (int dir = 0; dir < 2; dir++) tls_record_set_tls_known(&c->st[dir].rec);
+    ovpn_stream_start(c, S, hmac, enc);
+    ovpn_stream_feed(&c->ov[S], d, n);
+}
+
+void ovpn_feed(struct tconn *c, int dir, const uint8_t *d, size_t n) { ovpn_stream_feed(&c->ov[dir], d, n); }
+
+void ovpn_gap(struct tconn *c, int dir, uint64_t n) { ovpn_stream_lost(&c->ov[dir], n); }
+
+/* OpenVPN detection on a connection's first bytes; true when they were
+ * taken (the bytes went to a demultiplexer). */
+static bool detect_ovpn(struct sessions *s, struct tconn *c, int dir, bool first, const uint8_t *d, size_t n)
+{
+    if (dir == C && first && !c->any_data[S] && ovpn_client_reset(d, n, &c->ovh)) {
+        ovpn_client(c, d, n);
+        return true;
+    }
+    if (!c->ovpn_pending) return false;
+    if (dir == C) {
+        ovpn_stream_feed(&c->ov[C], d, n);
+        return true;
+    }
+    enum ovpn_protection prot;
+    uint8_t hmac;
+    if (first && ovpn_server_reset(d, n, &c->ovh, &prot, &hmac)) {
+        ovpn_confirmed(s, c, prot, hmac, d, n);
+        return true;
+    }
+    c->ovpn_pending = false; /* the server does not speak OpenVPN: go on as usual */
+    return false;
+}
+
 void detect(struct sessions *s, struct tconn *c, int dir, const uint8_t *d, size_t n)
 {
     bool first = !c->any_data[dir];
+    if (detect_ovpn(s, c, dir, first, d, n)) {
+        c->any_data[dir] = true;
+        if (c->state == ST_TLS) return;
+        c->seen[dir] += n;
+        if (c->seen[C] > DETECT_LIMIT || c->seen[S] > DETECT_LIMIT) give_up(s, c);
+        return;
+    }
     c->any_data[dir] = true;
     if (dir == C && looks_client_hello(d, n)) {
         if (c->seen[C] || c->seen[S]) s->st.starttls_flows++;

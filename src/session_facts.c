@@ -231,6 +231,31 @@ static void flow_ip(struct facts_ip *o, const struct flow *f, const uint8_t *add
 }
 
 /* The typed facts of handshake h (docs/facts.md), in eb. */
+/* The OpenVPN control channel the handshake ran in; absent on plain TLS. */
+static void add_openvpn(tls_facts *o, const struct tconn *c)
+{
+    if (!c->ovpn) {
+        FABSENT(TLS, o, encapsulation);
+        FABSENT(TLS, o, openvpn);
+        return;
+    }
+    o->encapsulation = "openvpn";
+    struct facts_OPENVPN *v = &o->openvpn;
+    FALL(OPENVPN, v);
+    v->protection = (int8_t)(c->ovpn_prot - 1);
+    if (c->ovpn_prot == OVPN_PROT_TLS_AUTH) v->hmac_bytes = c->ovpn_hmac;
+    else FNULL(OPENVPN, v, hmac_bytes);
+    v->control_encrypted = ovpn_encrypted(c);
+    const ovpn_stats *a = &c->ov[C].st, *b = &c->ov[S].st;
+    v->control_packets = (int64_t)(a->control + b->control);
+    v->ack_packets = (int64_t)(a->acks + b->acks);
+    v->data_packets = (int64_t)(a->data + b->data);
+    v->retransmitted = (int64_t)(a->retransmitted + b->retransmitted);
+    v->other_key_packets = (int64_t)(a->other_key + b->other_key);
+    v->malformed = (int64_t)(a->malformed + b->malformed + a->out_of_window + b->out_of_window);
+    v->framing_lost = (int64_t)(a->lost + b->lost);
+}
+
 tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_buf *eb)
 {
     struct flow *f = c->f;
@@ -257,7 +282,8 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     o->last_message.server = c->last[S][0] ? c->last[S] : NULL;
     o->server_hello_seen = h->have_sh;
     int why = -1;
-    if (!h->have_ch && !h->reneg && !c->client_not_tls)
+    if (ovpn_encrypted(c)) why = FACTS_INC_ENCRYPTED; /* no TLS to read, nothing lost */
+    else if (!h->have_ch && !h->reneg && !c->client_not_tls)
         why = c->n_hs > 1 ? FACTS_INC_START_MISSING : FACTS_INC_NO_CH;
     else if (h->gap) why = FACTS_INC_GAP;
     else if (any_gap(c)) why = FACTS_INC_BYTES;
@@ -358,6 +384,8 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     all &= ((tls_anomalies)1 << TLS_ANOM_COUNT) - 1;
     if (h->duplicate_ch) all |= (tls_anomalies)1 << FACTS_ANOM_DUPLICATE_CH;
     o->anomalies = all;
+
+    add_openvpn(o, c);
 
     struct facts_FLOW *fl = &o->flow;
     FALL(FLOW, fl);

@@ -3,7 +3,7 @@
  * includes this; the public API is session.h.
  *
  *   session.c          connection lifecycle, memory budget, handshake state machine
- *   session_detect.c   TLS detection by content
+ *   session_detect.c   TLS detection by content (and inside OpenVPN's control channel)
  *   session_facts.c    the typed facts of a handshake
  *   session_keyless.c  what encrypted records mean, without keys
  *   session_decrypt.c  reading encrypted records with a key log */
@@ -16,6 +16,7 @@
 
 #include "certcheck.h"
 #include "facts.h"
+#include "ovpn_stream.h"
 #include "session.h"
 #include "tlsdecrypt.h"
 #include "tls_stream.h"
@@ -142,6 +143,14 @@ struct tconn {
     bool next_etm_c, next_etm_s;           /* encrypt_then_mac offered / accepted */
     uint32_t key_updates[2];               /* TLS 1.3 KeyUpdates followed (keys rolled) */
     uint64_t dec_failed, dec_ok[2];
+    /* OpenVPN over TCP (session_detect.c): the TLS of its control channel
+     * reaches st[] through a demultiplexer per direction */
+    bool ovpn;                 /* confirmed by the server's reset */
+    bool ovpn_pending;         /* the client's reset seen, the server's not yet */
+    uint8_t ovpn_prot;         /* enum ovpn_protection */
+    uint8_t ovpn_hmac;         /* tls-auth HMAC bytes */
+    ovpn_hello ovh;            /* the client's reset */
+    ovpn_stream ov[2];
 };
 
 /* Room for what the facts of one handshake point to while they are
@@ -207,6 +216,14 @@ void printable(char *out, const uint8_t *d, size_t n);
 void detect(struct sessions *s, struct tconn *c, int dir, const uint8_t *d, size_t n);
 /* End of a connection that never became TLS: plaintext sent to a TLS service? */
 void plaintext_to_tls(struct sessions *s, struct tconn *c);
+/* Bytes of an OpenVPN connection (c->ovpn): through its demultiplexer. */
+void ovpn_feed(struct tconn *c, int dir, const uint8_t *d, size_t n);
+void ovpn_gap(struct tconn *c, int dir, uint64_t n);
+/* The control channel is encrypted (tls-crypt, tls-crypt-v2): no TLS to read. */
+static inline bool ovpn_encrypted(const struct tconn *c)
+{
+    return c->ovpn && (c->ovpn_prot == OVPN_PROT_TLS_CRYPT || c->ovpn_prot == OVPN_PROT_TLS_CRYPT_V2);
+}
 
 /* session_facts.c */
 bool is_resumed(const struct hs *h);

@@ -29,7 +29,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "make-pcaps: root is required (unshare -n, tcpdump on lo); run 'sudo make pcaps'" >&2
     exit 1
 fi
-for tool in openssl tcpdump tshark editcap ss ip unshare timeout gnutls-cli gnutls-serv; do
+for tool in openssl tcpdump tshark editcap ss ip unshare timeout gnutls-cli gnutls-serv openvpn; do
     command -v "$tool" >/dev/null 2>&1 || { echo "make-pcaps: missing tool: $tool" >&2; exit 1; }
 done
 PY=/usr/bin/python3

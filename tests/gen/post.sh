@@ -194,6 +194,11 @@ tls12-cbc-etm-reneg|tls.handshake.type == 2 && frame.number > 8 && tls.handshake
 tls12-ccm8-reneg|tls.handshake.type == 2 && frame.number > 8 && tls.handshake.ciphersuite == 0xc0ae
 tls13-ccm|tls.handshake.type == 11
 tls13-ccm8-keyupdate|tls.handshake.type == 24
+ovpn-ok|openvpn.opcode == 7
+ovpn-ok|tls.handshake.type == 1
+ovpn-tls-auth|
+ovpn-client-cert-rejected|
+ovpn-tls-crypt|
 '
 CORE=" demo tls12-ok tls13-ok "
 

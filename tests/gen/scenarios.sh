@@ -18,7 +18,8 @@ ALL_SCENARIOS="tls13-ok tls12-ok ipv6-tls13 demo offload-checksums reused-4tuple
  hostname-mismatch sni-unrecognized sni-missing alpn-mismatch weak-rsa-1024 weak-rsa-1024-rejected cert-changed tls13-short-answer sha1-cert
  abort-rst abort-fin timeout slow-server not-tls-http plaintext-to-tls gnutls-tls13
  anon-dh client-clock-skew cert-revoked
- tls12-cbc-reneg tls12-cbc-etm-reneg tls12-ccm8-reneg tls13-ccm tls13-ccm8-keyupdate"
+ tls12-cbc-reneg tls12-cbc-etm-reneg tls12-ccm8-reneg tls13-ccm tls13-ccm8-keyupdate
+ ovpn-ok ovpn-tls-auth ovpn-client-cert-rejected ovpn-tls-crypt"
 
 S_OK() { echo "-cert $C/server.crt -key $C/server.key -cert_chain $C/int.crt"; }
 VERIFY() { echo "-CAfile $C/ca.crt -verify_return_error -verify_hostname server.example"; }
@@ -628,5 +629,65 @@ sc_tls13-ccm8-keyupdate() {
     s_srv $PORT -quiet -rev $(S_OK) -ciphersuites TLS_AES_128_CCM_8_SHA256
     cli 'sleep 0.3; echo hello; sleep 0.3; echo K; sleep 0.3; echo after update; sleep 0.3; echo k; sleep 0.3; echo again; sleep 0.3' \
         -tls1_3 -ciphersuites TLS_AES_128_CCM_8_SHA256 -servername server.example $(VERIFY)
+    cap_stop
+}
+
+# ---------------------------------------------------------------- OpenVPN
+# The TLS handshake inside OpenVPN's control channel over TCP (openvpn
+# --dev null: no tun device; the control channel comes first). Ports
+# 1194-1197 (1194: tshark decodes OpenVPN there; the rest must be found by
+# content). The client stops after 3 s: the handshake takes well under one.
+
+OVPN_S() { echo "--ca $C/ca.crt --cert $C/server.crt --key $C/server.key --extra-certs $C/int.crt --dh none"; }
+OVPN_C() { echo "--ca $C/ca.crt --cert $C/client.crt --key $C/client.key --extra-certs $C/int.crt"; }
+
+# ovpn_srv PORT ARGS...: one OpenVPN TCP server on 127.0.0.1:PORT.
+ovpn_srv() {
+    local port=$1
+    shift
+    srv "$port" openvpn --dev null --proto tcp-server --local 127.0.0.1 --port "$port" --tls-server \
+        --verb 3 "$@"
+}
+
+# ovpn_cli ARGS...: an OpenVPN TCP client to $PORT for 3 s, one connection.
+ovpn_cli() {
+    timeout 3 openvpn --dev null --proto tcp-client --remote 127.0.0.1 "$PORT" --tls-client \
+        --connect-retry-max 1 --verb 3 "$@" >> "$W/log/$CAP.cli" 2>&1
+}
+
+ovpn_key() { [ -s "$W/ta.key" ] || openvpn --genkey secret "$W/ta.key" > /dev/null 2>&1; }
+
+sc_ovpn-ok() {
+    PORT=1194; cap_start ovpn-ok
+    ovpn_srv $PORT $(OVPN_S)
+    ovpn_cli $(OVPN_C)
+    cap_stop
+}
+
+# tls-auth with HMAC-SHA256 (32 bytes), TLS 1.2: certificates in the clear
+sc_ovpn-tls-auth() {
+    PORT=1195; cap_start ovpn-tls-auth
+    ovpn_key
+    ovpn_srv $PORT $(OVPN_S) --tls-auth "$W/ta.key" 0 --auth SHA256 --tls-version-max 1.2
+    ovpn_cli $(OVPN_C) --tls-auth "$W/ta.key" 1 --auth SHA256 --tls-version-max 1.2
+    cap_stop
+}
+
+# the server does not trust the client's certificate (issued by another
+# root): TLS 1.2, the client's certificate in the clear; OpenVPN closes the
+# connection without sending the TLS alert
+sc_ovpn-client-cert-rejected() {
+    PORT=1196; cap_start ovpn-client-cert-rejected
+    ovpn_srv $PORT $(OVPN_S) --tls-version-max 1.2
+    ovpn_cli --ca "$C/ca.crt" --cert "$C/rogue-leaf.crt" --key "$C/rogue-leaf.key" --tls-version-max 1.2
+    cap_stop
+}
+
+# tls-crypt: the control channel is encrypted, the handshake cannot be read
+sc_ovpn-tls-crypt() {
+    PORT=1197; cap_start ovpn-tls-crypt
+    ovpn_key
+    ovpn_srv $PORT $(OVPN_S) --tls-crypt "$W/ta.key"
+    ovpn_cli $(OVPN_C) --tls-crypt "$W/ta.key"
     cap_stop
 }

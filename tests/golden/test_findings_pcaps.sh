@@ -202,6 +202,8 @@ timeout.pcap handshake-timeout
 slow-server.pcap slow-handshake
 not-tls-http.pcap not-tls
 plaintext-to-tls.pcap not-tls
+ovpn-client-cert-rejected.pcap handshake-aborted
+ovpn-tls-crypt.pcap incomplete-capture
 crafted-heartbleed.pcap heartbleed
 crafted-sslv3-rc4.pcap obsolete-version
 crafted-sslv3-rc4.pcap weak-cipher
