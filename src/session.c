@@ -297,7 +297,9 @@ static void settle(struct tconn *c, struct hs *h, bool closed)
         else decide(c, h, OUT_ABORTED);
         return;
     }
-    if (server_silent(c, h) && waited >= tmo) {
+    /* the flow idled out or the capture ended: unanswered past
+     * --handshake-timeout (seen by the timers, or by this flow's clock) */
+    if (server_silent(c, h) && (h->timeout_passed || waited >= tmo)) {
         decide(c, h, OUT_TIMEOUT);
         return;
     }
