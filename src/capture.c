@@ -2,10 +2,13 @@
  * (truncated or corrupt file) is reported with the packet number and every
  * packet before it has already been processed. Live capture uses
  * pcap_create so snaplen, buffer size, promiscuous mode and timeout can all
- * be set before activation. */
+ * be set before activation; it reads without blocking and polls with its
+ * own timeout, so timers advance on a quiet link. */
 #include "capture.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -425,6 +428,29 @@ static int set_or_fail(int rc, pcap_t *p, const char *what, const char *iface)
     return 1;
 }
 
+/* Live packets: at most LIVE_BATCH per pcap_dispatch() so the timers
+ * run between batches on a busy link too. */
+#define LIVE_BATCH 256
+#define LIVE_POLL_MS 200
+
+struct live_ctx {
+    const struct capture_cbs *cbs;
+    struct capture_stats *st;
+    int dlt;
+    const char *iface;
+    uint64_t n;
+};
+
+static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct live_ctx *lc = (struct live_ctx *)user;
+    lc->n++;
+    lc->st->packets++;
+    lc->st->bytes += h->len;
+    struct capture_pkt cp = { h, data, lc->dlt, lc->iface, lc->n };
+    lc->cbs->packet(lc->cbs->ctx, &cp);
+}
+
 static int run_live(const struct capture_opts *o, const struct capture_cbs *cbs,
                     struct capture_stats *st)
 {
@@ -460,26 +486,38 @@ static int run_live(const struct capture_opts *o, const struct capture_cbs *cbs,
     if (!rc) rc = drop_privileges(o->user);
     if (rc) { pcap_close(p); return rc; }
     live_handle = p;
-    uint64_t n = 0;
+    /* Non-blocking reads and our own poll(): with TPACKET_V3 libpcap blocks
+     * in poll() until the kernel retires a block, and the kernel retires
+     * only blocks that hold packets, so on a quiet link pcap_next_ex()
+     * never returns and the idle and handshake timers would never fire.
+     * Here they advance at least every LIVE_POLL_MS whatever the traffic. */
+    if (pcap_setnonblock(p, 1, err) != 0) {
+        fprintf(stderr, "tlswatch: %s: cannot set non-blocking mode: %s\n", o->iface, err);
+        live_handle = NULL;
+        pcap_close(p);
+        return 1;
+    }
+    int fd = pcap_get_selectable_fd(p);
+    struct live_ctx lc = { cbs, st, dlt, o->iface, 0 };
     struct timeval last_tick = {0, 0};
     while (!stop_requested) {
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        int r = pcap_next_ex(p, &h, &data);
-        if (r == 1) {
-            n++;
-            st->packets++;
-            st->bytes += h->len;
-            struct capture_pkt cp = { h, data, dlt, o->iface, n };
-            cbs->packet(cbs->ctx, &cp);
-        } else if (r == PCAP_ERROR_BREAK) {
-            break;
-        } else if (r < 0) {
+        int r = pcap_dispatch(p, LIVE_BATCH, live_packet, (u_char *)&lc);
+        if (r == PCAP_ERROR_BREAK) break;
+        if (r < 0) {
             fprintf(stderr, "tlswatch: %s: capture error after %llu packets: %s\n", o->iface,
-                    (unsigned long long)n, pcap_geterr(p));
+                    (unsigned long long)lc.n, pcap_geterr(p));
             live_handle = NULL;
             pcap_close(p);
             return 1;
+        }
+        if (r == 0 && !stop_requested) {
+            if (fd >= 0) {
+                struct pollfd pfd = { fd, POLLIN, 0 };
+                (void)poll(&pfd, 1, LIVE_POLL_MS); /* EINTR: a signal, look at the flags */
+            } else {
+                struct timespec ts = { 0, LIVE_POLL_MS * 1000000L };
+                nanosleep(&ts, NULL);
+            }
         }
         struct timeval now;
         gettimeofday(&now, NULL);
