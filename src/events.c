@@ -130,12 +130,31 @@ void events_tls_json(struct json *j, const struct flow *f, const tls_facts *fact
     json_obj_end(j);
 }
 
+/* A capture interval's facts (no flow): the interval's end. */
+static struct timeval capture_time(const struct facts_CAPTURE *c)
+{
+    double when = c->start + c->seconds;
+    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
+    return tv;
+}
+
 void events_finding_json(struct json *j, const struct flow *f, const tls_facts *facts,
                          const struct rule_finding *r)
 {
-    struct timeval tv = event_time(facts, f);
     json_obj_begin(j);
-    common_fields(j, f, &tv, "finding");
+    if (f) {
+        struct timeval tv = event_time(facts, f);
+        common_fields(j, f, &tv, "finding");
+    } else { /* a finding about the capture itself (rules of category capture) */
+        struct timeval tv = capture_time(facts->capture);
+        json_key(j, "timestamp");
+        json_time(j, &tv);
+        json_kv_str(j, "event_type", "finding");
+        json_key(j, "capture");
+        json_obj_begin(j);
+        facts_write_members(&facts_type_CAPTURE, facts->capture, j, NULL);
+        json_obj_end(j);
+    }
     json_key(j, "finding");
     json_obj_begin(j);
     json_kv_str(j, "rule", r->rule);
@@ -337,16 +356,25 @@ void events_finding_text(const struct flow *f, const tls_facts *facts, const str
                          events_put_fn put, void *ctx)
 {
     char cip[64], sip[64], ts[48], up[16], line[4096], ver[32], sni[300];
-    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
-    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
-    struct timeval tv = event_time(facts, f);
-    format_time_rfc3339(&tv, ts, sizeof ts);
     size_t i = 0;
     for (; i < sizeof up - 1 && r->severity_name[i]; i++) {
         char ch = r->severity_name[i];
         up[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
     }
     up[i] = '\0';
+    if (!f) { /* about the capture itself */
+        struct timeval ctv = capture_time(facts->capture);
+        format_time_rfc3339(&ctv, ts, sizeof ts);
+        int n = snprintf(line, sizeof line, "%s capture %s %s %s (fix: %s) %s\n", ts,
+                         facts->capture->interface ? facts->capture->interface : "-", up, r->rule,
+                         r->fix_side ? r->fix_side : "-", r->message ? r->message : "");
+        if (n > 0) put(ctx, line, line_len(line, (size_t)n, sizeof line));
+        return;
+    }
+    flow_addr_str(f, f->cli.addr, cip, sizeof cip);
+    flow_addr_str(f, f->srv.addr, sip, sizeof sip);
+    struct timeval tv = event_time(facts, f);
+    format_time_rfc3339(&tv, ts, sizeof ts);
     int n = snprintf(line, sizeof line, "%s %s%s%s:%u -> %s%s%s:%u %s %s (fix: %s) %s [%s sni=%s]\n", ts,
                      f->key.family == 6 ? "[" : "", cip, f->key.family == 6 ? "]" : "", f->cli.port,
                      f->key.family == 6 ? "[" : "", sip, f->key.family == 6 ? "]" : "", f->srv.port, up, r->rule,

@@ -39,6 +39,10 @@ struct pipeline {
     struct timeval first_ts, last_ts;
     double next_stats_at;
     int have_ts;
+    /* capture loss (live): the current interval and the last tick */
+    const char *iface;
+    double loss_start, last_tick;
+    uint64_t loss_pkts0, loss_kdrop0, loss_idrop0, loss_flagged0, last_drops;
 };
 
 static volatile sig_atomic_t stats_requested;
@@ -223,9 +227,75 @@ static void on_packet(void *ctx, const struct capture_pkt *p)
     maybe_stats(a, ts);
 }
 
+/* The end of a capture interval with drops: the rules of category
+ * capture (rules/capture.rules) see its counts as "capture" facts. */
+static void capture_interval_end(struct pipeline *a, double t)
+{
+    const struct capture_stats *cs = &a->cstats;
+    uint64_t kd = cs->kernel_drop - a->loss_kdrop0, id = cs->if_drop - a->loss_idrop0;
+    uint64_t pk = cs->packets - a->loss_pkts0;
+    if ((kd || id) && a->rules) {
+        struct facts_CAPTURE cf;
+        memset(&cf, 0, sizeof cf);
+        FALL(CAPTURE, &cf);
+        cf.interface = a->iface ? a->iface : "-";
+        cf.start = a->loss_start;
+        cf.seconds = t - a->loss_start;
+        cf.packets = (int64_t)pk;
+        cf.kernel_dropped = (int64_t)kd;
+        cf.interface_dropped = (int64_t)id;
+        cf.dropped = (int64_t)(kd + id);
+        cf.loss_pct = 100.0 * (double)(kd + id) / (double)(kd + id + pk);
+        cf.handshakes = (int64_t)(sessions_capture_loss_flagged(a->sessions) - a->loss_flagged0);
+        tls_facts *f = calloc(1, sizeof *f); /* once per lossy interval */
+        if (f) {
+            FSET(TLS, f, capture, &cf);
+            struct rules_ctx rc = { t, NULL, NULL, NULL, 0 };
+            json_reset(&a->pending);
+            a->cur_flow = NULL;
+            a->cur_facts = f;
+            rules_eval(a->rules, f, &rc, on_finding, a);
+            if (a->pending.len) put(a, a->pending.buf, a->pending.len);
+            json_reset(&a->pending);
+            a->cur_facts = NULL;
+            free(f);
+        }
+    }
+    a->loss_start = t;
+    a->loss_pkts0 = cs->packets;
+    a->loss_kdrop0 = cs->kernel_drop;
+    a->loss_idrop0 = cs->if_drop;
+    a->loss_flagged0 = sessions_capture_loss_flagged(a->sessions);
+}
+
+/* Live, once a second (after the capture's statistics were read): a tick
+ * that sees new drops marks the span since the last tick, so the
+ * handshakes alive then say capture_loss; every capture_loss_interval the
+ * interval's counts go to the capture rules. */
+static void capture_loss_tick(struct pipeline *a, const struct timeval *now)
+{
+    double t = (double)now->tv_sec + (double)now->tv_usec / 1e6;
+    uint64_t drops = a->cstats.kernel_drop + a->cstats.if_drop;
+    if (a->loss_start == 0) {
+        a->loss_start = a->last_tick = t;
+        a->loss_pkts0 = a->cstats.packets;
+        a->loss_kdrop0 = a->cstats.kernel_drop;
+        a->loss_idrop0 = a->cstats.if_drop;
+        a->last_drops = drops;
+        return;
+    }
+    if (drops > a->last_drops) sessions_note_capture_loss(a->sessions, a->last_tick, t);
+    a->last_drops = drops;
+    a->last_tick = t;
+    double iv = a->rules ? rules_param(a->rules, "capture_loss_interval") : 0;
+    if (!(iv > 0)) iv = 10;
+    if (t - a->loss_start >= iv) capture_interval_end(a, t);
+}
+
 static void on_tick(void *ctx, const struct timeval *now)
 {
     struct pipeline *a = ctx;
+    capture_loss_tick(a, now);
     reasm_expire(a->reasm, now);
     sessions_tick(a->sessions, now);
     maybe_stats(a, now);
@@ -273,6 +343,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
 int pipeline_run(struct pipeline *p, const struct capture_opts *co)
 {
     struct capture_cbs ccb = { .ctx = p, .packet = on_packet, .tick = on_tick };
+    p->iface = co->iface;
     return capture_run(co, &ccb, &p->cstats);
 }
 
@@ -338,6 +409,13 @@ int pipeline_run_pcapng(struct pipeline *p, struct pcapng *r, char *err, size_t 
 
 void pipeline_finish(struct pipeline *p, int stats)
 {
+    if (p->loss_start > 0) { /* live: drops since the last tick, then the last interval */
+        struct timeval now;
+        gettimeofday(&now, NULL);
+        capture_loss_tick(p, &now);
+        double t = (double)now.tv_sec + (double)now.tv_usec / 1e6;
+        if (p->loss_start < t) capture_interval_end(p, t);
+    }
     reasm_finish(p->reasm);
     if (!stats) return;
     struct timeval end = p->last_ts;

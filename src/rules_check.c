@@ -250,6 +250,7 @@ int rules_finalize(struct ruleset *rs, rules_error_fn err, void *ctx)
 {
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *r = &rs->r[i];
+        r->sensor = r->category && strcmp(r->category, "capture") == 0;
         compile_codes(r->when);
         compile_cval(&r->confidence);
         compile_cval(&r->fix_side);

@@ -449,10 +449,13 @@ size_t rules_eval(struct ruleset *rs, const tls_facts *facts, const struct rules
     double ftime = FSTATE(TLS, facts, flow) == FACTS_VAL && FSTATE(FLOW, &facts->flow, time) == FACTS_VAL
                        ? facts->flow.time : 0;
     double now = ctx && ctx->time > 0 ? ctx->time : ftime;
+    /* facts of a capture interval (a "capture" object) meet the rules of
+     * category capture only; a handshake's facts every other rule */
+    int sensor = FSTATE(TLS, facts, capture) == FACTS_VAL && facts->capture;
     for (size_t i = 0; i < rs->n; i++) {
         struct rule *r = &rs->r[i];
         r->fired = 0;
-        if (r->disabled || !r->when) continue;
+        if (r->disabled || !r->when || r->sensor != sensor) continue;
         facts_scratch_reset(&rs->sc);
         struct rv c = eval(r->when, &E);
         int hit = rv_truthy(&c);

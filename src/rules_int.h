@@ -185,6 +185,7 @@ struct rule {
     struct node *thr_count, *thr_window, *thr_weight;
     enum thr_by thr_by;
     int disabled;
+    int sensor; /* category "capture": evaluated on capture intervals, not handshakes */
     int fired; /* scratch during rules_eval */
 };
 

@@ -1013,6 +1013,29 @@ void sessions_tick(struct sessions *s, const struct timeval *now)
     }
 }
 
+void sessions_note_capture_loss(struct sessions *s, double from, double to)
+{
+    if (to < from) to = from;
+    unsigned last = (s->nloss - 1) % SESSION_LOSS_SPANS;
+    if (s->nloss && from <= s->loss[last].to + 1.0) { /* contiguous: extend */
+        if (to > s->loss[last].to) s->loss[last].to = to;
+        return;
+    }
+    s->loss[s->nloss % SESSION_LOSS_SPANS].from = from;
+    s->loss[s->nloss % SESSION_LOSS_SPANS].to = to;
+    s->nloss++;
+}
+
+uint64_t sessions_capture_loss_flagged(const struct sessions *s) { return s->loss_flagged; }
+
+bool session_loss_overlaps(struct sessions *s, double from, double to)
+{
+    unsigned n = s->nloss < SESSION_LOSS_SPANS ? s->nloss : SESSION_LOSS_SPANS;
+    for (unsigned i = 0; i < n; i++)
+        if (s->loss[i].from <= to && from <= s->loss[i].to) return true;
+    return false;
+}
+
 struct sessions *sessions_new(const struct session_opts *o, session_emit_fn emit, void *ctx)
 {
     struct sessions *s = xcalloc(1, sizeof *s);

@@ -88,6 +88,12 @@ void session_on_end(struct sessions *s, struct flow *f);
 int session_role_hint(const uint8_t *payload, size_t len);
 /* Handshake timeouts in capture time (call per packet or per tick). */
 void sessions_tick(struct sessions *s, const struct timeval *now);
+/* The capture dropped packets between capture times `from` and `to`
+ * (kernel or interface drops seen by the capture's statistics): the
+ * handshakes alive then say capture_loss, so a missing message is not read
+ * as a peer's fault. Returns how many handshakes so far said it. */
+void sessions_note_capture_loss(struct sessions *s, double from, double to);
+uint64_t sessions_capture_loss_flagged(const struct sessions *s);
 
 const struct session_stats *sessions_stats(const struct sessions *s);
 /* Validate server chains (and remember leaves per name) with this checker. */

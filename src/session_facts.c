@@ -310,6 +310,13 @@ tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_b
     tm->timeout = c->s->o.handshake_timeout * 1000.0;
     if (h->late_answer) o->late_answer = true;
     else FABSENT(TLS, o, late_answer);
+    /* the capture dropped packets while this handshake was on the wire
+     * (with a second of slack: drops are read once a second) */
+    if (c->s->nloss && session_loss_overlaps(c->s, h->t_start - 1.0, c->now + 1.0)) {
+        o->capture_loss = true;
+        c->s->loss_flagged++;
+    } else FABSENT(TLS, o, capture_loss);
+    FABSENT(TLS, o, capture);
 
     for (int i = 0; i < h->nalerts; i++) alert_facts(&eb->alerts[i], &h->alerts[i]);
     o->alerts = (struct facts_arr){ eb->alerts, (uint32_t)h->nalerts };

@@ -167,6 +167,8 @@ struct emit_buf {
     struct certcheck_facts cc;
 };
 
+#define SESSION_LOSS_SPANS 16
+
 struct sessions {
     struct session_opts o;
     unsigned verdict;                   /* enum reasm_verdict of the current session_on_data */
@@ -181,6 +183,12 @@ struct sessions {
     tls_mem mem;                        /* the dissector's buffers, within the budget */
     struct tconn *lru_head, *lru_tail;  /* connections, least recently fed first */
     struct tconn *current;              /* being fed: never shed */
+    /* capture time spans in which the capture dropped packets (the last
+     * SESSION_LOSS_SPANS, oldest overwritten): a handshake overlapping one
+     * says capture_loss */
+    struct { double from, to; } loss[SESSION_LOSS_SPANS];
+    unsigned nloss;                     /* spans recorded (ring index = nloss % N) */
+    uint64_t loss_flagged;              /* handshakes that said capture_loss */
     uint8_t plain[TLS_RECORD_BUF_SIZE];
 };
 
@@ -191,6 +199,7 @@ static inline double tvd(const struct timeval *tv) { return (double)tv->tv_sec +
 static inline bool over(const struct hs *h) { return h->decided || h->done; }
 
 /* session.c: history, decisions, handlers */
+bool session_loss_overlaps(struct sessions *s, double from, double to);
 void hist_add(struct tconn *c, int dir, char letter);
 char hs_letter(uint8_t type);
 void set_last(struct tconn *c, int dir, const char *name);

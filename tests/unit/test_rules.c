@@ -349,7 +349,7 @@ static void test_shipped(void)
     n += rules_finalize(rs, collect, &e);
     for (int i = 0; i < e.n; i++) printf("  error: %s\n", e.lines[i]);
     CHECK_EQ_INT(n, 0, "shipped rules load without errors");
-    CHECK_EQ_INT(rules_count(rs), 35, "35 shipped rules (every FAILURES.md id, certificate-rotated, slow-handshake)");
+    CHECK_EQ_INT(rules_count(rs), 36, "36 shipped rules (every FAILURES.md id, certificate-rotated, slow-handshake, capture-loss)");
     static const char *const ids[] = {
         "renegotiation-rejected", "renegotiation-accepted", "server-requested-renegotiation", "renegotiation-storm",
         "insecure-renegotiation", "renegotiation-in-tls13", "version-mismatch", "cipher-mismatch", "group-mismatch",
@@ -358,7 +358,7 @@ static void test_shipped(void)
         "client-clock-skew", "certificate-self-signed", "certificate-unknown-ca", "certificate-chain-incomplete",
         "certificate-hostname-mismatch", "certificate-revoked", "certificate-weak", "certificate-expiring-soon",
         "certificate-changed", "certificate-rotated", "sni-missing", "sni-unrecognized", "handshake-aborted", "handshake-timeout", "slow-handshake",
-        "fatal-alert", "incomplete-capture",
+        "fatal-alert", "incomplete-capture", "capture-loss",
     };
     int fires[64] = { 0 }, cleans[64] = { 0 };
     const char *dir = "tests/unit/data/facts";
@@ -416,6 +416,49 @@ static void test_shipped(void)
     }
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         CHECK(fires[i] > 0 && cleans[i] > 0, "%s has a firing and a clean fixture (%d/%d)", ids[i], fires[i], cleans[i]);
+    rules_free(rs);
+}
+
+/* Capture-interval facts meet the capture rules only, handshakes every
+ * other rule: an empty handshake would fire sni-missing and more. */
+static void test_capture_subject(void)
+{
+    char err[300];
+    struct ruleset *rs = rules_new();
+    rules_load(rs, "rules", NULL, NULL);
+    rules_finalize(rs, NULL, NULL);
+    tls_facts *f = facts_fixture_file("tests/unit/data/facts/capture-loss.json", err, sizeof err);
+    CHECK(f != NULL, "capture-loss.json parses");
+    if (f) {
+        struct finds F = { 0 };
+        rules_eval(rs, f, NULL, on_finding, &F);
+        CHECK(F.n == 1 && strcmp(F.f[0].rule, "capture-loss") == 0, "capture facts: capture-loss alone fires (%d findings)", F.n);
+        if (F.n >= 1)
+            CHECK(strstr(F.f[0].msg, "dropped 1000 packets in 10 s (1% of 100000)") != NULL, "capture-loss message: %s", F.f[0].msg);
+        facts_fixture_free(f);
+    }
+    /* a handshake that says capture_loss: never the capture rule */
+    {
+        static const char hs[] = "{\"capture_loss\": true, \"outcome\": \"timeout\"}";
+        f = facts_fixture_parse(hs, sizeof hs - 1, err, sizeof err);
+    }
+    CHECK(f != NULL, "handshake fixture parses (%s)", f ? "" : err);
+    if (f) {
+        struct finds F = { 0 };
+        rules_eval(rs, f, NULL, on_finding, &F);
+        CHECK(find(&F, "capture-loss") < 0 && find(&F, "handshake-timeout") >= 0,
+              "a handshake's facts never fire capture-loss, and still their own rules");
+        facts_fixture_free(f);
+    }
+    /* --param capture_loss=2: 1% is below it */
+    f = facts_fixture_file("tests/unit/data/facts/capture-loss.json", err, sizeof err);
+    CHECK(rules_set_param(rs, "capture_loss=2", err, sizeof err) == 0, "capture_loss is a parameter");
+    if (f) {
+        struct finds F = { 0 };
+        rules_eval(rs, f, NULL, on_finding, &F);
+        CHECK(F.n == 0, "below --param capture_loss=2 nothing fires (%d)", F.n);
+        facts_fixture_free(f);
+    }
     rules_free(rs);
 }
 
@@ -849,6 +892,7 @@ int main(void)
     test_errors();
     test_shipped();
     test_specific_outcomes();
+    test_capture_subject();
     test_listing();
     test_nesting_limits();
     test_regex_limits();
