@@ -274,6 +274,7 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     json_kv_uint(j, "resync_skipped_bytes", ss->resync_skipped);
     json_kv_uint(j, "timeouts_passed", ss->timeouts_passed);
     json_kv_uint(j, "late_answers", ss->late_answers);
+    json_kv_uint(j, "keylog_added", ss->keylog_added);
     json_obj_end(j);
     json_key(j, "findings");
     json_obj_begin(j);

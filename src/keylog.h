@@ -31,6 +31,15 @@ struct keylog *keylog_load(const char *path, char *err, size_t errlen);
 const struct keylog_secret *keylog_find(const struct keylog *kl, const uint8_t client_random[32],
                                         enum keylog_kind kind);
 size_t keylog_count(const struct keylog *kl);
+/* A key log followed while it grows (live capture): keylog_follow() starts
+ * with an empty log whose file may not exist yet; keylog_refresh() reads
+ * the whole lines appended since the last call (a partial last line waits),
+ * and the file from its start again when it was replaced or truncated
+ * (rotation); secrets already read are kept. Malformed lines are skipped
+ * and counted. Returns the number of client randoms added. */
+struct keylog *keylog_follow(const char *path);
+int keylog_refresh(struct keylog *kl);
+uint64_t keylog_malformed(const struct keylog *kl);
 void keylog_free(struct keylog *kl);
 
 #endif

@@ -100,7 +100,8 @@ static void usage(FILE *f)
         "tls:\n"
         "  --handshake-timeout S  no server answer for S seconds is a timeout (default 10)\n"
         "  --keylog FILE        SSLKEYLOGFILE: read encrypted alerts, renegotiations and\n"
-        "                       TLS 1.3 certificates exactly (AEAD suites)\n"
+        "                       TLS 1.3 certificates exactly; live, followed as it grows\n"
+        "                       (may appear later; rotation and SIGHUP re-read it)\n"
         "  --max-handshake-bytes N  largest handshake message reassembled (default 65536)\n"
         "  --max-memory N[KMG]  budget for TLS connection state; the least recently active\n"
         "                       connections are shed beyond it (default 256M)\n"
@@ -332,7 +333,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 
 static void on_signal(int sig)
 {
-    if (sig == SIGHUP) output_request_reopen();
+    if (sig == SIGHUP) {
+        output_request_reopen();
+        pipeline_request_keylog();
+    }
     else if (sig == SIGUSR1) {
         pipeline_request_stats();
         output_request_flush();
@@ -450,11 +454,19 @@ int main(int argc, char **argv)
     }
     if (a.cfg.keylog) {
         char err[512] = "";
-        a.kl = keylog_load(a.cfg.keylog, err, sizeof err);
+        /* live, the key log is followed as it grows (and may not exist yet:
+         * a sensor can start before the clients) */
+        if (a.cfg.iface && access(a.cfg.keylog, F_OK) != 0 && errno == ENOENT) {
+            fprintf(stderr, "tlswatch: %s: no key log yet; read when it appears\n", a.cfg.keylog);
+            a.kl = keylog_follow(a.cfg.keylog);
+        } else {
+            a.kl = keylog_load(a.cfg.keylog, err, sizeof err);
+        }
         if (!a.kl) {
-            fprintf(stderr, "tlswatch: %s\n", err);
+            fprintf(stderr, "tlswatch: %s\n", err[0] ? err : "out of memory");
             return 1;
         }
+        a.cfg.so.keylog_follow = a.cfg.iface != NULL;
     }
     struct pipeline_opts po = {
         .flows = a.cfg.flows, .all = a.cfg.all, .text = a.cfg.text,

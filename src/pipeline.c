@@ -29,6 +29,7 @@ struct pipeline {
     struct sessions *sessions;
     struct ruleset *rules;  /* borrowed */
     struct certcheck *cc;   /* borrowed, may be NULL */
+    struct keylog *kl;      /* borrowed, may be NULL */
     struct json pending;   /* finding lines of the handshake being reported */
     const struct flow *cur_flow;
     const tls_facts *cur_facts;
@@ -45,9 +46,10 @@ struct pipeline {
     uint64_t loss_pkts0, loss_kdrop0, loss_idrop0, loss_flagged0, last_drops;
 };
 
-static volatile sig_atomic_t stats_requested;
+static volatile sig_atomic_t stats_requested, keylog_requested;
 
 void pipeline_request_stats(void) { stats_requested = 1; }
+void pipeline_request_keylog(void) { keylog_requested = 1; }
 
 static void put(void *ctx, const char *line, size_t len)
 {
@@ -296,6 +298,12 @@ static void on_tick(void *ctx, const struct timeval *now)
 {
     struct pipeline *a = ctx;
     capture_loss_tick(a, now);
+    if (a->kl && (a->cfg.so.keylog_follow || keylog_requested)) {
+        /* live: what the key log gained (one stat() when nothing); SIGHUP
+         * forces it, for a file replaced by rotation */
+        keylog_requested = 0;
+        sessions_keylog_added(a->sessions, keylog_refresh(a->kl));
+    }
     reasm_expire(a->reasm, now);
     sessions_tick(a->sessions, now);
     maybe_stats(a, now);
@@ -337,6 +345,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
     a->cc = cc;
     if (cc) sessions_set_certcheck(a->sessions, cc);
     if (kl) sessions_set_keylog(a->sessions, kl);
+    a->kl = kl;
     return a;
 }
 

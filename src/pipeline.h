@@ -64,5 +64,7 @@ void pipeline_free(struct pipeline *p);
 
 /* Async-signal-safe: a stats event at the next packet or tick (SIGUSR1). */
 void pipeline_request_stats(void);
+/* Async-signal-safe (SIGHUP): re-read the key log at the next timer tick. */
+void pipeline_request_keylog(void);
 
 #endif

@@ -1026,6 +1026,11 @@ void sessions_note_capture_loss(struct sessions *s, double from, double to)
     s->nloss++;
 }
 
+void sessions_keylog_added(struct sessions *s, int n)
+{
+    if (n > 0) s->st.keylog_added += (uint64_t)n;
+}
+
 uint64_t sessions_capture_loss_flagged(const struct sessions *s) { return s->loss_flagged; }
 
 bool session_loss_overlaps(struct sessions *s, double from, double to)

@@ -34,6 +34,7 @@ struct session_opts {
     size_t max_handshake_bytes; /* largest handshake message reassembled */
     size_t max_memory;          /* bytes of connection state; 0 = SESSION_DEFAULT_MAX_MEMORY */
     bool no_bypass;             /* keep finished handshakes in libnids (--bypass off) */
+    bool keylog_follow;         /* live: the key log grows; re-read it when a handshake's keys are missing */
 };
 
 #define SESSION_DEFAULT_MAX_MEMORY ((size_t)256 << 20)
@@ -45,6 +46,7 @@ struct session_stats {
      * was shed (oldest first) to stay within it, buffers refused */
     uint64_t mem_used, mem_peak, mem_budget, shed_flows, mem_refused;
     uint64_t reneg_not_reported; /* renegotiations past MAX_RENEG_REPORTED on a connection */
+    uint64_t keylog_added;       /* client randoms read from a growing key log after the start */
     /* certificates summarised, and how many of them came from the cache
      * of parsed certificates (src/x509cache.h) */
     uint64_t certs_summarised, certs_from_cache;
@@ -88,6 +90,8 @@ void session_on_end(struct sessions *s, struct flow *f);
 int session_role_hint(const uint8_t *payload, size_t len);
 /* Handshake timeouts in capture time (call per packet or per tick). */
 void sessions_tick(struct sessions *s, const struct timeval *now);
+/* Counts client randoms a refresh of the key log added (stats). */
+void sessions_keylog_added(struct sessions *s, int n);
 /* The capture dropped packets between capture times `from` and `to`
  * (kernel or interface drops seen by the capture's statistics): the
  * handshakes alive then say capture_loss, so a missing message is not read

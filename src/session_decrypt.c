@@ -90,6 +90,10 @@ static bool etm_of(const tls_client_hello *ch, const tls_server_hello *sh)
 void keys_at_server_hello(struct tconn *c, struct hs *h)
 {
     if (!c->s->kl || !h->have_ch || !tlsdec_supported(h->sh.cipher, h->sh.version)) return;
+    /* live, the peer may have written its secrets just now: read what the
+     * key log gained (a stat() when it did not grow) */
+    if (c->s->o.keylog_follow && !keylog_find(c->s->kl, h->ch.random, h->tls13 ? KL_SERVER_HS : KL_MASTER))
+        c->s->st.keylog_added += (uint64_t)keylog_refresh(c->s->kl);
     if (h->tls13) {
         set_tls13_keys(c, C, KL_CLIENT_HS);
         set_tls13_keys(c, S, KL_SERVER_HS);

@@ -1,0 +1,73 @@
+#!/bin/sh
+# A key log followed while it grows, live: tlswatch captures on a veth pair
+# between two private network namespaces with --keylog naming a file that
+# does not exist yet; real OpenSSL clients then write their secrets to it
+# (SSLKEYLOGFILE style, -keylogfile) as they connect. Every handshake must
+# be decrypted (keys found, every encrypted record read), including after
+# the file is rotated (moved away, a new one started, SIGHUP).
+# Needs root (unshare -n, nsenter); skipped otherwise.
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
+    echo "SKIP keylog live: needs root, unshare and nsenter"
+    exit 0
+fi
+T=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT; [ -n "${KEEP:-}" ] && echo "work dir $T"
+cat > "$T/run.sh" <<'EOS'
+set -u
+cd "$T"
+ip link set lo up
+unshare -n sleep 60 &
+PEER=$!
+sleep 0.2
+PX="nsenter -t $PEER -n"
+ip link add tw0 type veth peer name tw1 || exit 1
+ip link set tw1 netns "$PEER" || exit 1
+ip addr add 10.99.0.1/24 dev tw0
+ip link set tw0 up
+$PX ip link set lo up
+$PX ip addr add 10.99.0.2/24 dev tw1
+$PX ip link set tw1 up
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem \
+    -days 2 -subj /CN=keylog.test 2>/dev/null
+$PX timeout 50 openssl s_server -accept 4443 -cert c.pem -key k.pem -www -quiet > /dev/null 2>&1 &
+i=0
+while [ $i -lt 100 ] && ! $PX ss -Hltn | grep -q ':4443 '; do sleep 0.05; i=$((i + 1)); done
+timeout 50 "$TLSWATCH" -i tw0 -q --all --keylog kl.txt -o live.json tcp 2> tw.err &
+TW=$!
+sleep 1.5
+get() { # get NAME ARGS: one GET / (the server answers, then both close)
+    n=$1; shift
+    printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 openssl s_client -connect 10.99.0.2:4443 -servername "$n" \
+        -keylogfile kl.txt -ign_eof "$@" > /dev/null 2>&1
+}
+get tls13.test -tls1_3
+get tls12.test -tls1_2
+# rotation: the key log is moved away, the clients start a new one (after
+# tlswatch had time to see the first handshakes: the kernel hands packets
+# over in blocks, up to the capture timeout late)
+sleep 1
+mv kl.txt kl.1
+kill -HUP $TW
+get rotated13.test -tls1_3
+get rotated12.test -tls1_2
+sleep 1.5
+kill -TERM $TW
+wait $TW
+echo $? > rc.txt
+kill $PEER 2>/dev/null
+EOS
+T="$T" TLSWATCH="$TLSWATCH" timeout 60 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
+
+rc=$(cat "$T/rc.txt" 2>/dev/null)
+if [ "$rc" = 0 ] && grep -q "no key log yet" "$T/tw.err"; then echo "PASS keylog live: a key log that does not exist yet is waited for"
+else echo "FAIL keylog live: exit '$rc' ($(head -2 "$T/tw.err" 2>/dev/null | tr '\n' ' '))"; fi
+for n in tls13.test tls12.test rotated13.test rotated12.test; do
+    r=$(jq -r --arg n "$n" 'select(.event_type=="tls" and .tls.sni==$n) | .tls as $t | $t.encrypted |
+          "\($t.outcome) \(.keys_found) \(.decrypt_failures) \(.client_decrypted == .client_records and .server_decrypted == .server_records and .client_records > 0)"' \
+        "$T/live.json" 2>/dev/null)
+    if [ "$r" = "established true 0 true" ]; then echo "PASS keylog live: $n decrypted with secrets written while it ran"
+    else echo "FAIL keylog live: $n: '$r' (outcome keys_found failures all-read)"; fi
+done
+a=$(jq -r 'select(.event_type=="stats") | .stats.tls.keylog_added' "$T/live.json" 2>/dev/null | tail -1)
+if [ "${a:-0}" -ge 4 ] 2>/dev/null; then echo "PASS keylog live: the stats count $a client randoms read while running"
+else echo "FAIL keylog live: keylog_added '$a'"; fi
