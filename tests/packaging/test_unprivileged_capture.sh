@@ -6,7 +6,7 @@
 # real logrotate run with the shipped snippet's directives and a postrotate
 # SIGHUP moves the file away and tlswatch goes on in a new one, losing no
 # line. Needs root, unshare, setpriv, logrotate, openssl.
-for c in unshare setpriv logrotate openssl ip ss python3 jq; do
+for c in unshare setpriv logrotate openssl ip ss jq; do
     if ! command -v $c >/dev/null 2>&1; then echo "SKIP unprivileged capture: $c not installed"; exit 0; fi
 done
 if [ "$(id -u)" != 0 ]; then echo "SKIP unprivileged capture: needs root (setpriv, unshare -n)"; exit 0; fi
@@ -31,7 +31,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.p
 setpriv --reuid=$U --regid=$G --clear-groups --no-new-privs \
     --inh-caps=-all,+net_raw,+net_admin --ambient-caps=-all,+net_raw,+net_admin \
     --bounding-set=-all,+net_raw,+net_admin \
-    "$TLSWATCH" -q -i lo --all -o "$T/log/eve.json" tcp portrange 4998-4999 2> err.txt &
+    "$TLSWATCH" -q -i lo --all -o "$T/log/eve.json" tcp port 4999 2> err.txt &
 TW=$!
 echo $TW > pid
 timeout 20 openssl s_server -accept 4999 -cert c.pem -key k.pem -naccept 2 -quiet > /dev/null 2>&1 &
@@ -40,15 +40,8 @@ while [ $i -lt 50 ] && ! ss -ltn 2>/dev/null | grep -q ':4999 '; do sleep 0.1; i
 sleep 1
 grep -E '^(Uid|CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs):' /proc/$TW/status > status.txt
 echo Q | timeout 5 openssl s_client -connect 127.0.0.1:4999 -servername one.test > /dev/null 2>&1
-# Lines are flushed by the capture loop's tick, which libpcap 1.10
-# (TPACKET_V3, poll without timeout) runs only when a packet arrives: a
-# SYN to the closed port 4998 (answered by a RST) a second later gets the
-# first handshake's line into the file before logrotate looks at it.
-sleep 1.2
-python3 -c "import socket
-try: socket.create_connection(('127.0.0.1', 4998), 1)
-except OSError: pass"
-sleep 0.5
+# lines reach the file within a second (the capture loop's timer tick)
+sleep 2
 wc -c < "$T/log/eve.json" > size-before.txt
 logrotate -v -f -s "$T/lr.state" "$T/lr.conf" > lr.log 2>&1
 echo $? > lr.rc
@@ -72,8 +65,8 @@ else echo "FAIL unprivileged capture: process status: $(tr '\n' ' ' < "$T/status
 one=$(jq -r 'select(.event_type=="tls") | .tls.sni' "$T/log/eve.json.1" 2>/dev/null | tr '\n' ' ')
 two=$(jq -r 'select(.event_type=="tls") | .tls.sni' "$T/log/eve.json" 2>/dev/null | tr '\n' ' ')
 st=$(jq -r 'select(.event_type=="stats") | .stats.flows.total' "$T/log/eve.json" 2>/dev/null)
-if [ "$(cat "$T/lr.rc" 2>/dev/null)" = 0 ] && [ "$one" = "one.test " ] && [ "$two" = "two.test " ] && [ "$st" = 3 ]; then
-    echo "PASS unprivileged capture: logrotate + SIGHUP: eve.json.1 has the first handshake, the new eve.json the second and the final stats (3 connections)"
+if [ "$(cat "$T/lr.rc" 2>/dev/null)" = 0 ] && [ "$one" = "one.test " ] && [ "$two" = "two.test " ] && [ "$st" = 2 ]; then
+    echo "PASS unprivileged capture: logrotate + SIGHUP: eve.json.1 has the first handshake, the new eve.json the second and the final stats (2 connections)"
 else echo "FAIL unprivileged capture: logrotate rc $(cat "$T/lr.rc" 2>/dev/null) ($(head -2 "$T/lr.log" 2>/dev/null)); rotated '$one', new '$two', stats flows '$st'"; fi
 own=$(stat -c '%U %a' "$T/log/eve.json" 2>/dev/null)
 if [ "$own" = "$U 640" ]; then echo "PASS unprivileged capture: the new file is created $U, mode 640 (logrotate create)"
