@@ -4,7 +4,9 @@
 #   make demo       build, then analyse a bundled capture from pcaps/
 #   make check      build with ASan+UBSan, then run every test; ends "N passed, N failed"
 #   make CC=clang   same with clang
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= : binary, rules, man page, systemd unit,
+#                   sysusers.d, logrotate snippet, SYSCONFDIR/default/tlswatch
+#   make uninstall  removes them (the default file only if unchanged)
 #   make pcaps      regenerate pcaps/ from real TLS stacks (root, unshare -n)
 #   make fuzz       build libFuzzer targets with clang (FUZZ_SECONDS=60 per target)
 #   make bench      speed/memory ratios against baselines measured in the same run
@@ -16,6 +18,11 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 SAN     ?= 0
 
 ifeq ($(SAN),1)
@@ -64,7 +71,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps test-deps bench-deps demo check tests install uninstall clean pcaps fuzz bench flood lint rules-doc
+.PHONY: FORCE all deps test-deps bench-deps demo check tests install uninstall clean pcaps fuzz bench flood lint rules-doc
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -86,6 +93,14 @@ $(BUILD)/dissectors/%.o: dissectors/%.c $(wildcard dissectors/*.h dissectors/*.d
 $(BUILD)/src/%.o: src/%.c $(wildcard src/*.h src/*.def dissectors/*.h dissectors/*.def) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(SRC_CFLAGS) $(GLIB_CFLAGS) -c $< -o $@
+
+# The installed rules directory is compiled in (rules.c): a build for another
+# PREFIX must not keep the old path.
+$(BUILD)/.prefix: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+$(BUILD)/src/rules.o: $(BUILD)/.prefix
+FORCE:
 
 $(LIBDISSECT): $(DISSECT_OBJS)
 	@mkdir -p $(@D)
@@ -128,14 +143,32 @@ check: test-deps
 	$(MAKE) CC=clang BUILD=build/clang all
 	@sh tests/run.sh build/san
 
+# @BINDIR@ and @SYSCONFDIR@ in the packaging files become the install paths.
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tlswatch/rules
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tlswatch
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/tlswatch/rules $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/tlswatch
 	if ls rules/*.rules >/dev/null 2>&1; then install -m 0644 rules/*.rules $(DESTDIR)$(PREFIX)/share/tlswatch/rules/; fi
+	gzip -9n < docs/tlswatch.1 > $(DESTDIR)$(MANDIR)/man1/tlswatch.1.gz && chmod 0644 $(DESTDIR)$(MANDIR)/man1/tlswatch.1.gz
+	$(SUBST) packaging/tlswatch.service.in > $(DESTDIR)$(UNITDIR)/tlswatch.service && chmod 0644 $(DESTDIR)$(UNITDIR)/tlswatch.service
+	install -m 0644 packaging/tlswatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/tlswatch.conf
+	$(SUBST) packaging/tlswatch.logrotate > $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tlswatch && chmod 0644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tlswatch
+	@# a configuration file: an existing one is the administrator's, kept
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/default/tlswatch ]; then echo "keeping $(DESTDIR)$(SYSCONFDIR)/default/tlswatch"; \
+	else $(SUBST) packaging/tlswatch.default > $(DESTDIR)$(SYSCONFDIR)/default/tlswatch && chmod 0644 $(DESTDIR)$(SYSCONFDIR)/default/tlswatch; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/tlswatch
+	rm -f $(DESTDIR)$(BINDIR)/tlswatch $(DESTDIR)$(MANDIR)/man1/tlswatch.1 $(DESTDIR)$(MANDIR)/man1/tlswatch.1.gz \
+		$(DESTDIR)$(UNITDIR)/tlswatch.service $(DESTDIR)$(SYSUSERSDIR)/tlswatch.conf \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/tlswatch
 	rm -rf $(DESTDIR)$(PREFIX)/share/tlswatch
+	@# the default file goes only if it is still the shipped one
+	if $(SUBST) packaging/tlswatch.default | cmp -s - $(DESTDIR)$(SYSCONFDIR)/default/tlswatch; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/default/tlswatch; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/tlswatch ]; then echo "keeping $(DESTDIR)$(SYSCONFDIR)/default/tlswatch (changed)"; fi
 
 pcaps: test-deps
 	sh tests/gen/make-pcaps.sh pcaps

@@ -8,8 +8,14 @@ BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libgl
 # tests: tshark (differential tests), tcpdump + iproute2 + gnutls + openvpn (capture
 # generators), python3-scapy (link-type variants), jq (JSON checks), clang and
 # its runtime (sanitizers, libFuzzer), valgrind (memory checks of the
-# non-sanitizer build, tests/robust/test_valgrind.sh).
-TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind"
+# non-sanitizer build, tests/robust/test_valgrind.sh); packaging tests:
+# groff-base + man-db (the man page renders without warnings), systemd
+# (systemd-analyze verify/security on the unit; systemd need not be PID 1),
+# logrotate (the snippet, and rotation with SIGHUP), rsyslog (a real syslog
+# daemon receiving --syslog's RFC 5424 messages; the test runs it in the
+# foreground on a socket of its own, but on a host with systemd installing
+# the package also enables the rsyslog service).
+TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind groff-base man-db systemd logrotate rsyslog"
 
 # make bench: the peers it times (ssldump, ndpiReader) and ethtool (the
 # mixed capture's loopback without segmentation offload, so that packets

@@ -17,6 +17,7 @@
 #include "certcheck.h"
 #include "keylog.h"
 #include "output.h"
+#include "output_syslog.h"
 #include "pipeline.h"
 #include "reassembly.h"
 #include "rules.h"
@@ -47,6 +48,8 @@ struct config {
     int min_severity, fail_on;
     const char *ca_file, *ca_path;
     const char *keylog;
+    int syslog, syslog_facility; /* --syslog, --syslog-facility */
+    const char *syslog_socket;    /* --syslog-socket */
 };
 
 struct app {
@@ -79,6 +82,10 @@ static void usage(FILE *f)
         "  --all                a tls event for every handshake, not only problems\n"
         "  --flows              also one JSON line per TCP connection\n"
         "  --stats-interval S   a stats event every S seconds of capture time\n"
+        "  --syslog             also send each event line to syslog (RFC 5424, /dev/log)\n"
+        "  --syslog-facility F  daemon (default), user or local0..local7\n"
+        "  --syslog-socket PATH syslog's AF_UNIX datagram socket (default /dev/log;\n"
+        "                       implies --syslog)\n"
         "  -q                   no summary on stderr\n"
         "reassembly:\n"
         "  --checksums auto|on|off  TCP checksum policy (default auto: accept\n"
@@ -167,6 +174,7 @@ enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_BYPASS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
+    OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -194,6 +202,9 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "ca-file", required_argument, NULL, OPT_CA_FILE },
         { "ca-path", required_argument, NULL, OPT_CA_PATH },
         { "keylog", required_argument, NULL, OPT_KEYLOG },
+        { "syslog", no_argument, NULL, OPT_SYSLOG },
+        { "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
+        { "syslog-socket", required_argument, NULL, OPT_SYSLOG_SOCKET },
         { "snaplen", required_argument, NULL, 's' },
         { "buffer-size", required_argument, NULL, 'B' },
         { "no-promisc", no_argument, NULL, 'p' },
@@ -216,6 +227,7 @@ static int parse_args(int argc, char **argv, struct config *c)
     if (!c->files || !c->rule_paths || !c->params || !c->disabled) return 1;
     c->min_severity = SEV_INFO;
     c->fail_on = -1;
+    c->syslog_facility = output_syslog_facility_parse("daemon");
     while ((ch = getopt_long(argc, argv, "+r:i:o:F:s:B:pqVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': c->files[c->nfiles++] = optarg; break;
@@ -279,6 +291,19 @@ static int parse_args(int argc, char **argv, struct config *c)
         case OPT_CA_FILE: c->ca_file = optarg; break;
         case OPT_CA_PATH: c->ca_path = optarg; break;
         case OPT_KEYLOG: c->keylog = optarg; break;
+        case OPT_SYSLOG: c->syslog = 1; break;
+        case OPT_SYSLOG_SOCKET:
+            c->syslog = 1;
+            c->syslog_socket = optarg;
+            break;
+        case OPT_SYSLOG_FACILITY:
+            c->syslog_facility = output_syslog_facility_parse(optarg);
+            if (c->syslog_facility < 0) {
+                fprintf(stderr, "tlswatch: --syslog-facility: expected daemon, user or local0..local7, not \"%s\"\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case OPT_CHECKSUMS: {
             /* same order as enum cksum_mode */
             static const char *const modes[] = { "auto", "on", "off", NULL };
@@ -443,6 +468,9 @@ int main(int argc, char **argv)
     }
     rc = 0;
     if (output_open(a.cfg.out_path) != 0) return 1;
+    /* live: a syslog daemon that falls behind costs events, not packets */
+    if (a.cfg.syslog && output_syslog_open(a.cfg.syslog_socket, a.cfg.syslog_facility, a.cfg.iface != NULL) != 0)
+        return 1;
     {
         char err[256] = "";
         struct certcheck_opts cko = { a.cfg.ca_file, a.cfg.ca_path, 0 };
@@ -495,6 +523,7 @@ int main(int argc, char **argv)
     free(a.cfg.params);
     free(a.cfg.disabled);
     output_close();
+    output_syslog_close();
     free(a.cfg.files);
     free(a.cfg.filter);
     if (!rc && output_failed()) rc = 1;

@@ -2,8 +2,10 @@
  * and written out at exit, on reopen, on output_flush(), and whenever a
  * line is written or output_tick() runs at least OUTPUT_FLUSH_SECONDS after
  * the last flush: a live sensor's lines reach the file within a second,
- * a file run makes one write per 64 KiB instead of one per line. */
+ * a file run makes one write per 64 KiB instead of one per line. With
+ * --syslog each line is also sent, unbuffered, to syslog (output_syslog.c). */
 #include "output.h"
+#include "output_syslog.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -96,6 +98,7 @@ void output_write(const char *line, size_t len)
         fprintf(stderr, "tlswatch: %s: write failed: %s\n", out_path ? out_path : "stdout",
                 strerror(errno));
     }
+    output_syslog_lines(line, len);
     output_tick();
 }
 

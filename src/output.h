@@ -1,6 +1,7 @@
 /* Where events go: stdout or a file opened for append, buffered (see
  * output.c for when it is flushed). SIGHUP asks for the file to be reopened
- * (logrotate); the reopen happens between two lines. */
+ * (logrotate); the reopen happens between two lines. Each line also goes
+ * to syslog once output_syslog_open() succeeded (output_syslog.h). */
 #ifndef TLSWATCH_OUTPUT_H
 #define TLSWATCH_OUTPUT_H
 #include <stddef.h>
