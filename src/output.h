@@ -15,6 +15,8 @@ void output_flush(void);
  * capture loop's tick so a quiet live link still gets its lines out). */
 void output_tick(void);
 void output_close(void);
+/* From now on to stdout (a --workers process: its pipe to the parent). */
+void output_to_stdout(void);
 int output_failed(void);           /* a write failed (disk full, closed pipe) */
 
 #endif
