@@ -77,6 +77,66 @@ static bool offered(const tls_u16_list *l, uint16_t v)
 
 static struct facts_codes codes(const tls_u16_list *l) { return (struct facts_codes){ l->v, l->n }; }
 
+/* The hellos' inputs of the fingerprints (views into h, no formatting).
+ * A hello whose lists were cut at their caps, or that did not parse whole,
+ * gets no fingerprint: a fingerprint of part of it would be wrong. An
+ * SSLv2-format ClientHello and an SSLv2 ServerHello have none (their
+ * references compute none), nor does a hello inherited from the first
+ * handshake by an encrypted renegotiation. */
+static void add_fingerprints(tls_facts *o, struct emit_buf *eb, const struct hs *h)
+{
+    struct fp_hellos *fp = &eb->fp;
+    memset(fp, 0, sizeof *fp);
+    const tls_anomalies bad = TLS_ANOM_BIT(HANDSHAKE_TRUNCATED) | TLS_ANOM_BIT(EXTENSION_MALFORMED) |
+                              TLS_ANOM_BIT(ODD_LIST_LENGTH);
+    if (h->have_ch && h->ch_read) {
+        const tls_client_hello *ch = &h->ch;
+        const tls_exts *e = &ch->ext;
+        struct fp_client *c = &fp->c;
+        fp->have_c = true;
+        c->version = ch->legacy_version;
+        c->ciphers = ch->ciphers.v;
+        c->nciphers = ch->ciphers.n;
+        c->exts = e->types.v;
+        c->nexts = e->types.n;
+        c->groups = e->groups.v;
+        c->ngroups = e->groups.n;
+        c->sig_algs = e->sig_algs.v;
+        c->nsig_algs = e->sig_algs.n;
+        c->versions = e->versions.v;
+        c->nversions = e->versions.n;
+        c->ec_point_formats = e->ec_point_formats;
+        c->nec_point_formats = e->ec_point_formats_n;
+        c->alpn0_len = e->alpn0_len;
+        c->alpn0_first = e->alpn0_first;
+        c->alpn0_last = e->alpn0_last;
+        c->complete = !h->sslv2 && !(ch->anomalies & bad) && !ch->ciphers.truncated && !e->types.truncated &&
+                      !e->groups.truncated && !e->sig_algs.truncated && !e->versions.truncated &&
+                      !e->ec_point_formats_truncated;
+    }
+    if (h->have_sh && h->sh_read) {
+        const tls_server_hello *sh = &h->sh;
+        struct fp_server *sv = &fp->s;
+        fp->have_s = true;
+        sv->version = sh->legacy_version;
+        sv->cipher = sh->cipher;
+        sv->exts = sh->ext.types.v;
+        sv->nexts = sh->ext.types.n;
+        sv->complete = sh->legacy_version != 0x0002 && !(sh->anomalies & bad) && !sh->ext.types.truncated;
+    }
+    o->ja3 = o->ja3_string = o->ja3s = o->ja3s_string = o->ja4 = o->ja4_r = fp;
+    if (!fp->have_c || !fp->c.complete) {
+        FNULL(TLS, o, ja3);
+        FNULL(TLS, o, ja3_string);
+        FNULL(TLS, o, ja4);
+        FNULL(TLS, o, ja4_r);
+    }
+    if (!fp->have_s || !fp->s.complete) {
+        FNULL(TLS, o, ja3s);
+        FNULL(TLS, o, ja3s_string);
+    }
+}
+
 static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *h)
 {
     const tls_client_hello *ch = &h->ch;
@@ -162,6 +222,7 @@ static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *
     o->early_data.sent = h->early_data_sent;
     if (h->early_accepted) o->early_data.accepted = true;
     else FNULL(EARLY_DATA, &o->early_data, accepted);
+    add_fingerprints(o, eb, h);
 }
 
 static void add_certs(tls_facts *o, struct emit_buf *eb, const struct hs *h)
