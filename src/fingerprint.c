@@ -240,6 +240,45 @@ const char *fp_ja4(const struct fp_client *c, bool raw, char *buf, size_t cap)
     return k < 0 || (size_t)k >= cap ? NULL : buf;
 }
 
+/* parse failures and malformed lists: the lists may be partial */
+static const tls_anomalies fp_bad = TLS_ANOM_BIT(HANDSHAKE_TRUNCATED) | TLS_ANOM_BIT(EXTENSION_MALFORMED) |
+                                    TLS_ANOM_BIT(ODD_LIST_LENGTH);
+
+void fp_client_from_hello(struct fp_client *c, const tls_client_hello *ch, bool sslv2)
+{
+    const tls_exts *e = &ch->ext;
+    memset(c, 0, sizeof *c);
+    c->version = ch->legacy_version;
+    c->ciphers = ch->ciphers.v;
+    c->nciphers = ch->ciphers.n;
+    c->exts = e->types.v;
+    c->nexts = e->types.n;
+    c->groups = e->groups.v;
+    c->ngroups = e->groups.n;
+    c->sig_algs = e->sig_algs.v;
+    c->nsig_algs = e->sig_algs.n;
+    c->versions = e->versions.v;
+    c->nversions = e->versions.n;
+    c->ec_point_formats = e->ec_point_formats;
+    c->nec_point_formats = e->ec_point_formats_n;
+    c->alpn0_len = e->alpn0_len;
+    c->alpn0_first = e->alpn0_first;
+    c->alpn0_last = e->alpn0_last;
+    c->complete = !sslv2 && !ch->sslv2 && !(ch->anomalies & fp_bad) && !ch->ciphers.truncated &&
+                  !e->types.truncated && !e->groups.truncated && !e->sig_algs.truncated && !e->versions.truncated &&
+                  !e->ec_point_formats_truncated;
+}
+
+void fp_server_from_hello(struct fp_server *s, const tls_server_hello *sh)
+{
+    memset(s, 0, sizeof *s);
+    s->version = sh->legacy_version;
+    s->cipher = sh->cipher;
+    s->exts = sh->ext.types.v;
+    s->nexts = sh->ext.types.n;
+    s->complete = sh->legacy_version != 0x0002 && !(sh->anomalies & fp_bad) && !sh->ext.types.truncated;
+}
+
 const char *fp_format(int k, const struct fp_hellos *h, char *buf, size_t cap)
 {
     if (!h) return NULL;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls_hello.h"
+
 /* A ClientHello's inputs. Views into the hello (valid as long as it). */
 struct fp_client {
     uint16_t version;                        /* legacy_version */
@@ -42,6 +44,12 @@ enum fp_kind { FP_JA3, FP_JA3_STRING, FP_JA3S, FP_JA3S_STRING, FP_JA4, FP_JA4_R,
 
 /* Longest string a field can be (lists capped at TLS_LIST_CAP = 160). */
 #define FP_STR_MAX 3200
+
+/* The inputs of a parsed hello (views into it); complete is false when
+ * its lists were cut at their caps, it did not parse whole, or it came in
+ * SSLv2 format (an SSLv2 ServerHello: legacy_version 0x0002). */
+void fp_client_from_hello(struct fp_client *c, const tls_client_hello *ch, bool sslv2);
+void fp_server_from_hello(struct fp_server *s, const tls_server_hello *sh);
 
 /* Writes field k of h into buf (cap >= FP_STR_MAX); NULL when it cannot
  * be computed exactly (no hello, a list over its cap, a malformed hello). */

@@ -87,42 +87,13 @@ static void add_fingerprints(tls_facts *o, struct emit_buf *eb, const struct hs 
 {
     struct fp_hellos *fp = &eb->fp;
     memset(fp, 0, sizeof *fp);
-    const tls_anomalies bad = TLS_ANOM_BIT(HANDSHAKE_TRUNCATED) | TLS_ANOM_BIT(EXTENSION_MALFORMED) |
-                              TLS_ANOM_BIT(ODD_LIST_LENGTH);
     if (h->have_ch && h->ch_read) {
-        const tls_client_hello *ch = &h->ch;
-        const tls_exts *e = &ch->ext;
-        struct fp_client *c = &fp->c;
         fp->have_c = true;
-        c->version = ch->legacy_version;
-        c->ciphers = ch->ciphers.v;
-        c->nciphers = ch->ciphers.n;
-        c->exts = e->types.v;
-        c->nexts = e->types.n;
-        c->groups = e->groups.v;
-        c->ngroups = e->groups.n;
-        c->sig_algs = e->sig_algs.v;
-        c->nsig_algs = e->sig_algs.n;
-        c->versions = e->versions.v;
-        c->nversions = e->versions.n;
-        c->ec_point_formats = e->ec_point_formats;
-        c->nec_point_formats = e->ec_point_formats_n;
-        c->alpn0_len = e->alpn0_len;
-        c->alpn0_first = e->alpn0_first;
-        c->alpn0_last = e->alpn0_last;
-        c->complete = !h->sslv2 && !(ch->anomalies & bad) && !ch->ciphers.truncated && !e->types.truncated &&
-                      !e->groups.truncated && !e->sig_algs.truncated && !e->versions.truncated &&
-                      !e->ec_point_formats_truncated;
+        fp_client_from_hello(&fp->c, &h->ch, h->sslv2);
     }
     if (h->have_sh && h->sh_read) {
-        const tls_server_hello *sh = &h->sh;
-        struct fp_server *sv = &fp->s;
         fp->have_s = true;
-        sv->version = sh->legacy_version;
-        sv->cipher = sh->cipher;
-        sv->exts = sh->ext.types.v;
-        sv->nexts = sh->ext.types.n;
-        sv->complete = sh->legacy_version != 0x0002 && !(sh->anomalies & bad) && !sh->ext.types.truncated;
+        fp_server_from_hello(&fp->s, &h->sh);
     }
     o->ja3 = o->ja3_string = o->ja3s = o->ja3s_string = o->ja4 = o->ja4_r = fp;
     if (!fp->have_c || !fp->c.complete) {
