@@ -276,7 +276,10 @@ void fp_server_from_hello(struct fp_server *s, const tls_server_hello *sh)
     s->cipher = sh->cipher;
     s->exts = sh->ext.types.v;
     s->nexts = sh->ext.types.n;
-    s->complete = sh->legacy_version != 0x0002 && !(sh->anomalies & fp_bad) && !sh->ext.types.truncated;
+    /* JA3S reads only the extension types, which a malformed body does not
+     * change: a ServerHello must just have parsed to its end */
+    s->complete = sh->legacy_version != 0x0002 && !(sh->anomalies & TLS_ANOM_BIT(HANDSHAKE_TRUNCATED)) &&
+                  !sh->ext.types.truncated;
 }
 
 const char *fp_format(int k, const struct fp_hellos *h, char *buf, size_t cap)
