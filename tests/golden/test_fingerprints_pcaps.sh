@@ -22,4 +22,24 @@ for f in "$TOP"/pcaps/*.pcap; do
     if [ -z "$bad" ]; then echo "PASS fingerprints $name: $ok handshake(s) with their fingerprints"
     else echo "FAIL fingerprints $name: $bad ($ok fine)"; fi
 done
+# rules read the fingerprints like any string field (threat-intel lists)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+ja3=$("$TLSWATCH" -q --all -r "$TOP/pcaps/demo.pcap" | jq -r 'select(.event_type=="tls") | .tls.ja3' | head -1)
+cat > "$T/watch.rules" <<RULES
+rule ja3-watch {
+  severity: info
+  category: protocol
+  summary: "A ClientHello whose JA3 is on a watch list."
+  when: ja3 in ["$ja3"] and ja4 != null
+  confidence: exact
+  fix_side: client
+  message: "JA3 {ja3} JA4 {ja4}"
+  evidence: "{ja3_string}"
+  advice: "Look the client up."
+}
+RULES
+m=$("$TLSWATCH" -q --rules "$T/watch.rules" -r "$TOP/pcaps/demo.pcap" | jq -r 'select(.event_type=="finding") | .finding.message')
+case "$m" in "JA3 $ja3 JA4 t13d"*) echo "PASS a rule matches ja3 from a list and formats ja4 in its message" ;;
+             *) echo "FAIL rule on ja3: [$m] (ja3 $ja3)" ;; esac
 python3 "$TOP/tests/corpus/fingerprints_vs_tshark.py" --pcaps "$TOP/pcaps"
