@@ -40,6 +40,7 @@ struct config {
     int quiet;
     int snaplen, promisc, buffer_mb;
     int workers;        /* --workers N: N capture processes (fanout) */
+    int progress;       /* --progress: -1 auto (stderr a terminal), 0 off, 1 on */
     double stats_interval;
     struct reasm_opts ro;
     struct session_opts so;
@@ -91,6 +92,8 @@ static void usage(FILE *f)
         "  --syslog-socket PATH syslog's AF_UNIX datagram socket (default /dev/log;\n"
         "                       implies --syslog)\n"
         "  -q                   no summary on stderr\n"
+        "  --progress auto|on|off  file reads: a progress line on stderr (default auto:\n"
+        "                       when stderr is a terminal and not -q)\n"
         "reassembly:\n"
         "  --checksums auto|on|off  TCP checksum policy (default auto: accept\n"
         "                       offloaded checksums, drop corrupt ones)\n"
@@ -178,7 +181,7 @@ enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_BYPASS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
-    OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS,
+    OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS, OPT_PROGRESS,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -208,6 +211,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "keylog", required_argument, NULL, OPT_KEYLOG },
         { "syslog", no_argument, NULL, OPT_SYSLOG },
         { "workers", required_argument, NULL, OPT_WORKERS },
+        { "progress", required_argument, NULL, OPT_PROGRESS },
         { "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
         { "syslog-socket", required_argument, NULL, OPT_SYSLOG_SOCKET },
         { "snaplen", required_argument, NULL, 's' },
@@ -233,6 +237,7 @@ static int parse_args(int argc, char **argv, struct config *c)
     c->min_severity = SEV_INFO;
     c->fail_on = -1;
     c->syslog_facility = output_syslog_facility_parse("daemon");
+    c->progress = -1; /* auto */
     while ((ch = getopt_long(argc, argv, "+r:i:o:F:s:B:pqVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': c->files[c->nfiles++] = optarg; break;
@@ -337,6 +342,13 @@ static int parse_args(int argc, char **argv, struct config *c)
             c->stats_interval = v;
             break;
         case OPT_USER: c->user = optarg; break;
+        case OPT_PROGRESS: {
+            static const char *const modes[] = { "off", "on", "auto", NULL };
+            int k = parse_choice("--progress", optarg, modes);
+            if (k < 0) return 2;
+            c->progress = k == 2 ? -1 : k;
+            break;
+        }
         case OPT_WORKERS:
             if (parse_num("--workers", optarg, 1, WORKERS_MAX, &v) || v != (int)v) {
                 if (v != (int)v) fprintf(stderr, "tlswatch: --workers: a whole number 1..%d\n", WORKERS_MAX);
@@ -458,6 +470,7 @@ static int run_capture(struct app *a, int fanout_group)
     struct pipeline_opts po = {
         .flows = a->cfg.flows, .all = a->cfg.all, .text = a->cfg.text,
         .stats_interval = a->cfg.stats_interval, .ro = a->cfg.ro, .so = a->cfg.so,
+        .progress = a->cfg.progress > 0 ? 2 : a->cfg.progress < 0 && !a->cfg.quiet && isatty(STDERR_FILENO) ? 1 : 0,
     };
     a->pl = pipeline_new(&po, a->rules, a->cc, a->kl);
     if (!a->pl) return 1;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture.h"
 #include "certcheck.h"
@@ -42,6 +43,8 @@ struct pipeline {
     int have_ts;
     /* capture loss (live): the current interval and the last tick */
     const char *iface;
+    double progress_at, progress_t0; /* monotonic: next line due, start */
+    int progress_shown;
     double loss_start, last_tick;
     uint64_t loss_pkts0, loss_kdrop0, loss_idrop0, loss_flagged0, last_drops;
 };
@@ -211,9 +214,37 @@ static void maybe_stats(struct pipeline *a, const struct timeval *now)
     }
 }
 
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "\r" + one line, overwritten in place (a terminal), newline at the end. */
+static void progress_line(struct pipeline *a, int last)
+{
+    double el = mono() - a->progress_t0;
+    const struct session_stats *ss = sessions_stats(a->sessions);
+    double mb = (double)a->cstats.bytes / 1e6;
+    fprintf(stderr, "\r%s: %.1f MB, %llu packets, %llu handshakes, %llu findings, %.1f MB/s, %.0f packets/s%s",
+            last ? "read" : "reading", mb, (unsigned long long)a->cstats.packets,
+            (unsigned long long)ss->handshakes, (unsigned long long)a->findings, el > 0 ? mb / el : 0.0,
+            el > 0 ? (double)a->cstats.packets / el : 0.0, last ? "\n" : "\033[K");
+    a->progress_shown = 1;
+}
+
 static void on_packet(void *ctx, const struct capture_pkt *p)
 {
     struct pipeline *a = ctx;
+    /* a clock read per 4096 packets, a line twice a second */
+    if (a->cfg.progress && (a->cstats.packets & 4095) == 0) {
+        double t = mono();
+        if (t >= a->progress_at) {
+            a->progress_at = t + 0.5;
+            progress_line(a, 0);
+        }
+    }
     const struct timeval *ts = &p->hdr->ts;
     if (!a->have_ts) {
         a->first_ts = *ts;
@@ -353,6 +384,9 @@ int pipeline_run(struct pipeline *p, const struct capture_opts *co)
 {
     struct capture_cbs ccb = { .ctx = p, .packet = on_packet, .tick = on_tick };
     p->iface = co->iface;
+    if (co->iface) p->cfg.progress = 0; /* file reads only */
+    p->progress_t0 = mono();
+    p->progress_at = p->progress_t0 + 0.5;
     return capture_run(co, &ccb, &p->cstats);
 }
 
@@ -418,6 +452,9 @@ int pipeline_run_pcapng(struct pipeline *p, struct pcapng *r, char *err, size_t 
 
 void pipeline_finish(struct pipeline *p, int stats)
 {
+    /* the last line stays: always when asked for (--progress on), after
+     * progress was shown otherwise */
+    if (p->cfg.progress && !p->iface && (p->cfg.progress > 1 || p->progress_shown)) progress_line(p, 1);
     if (p->loss_start > 0) { /* live: drops since the last tick, then the last interval */
         struct timeval now;
         gettimeofday(&now, NULL);

@@ -27,6 +27,8 @@ struct pipeline_opts {
     int all;               /* --all: every handshake, not only problems */
     int text;              /* -F text */
     double stats_interval; /* a stats event every S seconds of capture time (0: none) */
+    int progress;          /* file reads: a progress line on stderr twice a second
+                              (1: and a last one if any was shown; 2: a last one always) */
     struct reasm_opts ro;
     struct session_opts so;
     /* Where event lines go; NULL: output_write() (output.h). */

@@ -40,14 +40,17 @@ while [ $i -lt 50 ] && ! ss -ltn 2>/dev/null | grep -q ':4999 '; do sleep 0.1; i
 sleep 1
 grep -E '^(Uid|CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs):' /proc/$TW/status > status.txt
 echo Q | timeout 5 openssl s_client -connect 127.0.0.1:4999 -servername one.test > /dev/null 2>&1
-# lines reach the file within a second (the capture loop's timer tick)
-sleep 2
+# lines reach the file within a second (the capture loop's timer tick);
+# a loaded machine may take longer: wait for the line, bounded
+i=0
+while [ $i -lt 150 ] && ! grep -q one.test "$T/log/eve.json" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 wc -c < "$T/log/eve.json" > size-before.txt
 logrotate -v -f -s "$T/lr.state" "$T/lr.conf" > lr.log 2>&1
 echo $? > lr.rc
 sleep 0.5
 echo Q | timeout 5 openssl s_client -connect 127.0.0.1:4999 -servername two.test > /dev/null 2>&1
-sleep 2
+i=0
+while [ $i -lt 150 ] && ! grep -q two.test "$T/log/eve.json" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 kill -INT $TW
 wait $TW
 echo $? > rc.txt
