@@ -9,29 +9,13 @@
 #  - mark the handshake that was on the wire during the loss (capture_loss:
 #    true) and not the one decided well before it.
 # Needs root (unshare -n, nsenter); skipped otherwise.
-if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
-    echo "SKIP capture loss: needs root, unshare and nsenter"
-    exit 0
-fi
-T=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT; [ -n "${KEEP:-}" ] && echo "work dir $T"
+. "$TOP/tests/lib/vethpair.sh"
+veth_test_start "capture loss"
 cat > "$T/run.sh" <<'EOS'
 set -u
 cd "$T"
-ip link set lo up
-unshare -n sleep 60 &
-PEER=$!
-sleep 0.2
-PX="nsenter -t $PEER -n"
-ip link add tw0 type veth peer name tw1 || exit 1
-ip link set tw1 netns "$PEER" || exit 1
-ip addr add 10.99.0.1/24 dev tw0
-ip link set tw0 up
-$PX ip link set lo up
-$PX ip addr add 10.99.0.2/24 dev tw1
-$PX ip link set tw1 up
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem \
-    -days 2 -subj /CN=loss.test 2>/dev/null
+. "$TOP/tests/lib/vethpair.sh"
+veth_pair 60 loss.test || exit 1
 $PX timeout 50 openssl s_server -accept 4443 -cert c.pem -key k.pem -www -quiet > /dev/null 2>&1 &
 # 4445: accepts and never answers; 5001: a sink for the bulk transfer
 $PX timeout 50 python3 -c '
@@ -73,7 +57,7 @@ echo $? > rc.txt
 kill $QC 2>/dev/null
 kill $PEER 2>/dev/null
 EOS
-T="$T" TLSWATCH="$TLSWATCH" timeout 80 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
+T="$T" TOP="$TOP" TLSWATCH="$TLSWATCH" timeout 80 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
 
 rc=$(cat "$T/rc.txt" 2>/dev/null)
 kd=$(jq -r 'select(.event_type=="stats") | .stats.kernel_dropped + .stats.interface_dropped' "$T/live.json" 2>/dev/null | tail -1)

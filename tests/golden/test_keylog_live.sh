@@ -6,29 +6,13 @@
 # be decrypted (keys found, every encrypted record read), including after
 # the file is rotated (moved away, a new one started, SIGHUP).
 # Needs root (unshare -n, nsenter); skipped otherwise.
-if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
-    echo "SKIP keylog live: needs root, unshare and nsenter"
-    exit 0
-fi
-T=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT; [ -n "${KEEP:-}" ] && echo "work dir $T"
+. "$TOP/tests/lib/vethpair.sh"
+veth_test_start "keylog live"
 cat > "$T/run.sh" <<'EOS'
 set -u
 cd "$T"
-ip link set lo up
-unshare -n sleep 60 &
-PEER=$!
-sleep 0.2
-PX="nsenter -t $PEER -n"
-ip link add tw0 type veth peer name tw1 || exit 1
-ip link set tw1 netns "$PEER" || exit 1
-ip addr add 10.99.0.1/24 dev tw0
-ip link set tw0 up
-$PX ip link set lo up
-$PX ip addr add 10.99.0.2/24 dev tw1
-$PX ip link set tw1 up
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem \
-    -days 2 -subj /CN=keylog.test 2>/dev/null
+. "$TOP/tests/lib/vethpair.sh"
+veth_pair 60 keylog.test || exit 1
 $PX timeout 50 openssl s_server -accept 4443 -cert c.pem -key k.pem -www -quiet > /dev/null 2>&1 &
 i=0
 while [ $i -lt 100 ] && ! $PX ss -Hltn | grep -q ':4443 '; do sleep 0.05; i=$((i + 1)); done
@@ -56,7 +40,7 @@ wait $TW
 echo $? > rc.txt
 kill $PEER 2>/dev/null
 EOS
-T="$T" TLSWATCH="$TLSWATCH" timeout 60 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
+T="$T" TOP="$TOP" TLSWATCH="$TLSWATCH" timeout 60 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
 
 rc=$(cat "$T/rc.txt" 2>/dev/null)
 if [ "$rc" = 0 ] && grep -q "no key log yet" "$T/tw.err"; then echo "PASS keylog live: a key log that does not exist yet is waited for"

@@ -11,31 +11,13 @@
 #  - SIGTERM in the middle of traffic: exit 0, every handshake that completed
 #    before it has its finding, then the final stats line.
 # Needs root (unshare -n, nsenter); skipped otherwise.
-if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1 \
-    || ! command -v tcpdump >/dev/null 2>&1; then
-    echo "SKIP sensor live: needs root, unshare, nsenter and tcpdump"
-    exit 0
-fi
-T=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT; [ -n "${KEEP:-}" ] && echo "work dir $T"
+. "$TOP/tests/lib/vethpair.sh"
+veth_test_start "sensor live" tcpdump
 cat > "$T/run.sh" <<'EOS'
 set -u
 cd "$T"
-ip link set lo up
-# the peer namespace: a child of this one, held open by a bounded sleep
-unshare -n sleep 100 &
-PEER=$!
-sleep 0.2
-PX="nsenter -t $PEER -n"
-ip link add tw0 type veth peer name tw1 || exit 1
-ip link set tw1 netns "$PEER" || exit 1
-ip addr add 10.99.0.1/24 dev tw0
-ip link set tw0 up
-$PX ip link set lo up
-$PX ip addr add 10.99.0.2/24 dev tw1
-$PX ip link set tw1 up
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem \
-    -days 2 -subj /CN=sensor.test 2>/dev/null
+. "$TOP/tests/lib/vethpair.sh"
+veth_pair 100 sensor.test || exit 1
 # servers in the peer namespace: 4443 answers, 4444 accepts only TLS 1.3,
 # 4445 accepts TCP and never answers
 $PX timeout 90 openssl s_server -accept 4443 -cert c.pem -key k.pem -www -quiet > /dev/null 2>&1 &
@@ -89,7 +71,7 @@ sleep 0.5
 kill -INT $TD; wait $TD
 kill $PEER 2>/dev/null
 EOS
-T="$T" TLSWATCH="$TLSWATCH" timeout 120 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
+T="$T" TOP="$TOP" TLSWATCH="$TLSWATCH" timeout 120 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
 
 rc=$(cat "$T/rc.txt" 2>/dev/null)
 if [ "$rc" = 0 ]; then echo "PASS sensor live: SIGTERM mid-traffic ends the capture with exit 0"

@@ -7,29 +7,13 @@
 # the packets of both workers and "workers"; a worker killed mid-run is
 # restarted, reported and counted; SIGTERM ends everything with exit 0.
 # Needs root (unshare -n, nsenter); skipped otherwise.
-if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 || ! command -v nsenter >/dev/null 2>&1; then
-    echo "SKIP workers: needs root, unshare and nsenter"
-    exit 0
-fi
-T=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT; [ -n "${KEEP:-}" ] && echo "work dir $T"
+. "$TOP/tests/lib/vethpair.sh"
+veth_test_start "workers"
 cat > "$T/run.sh" <<'EOS'
 set -u
 cd "$T"
-ip link set lo up
-unshare -n sleep 90 &
-PEER=$!
-sleep 0.2
-PX="nsenter -t $PEER -n"
-ip link add tw0 type veth peer name tw1 || exit 1
-ip link set tw1 netns "$PEER" || exit 1
-ip addr add 10.99.0.1/24 dev tw0
-ip link set tw0 up
-$PX ip link set lo up
-$PX ip addr add 10.99.0.2/24 dev tw1
-$PX ip link set tw1 up
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -out c.pem \
-    -days 2 -subj /CN=workers.test 2>/dev/null
+. "$TOP/tests/lib/vethpair.sh"
+veth_pair 90 workers.test || exit 1
 $PX timeout 80 openssl s_server -accept 4443 -cert c.pem -key k.pem -www -quiet > /dev/null 2>&1 &
 $PX timeout 80 openssl s_server -accept 4444 -cert c.pem -key k.pem -tls1_3 -www -quiet > /dev/null 2>&1 &
 i=0
@@ -59,7 +43,7 @@ wait $ONE; echo $? > rc1.txt
 wait $TWO; echo $? > rc2.txt
 kill $PEER 2>/dev/null
 EOS
-T="$T" TLSWATCH="$TLSWATCH" timeout 120 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
+T="$T" TOP="$TOP" TLSWATCH="$TLSWATCH" timeout 120 unshare -n sh "$T/run.sh" > "$T/run.log" 2>&1
 
 r1=$(cat "$T/rc1.txt" 2>/dev/null); r2=$(cat "$T/rc2.txt" 2>/dev/null)
 if [ "$r1" = 0 ] && [ "$r2" = 0 ]; then echo "PASS workers: both runs end on SIGTERM with exit 0"
