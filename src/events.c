@@ -283,6 +283,7 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
     if (st->rules) {
         json_kv_uint(j, "storm_keys", rules_storm_keys(st->rules));
         json_kv_uint(j, "storm_evictions", rules_storm_evictions(st->rules));
+        json_kv_uint(j, "suppressed", rules_filtered(st->rules));
     }
     json_obj_end(j);
     if (st->certs) {

@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "certcheck.h"
 #include "keylog.h"
+#include "suppress.h"
 #include "workers.h"
 #include "output.h"
 #include "output_syslog.h"
@@ -51,6 +52,7 @@ struct config {
     int min_severity, fail_on;
     const char *ca_file, *ca_path;
     const char *keylog;
+    const char *suppress;  /* --suppress FILE */
     int syslog, syslog_facility; /* --syslog, --syslog-facility */
     const char *syslog_socket;    /* --syslog-socket */
 };
@@ -61,7 +63,30 @@ struct app {
     struct certcheck *cc;
     struct keylog *kl;
     struct pipeline *pl;
+    struct suppress *sup;
 };
+
+static int suppress_filter(void *ctx, const char *rule, const tls_facts *facts, double now)
+{
+    struct app *a = ctx;
+    return suppress_match(a->sup, rule, facts, now);
+}
+
+/* SIGHUP (live): the suppression file again; on an error the old entries stay. */
+static void suppress_reload(void *ctx)
+{
+    struct app *a = ctx;
+    if (!a->cfg.suppress) return;
+    char err[512] = "";
+    struct suppress *n = suppress_load(a->cfg.suppress, err, sizeof err);
+    if (!n) {
+        fprintf(stderr, "tlswatch: %s (keeping the previous suppressions)\n", err);
+        return;
+    }
+    suppress_free(a->sup);
+    a->sup = n;
+    fprintf(stderr, "tlswatch: %s: %zu suppressions re-read\n", a->cfg.suppress, suppress_entries(n));
+}
 
 static void usage(FILE *f)
 {
@@ -110,6 +135,9 @@ static void usage(FILE *f)
         "  --disable RULE       turn a rule off (repeatable)\n"
         "  --min-severity S     report findings at or above S (info..critical)\n"
         "  --fail-on S          exit 3 when a finding at or above S was reported\n"
+        "  --suppress FILE      drop the findings its entries name (rule, server, SNI glob,\n"
+        "                       certificate, client network; expiry, for=, reason);\n"
+        "                       re-read on SIGHUP\n"
         "  --ca-file F, --ca-path D  trust store for chain validation (default: system)\n"
         "tls:\n"
         "  --handshake-timeout S  no server answer for S seconds is a timeout (default 10)\n"
@@ -181,7 +209,7 @@ enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_BYPASS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
-    OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS, OPT_PROGRESS,
+    OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS, OPT_PROGRESS, OPT_SUPPRESS,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -212,6 +240,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "syslog", no_argument, NULL, OPT_SYSLOG },
         { "workers", required_argument, NULL, OPT_WORKERS },
         { "progress", required_argument, NULL, OPT_PROGRESS },
+        { "suppress", required_argument, NULL, OPT_SUPPRESS },
         { "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
         { "syslog-socket", required_argument, NULL, OPT_SYSLOG_SOCKET },
         { "snaplen", required_argument, NULL, 's' },
@@ -301,6 +330,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         case OPT_CA_FILE: c->ca_file = optarg; break;
         case OPT_CA_PATH: c->ca_path = optarg; break;
         case OPT_KEYLOG: c->keylog = optarg; break;
+        case OPT_SUPPRESS: c->suppress = optarg; break;
         case OPT_SYSLOG: c->syslog = 1; break;
         case OPT_SYSLOG_SOCKET:
             c->syslog = 1;
@@ -471,6 +501,7 @@ static int run_capture(struct app *a, int fanout_group)
         .flows = a->cfg.flows, .all = a->cfg.all, .text = a->cfg.text,
         .stats_interval = a->cfg.stats_interval, .ro = a->cfg.ro, .so = a->cfg.so,
         .progress = a->cfg.progress > 0 ? 2 : a->cfg.progress < 0 && !a->cfg.quiet && isatty(STDERR_FILENO) ? 1 : 0,
+        .on_hup = suppress_reload, .on_hup_ctx = a,
     };
     a->pl = pipeline_new(&po, a->rules, a->cc, a->kl);
     if (!a->pl) return 1;
@@ -503,6 +534,7 @@ static int worker_main(void *ctx, int index, int fanout_group)
     int rc = run_capture(a, fanout_group);
     certcheck_free(a->cc);
     keylog_free(a->kl);
+    suppress_free(a->sup);
     if (!rc && a->rules && rules_failed(a->rules)) rc = 3;
     rules_free(a->rules);
     free(a->cfg.rule_paths);
@@ -547,6 +579,15 @@ int main(int argc, char **argv)
         return rc;
     }
     rc = 0;
+    if (a.cfg.suppress) {
+        char err[512] = "";
+        a.sup = suppress_load(a.cfg.suppress, err, sizeof err);
+        if (!a.sup) {
+            fprintf(stderr, "tlswatch: %s\n", err);
+            return 2;
+        }
+        if (a.rules) rules_set_filter(a.rules, suppress_filter, &a);
+    }
     if (output_open(a.cfg.out_path) != 0) return 1;
     /* live: a syslog daemon that falls behind costs events, not packets */
     if (a.cfg.syslog && output_syslog_open(a.cfg.syslog_socket, a.cfg.syslog_facility, a.cfg.iface != NULL) != 0)
@@ -586,6 +627,7 @@ int main(int argc, char **argv)
     }
     certcheck_free(a.cc);
     keylog_free(a.kl);
+    suppress_free(a.sup);
     if (!rc && a.rules && rules_failed(a.rules)) rc = 3;
     rules_free(a.rules);
     free(a.cfg.rule_paths);

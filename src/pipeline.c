@@ -329,12 +329,13 @@ static void on_tick(void *ctx, const struct timeval *now)
 {
     struct pipeline *a = ctx;
     capture_loss_tick(a, now);
-    if (a->kl && (a->cfg.so.keylog_follow || keylog_requested)) {
+    int hup = keylog_requested;
+    keylog_requested = 0;
+    if (a->kl && (a->cfg.so.keylog_follow || hup))
         /* live: what the key log gained (one stat() when nothing); SIGHUP
          * forces it, for a file replaced by rotation */
-        keylog_requested = 0;
         sessions_keylog_added(a->sessions, keylog_refresh(a->kl));
-    }
+    if (hup && a->cfg.on_hup) a->cfg.on_hup(a->cfg.on_hup_ctx);
     reasm_expire(a->reasm, now);
     sessions_tick(a->sessions, now);
     maybe_stats(a, now);

@@ -31,6 +31,10 @@ struct pipeline_opts {
                               (1: and a last one if any was shown; 2: a last one always) */
     struct reasm_opts ro;
     struct session_opts so;
+    /* Live: called at the timer tick after SIGHUP (pipeline_request_keylog):
+     * main re-reads the --suppress file. */
+    void (*on_hup)(void *ctx);
+    void *on_hup_ctx;
     /* Where event lines go; NULL: output_write() (output.h). */
     void (*write)(void *ctx, const char *line, size_t len);
     void *write_ctx;

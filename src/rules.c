@@ -218,4 +218,10 @@ void rules_set_min_severity(struct ruleset *rs, enum rule_severity s) { rs->min_
 void rules_set_fail_on(struct ruleset *rs, enum rule_severity s) { rs->fail_on = (int)s; }
 int rules_failed(const struct ruleset *rs) { return rs->failed; }
 size_t rules_count(const struct ruleset *rs) { return rs->n; }
+void rules_set_filter(struct ruleset *rs, rules_filter_fn fn, void *ctx)
+{
+    rs->filter = fn;
+    rs->filter_ctx = ctx;
+}
+uint64_t rules_filtered(const struct ruleset *rs) { return rs ? rs->filtered : 0; }
 const char *rules_id(const struct ruleset *rs, size_t i) { return i < rs->n ? rs->r[i].id : NULL; }

@@ -114,6 +114,12 @@ size_t rules_storm_keys(const struct ruleset *rs);
 uint64_t rules_storm_evictions(const struct ruleset *rs);
 
 size_t rules_count(const struct ruleset *rs);
+/* A finding about to be reported (after specificity and --min-severity,
+ * before --fail-on and the callback) is dropped when filter returns 1
+ * (suppress.h); dropped findings still quiet the rules they explain. */
+typedef int (*rules_filter_fn)(void *ctx, const char *rule, const tls_facts *facts, double now);
+void rules_set_filter(struct ruleset *rs, rules_filter_fn fn, void *ctx);
+uint64_t rules_filtered(const struct ruleset *rs);
 /* Rule id by index (load order), for tests and listings. */
 const char *rules_id(const struct ruleset *rs, size_t i);
 

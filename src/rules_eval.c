@@ -470,6 +470,10 @@ size_t rules_eval(struct ruleset *rs, const tls_facts *facts, const struct rules
         int supp = 0;
         for (size_t k = 0; k < r->nsupp && !supp; k++) supp = rs->r[r->supp[k]].fired;
         if (supp || r->sev < rs->min_sev) continue;
+        if (rs->filter && rs->filter(rs->filter_ctx, r->id, facts, now)) {
+            rs->filtered++;
+            continue;
+        }
         facts_scratch_reset(&rs->sc);
         char *conf = render_cval(&r->confidence, &E, "exact");
         char *fix = render_cval(&r->fix_side, &E, "either");

@@ -212,6 +212,9 @@ struct ruleset {
     size_t nstorms;
     size_t storm_max_keys;
     uint64_t storm_evictions;
+    rules_filter_fn filter; /* --suppress */
+    void *filter_ctx;
+    uint64_t filtered;
 };
 
 /* ------------------------------------------------------------ lexer, parser */

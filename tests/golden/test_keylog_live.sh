@@ -16,7 +16,9 @@ veth_pair 60 keylog.test || exit 1
 $PX timeout 50 openssl s_server -accept 4443 -cert c.pem -key k.pem -www -quiet > /dev/null 2>&1 &
 i=0
 while [ $i -lt 100 ] && ! $PX ss -Hltn | grep -q ':4443 '; do sleep 0.05; i=$((i + 1)); done
-timeout 50 "$TLSWATCH" -i tw0 -q --all --keylog kl.txt -o live.json tcp 2> tw.err &
+# --suppress is re-read on the same SIGHUP
+printf 'suppress rule=* sni=tls13.test reason="before the HUP"\n' > sup.conf
+timeout 50 "$TLSWATCH" -i tw0 -q --all --keylog kl.txt --suppress sup.conf -o live.json tcp 2> tw.err &
 TW=$!
 sleep 1.5
 get() { # get NAME ARGS: one GET / (the server answers, then both close)
@@ -31,6 +33,7 @@ get tls12.test -tls1_2
 # over in blocks, up to the capture timeout late)
 sleep 1
 mv kl.txt kl.1
+printf 'suppress rule=* sni=rotated13.test reason="after the HUP"\n' > sup.conf
 kill -HUP $TW
 get rotated13.test -tls1_3
 get rotated12.test -tls1_2
@@ -55,3 +58,12 @@ done
 a=$(jq -r 'select(.event_type=="stats") | .stats.tls.keylog_added' "$T/live.json" 2>/dev/null | tail -1)
 if [ "${a:-0}" -ge 4 ] 2>/dev/null; then echo "PASS keylog live: the stats count $a client randoms read while running"
 else echo "FAIL keylog live: keylog_added '$a'"; fi
+got=""
+for n in tls13.test tls12.test rotated13.test rotated12.test; do
+    p=$(jq -r --arg n "$n" 'select(.event_type=="tls" and .tls.sni==$n) | .src_port' "$T/live.json")
+    c=$(jq -r --arg p "$p" 'select(.event_type=="finding" and (.src_port|tostring)==$p) | .finding.rule' "$T/live.json" | wc -l)
+    got="$got $n:$([ "$c" -gt 0 ] && echo y || echo n)"
+done
+if [ "$got" = " tls13.test:n tls12.test:y rotated13.test:n rotated12.test:y" ] && grep -q "1 suppressions re-read" "$T/tw.err"; then
+    echo "PASS keylog live: --suppress re-read on SIGHUP (findings per handshake:$got)"
+else echo "FAIL keylog live: suppression reload: findings per handshake:$got; $(tr '\n' ' ' < "$T/tw.err")"; fi
