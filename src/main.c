@@ -53,6 +53,8 @@ struct config {
     const char *ca_file, *ca_path;
     const char *keylog;
     const char *suppress;  /* --suppress FILE */
+    int incidents, summary;
+    double incident_update, incident_quiet;
     int syslog, syslog_facility; /* --syslog, --syslog-facility */
     const char *syslog_socket;    /* --syslog-socket */
 };
@@ -111,6 +113,11 @@ static void usage(FILE *f)
         "  -F json|text         output format (default json)\n"
         "  --all                a tls event for every handshake, not only problems\n"
         "  --flows              also one JSON line per TCP connection\n"
+        "  --incidents          also incident events: findings grouped by rule, server, SNI\n"
+        "                       and evidence (opened, updated, closed)\n"
+        "  --incident-update S  an updated event at most every S s of capture time (60)\n"
+        "  --incident-quiet S   closed after S s without a finding (300)\n"
+        "  --summary            at the end, the ranked incident table on stderr\n"
         "  --stats-interval S   a stats event every S seconds of capture time\n"
         "  --syslog             also send each event line to syslog (RFC 5424, /dev/log)\n"
         "  --syslog-facility F  daemon (default), user or local0..local7\n"
@@ -210,6 +217,7 @@ enum {
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
     OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS, OPT_PROGRESS, OPT_SUPPRESS,
+    OPT_INCIDENTS, OPT_INCIDENT_UPDATE, OPT_INCIDENT_QUIET, OPT_SUMMARY,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -241,6 +249,10 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "workers", required_argument, NULL, OPT_WORKERS },
         { "progress", required_argument, NULL, OPT_PROGRESS },
         { "suppress", required_argument, NULL, OPT_SUPPRESS },
+        { "incidents", no_argument, NULL, OPT_INCIDENTS },
+        { "incident-update", required_argument, NULL, OPT_INCIDENT_UPDATE },
+        { "incident-quiet", required_argument, NULL, OPT_INCIDENT_QUIET },
+        { "summary", no_argument, NULL, OPT_SUMMARY },
         { "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
         { "syslog-socket", required_argument, NULL, OPT_SYSLOG_SOCKET },
         { "snaplen", required_argument, NULL, 's' },
@@ -331,6 +343,16 @@ static int parse_args(int argc, char **argv, struct config *c)
         case OPT_CA_PATH: c->ca_path = optarg; break;
         case OPT_KEYLOG: c->keylog = optarg; break;
         case OPT_SUPPRESS: c->suppress = optarg; break;
+        case OPT_INCIDENTS: c->incidents = 1; break;
+        case OPT_SUMMARY: c->summary = 1; break;
+        case OPT_INCIDENT_UPDATE:
+            if (parse_num("--incident-update", optarg, 1, 86400, &v)) return 2;
+            c->incident_update = v;
+            break;
+        case OPT_INCIDENT_QUIET:
+            if (parse_num("--incident-quiet", optarg, 1, 86400 * 30, &v)) return 2;
+            c->incident_quiet = v;
+            break;
         case OPT_SYSLOG: c->syslog = 1; break;
         case OPT_SYSLOG_SOCKET:
             c->syslog = 1;
@@ -502,6 +524,8 @@ static int run_capture(struct app *a, int fanout_group)
         .stats_interval = a->cfg.stats_interval, .ro = a->cfg.ro, .so = a->cfg.so,
         .progress = a->cfg.progress > 0 ? 2 : a->cfg.progress < 0 && !a->cfg.quiet && isatty(STDERR_FILENO) ? 1 : 0,
         .on_hup = suppress_reload, .on_hup_ctx = a,
+        .incidents = a->cfg.incidents, .summary = a->cfg.summary,
+        .incident_update = a->cfg.incident_update, .incident_quiet = a->cfg.incident_quiet,
     };
     a->pl = pipeline_new(&po, a->rules, a->cc, a->kl);
     if (!a->pl) return 1;

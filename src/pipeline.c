@@ -16,6 +16,7 @@
 #include "events.h"
 #include "flow.h"
 #include "json.h"
+#include "incidents.h"
 #include "keylog.h"
 #include "output.h"
 #include "pcapng.h"
@@ -34,6 +35,10 @@ struct pipeline {
     struct json pending;   /* finding lines of the handshake being reported */
     const struct flow *cur_flow;
     const tls_facts *cur_facts;
+    double cur_time;          /* capture time of the handshake being reported */
+    struct incidents *inc;    /* --incidents / --summary, else NULL */
+    double inc_next_tick;
+    int in_handshake;         /* incident lines wait behind the handshake's lines */
     uint64_t findings, findings_by_sev[5];
     struct decode_stats dstats;
     struct capture_stats cstats;
@@ -124,13 +129,33 @@ static void on_finding(void *ctx, const struct rule_finding *r)
     if ((unsigned)r->severity < 5) a->findings_by_sev[r->severity]++;
     if (a->cfg.text) {
         events_finding_text(a->cur_flow, a->cur_facts, r, pending_put, &a->pending);
-        return;
+    } else {
+        struct json *j = &a->pending;
+        j->depth = 0;
+        j->after_key = 0;
+        events_finding_json(j, a->cur_flow, a->cur_facts, r);
+        json_end_line(j);
     }
-    struct json *j = &a->pending;
-    j->depth = 0;
-    j->after_key = 0;
-    events_finding_json(j, a->cur_flow, a->cur_facts, r);
-    json_end_line(j);
+    if (a->inc) incidents_add(a->inc, r, a->cur_flow, a->cur_facts, a->cur_time);
+}
+
+/* An incident line: behind the handshake's own lines while one is being
+ * reported, else straight out. */
+static void put_incident(void *ctx, const char *line, size_t len)
+{
+    struct pipeline *a = ctx;
+    if (!a->cfg.incidents || a->cfg.text) return;
+    if (a->in_handshake) pending_put(&a->pending, line, len);
+    else put(a, line, len);
+}
+
+/* Incidents move with capture time, checked once a second of it. */
+static void incidents_clock(struct pipeline *a, const struct timeval *ts)
+{
+    double t = (double)ts->tv_sec + (double)ts->tv_usec / 1e6;
+    if (!a->inc || t < a->inc_next_tick) return;
+    a->inc_next_tick = t + 1;
+    incidents_tick(a->inc, t);
 }
 
 static void on_handshake(void *ctx, struct flow *f, const tls_facts *facts, const struct timeval *ts)
@@ -144,7 +169,10 @@ static void on_handshake(void *ctx, struct flow *f, const tls_facts *facts, cons
         struct rules_ctx rc = { (double)ts->tv_sec + (double)ts->tv_usec / 1e6, NULL, NULL, NULL, f->id };
         a->cur_flow = f;
         a->cur_facts = facts;
+        a->cur_time = rc.time;
+        a->in_handshake = 1;
         n = rules_eval(a->rules, facts, &rc, on_finding, a);
+        a->in_handshake = 0;
     }
     if (a->cfg.all || n > 0 || (!a->rules && !is_ok_outcome(facts))) {
         if (a->cfg.text) {
@@ -254,6 +282,7 @@ static void on_packet(void *ctx, const struct capture_pkt *p)
     /* timers that expired before this packet fire first: a server's answer
      * after --handshake-timeout arrives on a handshake already timed out */
     sessions_tick(a->sessions, ts);
+    incidents_clock(a, ts);
     struct decoded_ip ip;
     if (decode_packet(p->dlt, p->data, p->hdr->caplen, &ip, &a->dstats) == DECODE_OK)
         reasm_packet(a->reasm, ts, &ip, p->hdr->len);
@@ -329,6 +358,7 @@ static void on_tick(void *ctx, const struct timeval *now)
 {
     struct pipeline *a = ctx;
     capture_loss_tick(a, now);
+    incidents_clock(a, now);
     int hup = keylog_requested;
     keylog_requested = 0;
     if (a->kl && (a->cfg.so.keylog_follow || hup))
@@ -375,6 +405,8 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
         return NULL;
     }
     a->cc = cc;
+    if (a->cfg.incidents || a->cfg.summary)
+        a->inc = incidents_new(a->cfg.incident_update, a->cfg.incident_quiet, put_incident, a);
     if (cc) sessions_set_certcheck(a->sessions, cc);
     if (kl) sessions_set_keylog(a->sessions, kl);
     a->kl = kl;
@@ -464,6 +496,12 @@ void pipeline_finish(struct pipeline *p, int stats)
         if (p->loss_start < t) capture_interval_end(p, t);
     }
     reasm_finish(p->reasm);
+    if (p->inc) {
+        struct timeval end = p->last_ts;
+        if (!p->have_ts || p->iface) gettimeofday(&end, NULL);
+        incidents_finish(p->inc, (double)end.tv_sec + (double)end.tv_usec / 1e6);
+        if (p->cfg.summary) incidents_summary(p->inc, stderr);
+    }
     if (!stats) return;
     struct timeval end = p->last_ts;
     if (!p->have_ts) gettimeofday(&end, NULL);
@@ -475,6 +513,7 @@ void pipeline_free(struct pipeline *p)
     if (!p) return;
     reasm_free(p->reasm);
     sessions_free(p->sessions);
+    incidents_free(p->inc);
     json_free(&p->j);
     json_free(&p->pending);
     free(p);

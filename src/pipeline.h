@@ -27,6 +27,9 @@ struct pipeline_opts {
     int all;               /* --all: every handshake, not only problems */
     int text;              /* -F text */
     double stats_interval; /* a stats event every S seconds of capture time (0: none) */
+    int incidents;         /* --incidents: event_type incident lines (incidents.h) */
+    double incident_update, incident_quiet; /* seconds of capture time (0: 60, 300) */
+    int summary;           /* --summary: the ranked incident table on stderr at the end */
     int progress;          /* file reads: a progress line on stderr twice a second
                               (1: and a last one if any was shown; 2: a last one always) */
     struct reasm_opts ro;
