@@ -41,8 +41,10 @@
 #
 # Knobs: SOAK_SECONDS (600), SOAK_PPS (10000), SOAK_WARMUP (120), SOAK_IDLE
 # (60), SOAK_SAMPLE (5), SOAK_BURST (10), SOAK_SETTLE (15), SOAK_SLOPE_MAX
-# (64), SOAK_BUFFER (tlswatch -B in MB; default libpcap's 2), KEEP=1 (keep
-# build/soak/soak.pcap and the run's work files).
+# (64), SOAK_BUFFER (tlswatch -B in MB; default libpcap's 2), SOAK_WRAP (a
+# command put before tlswatch, e.g. "valgrind --tool=massif
+# --massif-out-file=/tmp/m.out"; its RSS is then the wrapper's), KEEP=1
+# (keep build/soak/soak.pcap and the run's work files).
 # Usage: tests/bench/soak.sh BIN (root)
 set -u
 
@@ -64,6 +66,7 @@ BURST=${SOAK_BURST:-10}
 SETTLE=${SOAK_SETTLE:-15}
 SLOPE_MAX=${SOAK_SLOPE_MAX:-64}
 BUFFER=${SOAK_BUFFER:-}
+WRAP=${SOAK_WRAP:-}
 KEEP=${KEEP:-0}
 
 if [ "$(id -u)" != 0 ]; then
@@ -133,7 +136,7 @@ pids="$pids $AWK"
 opt=""
 [ -n "$BUFFER" ] && opt="-B $BUFFER"
 # shellcheck disable=SC2086
-timeout $total "$TW" -i vethB -q --all --stats-interval 10 --idle-timeout "$IDLE" $opt > out.fifo 2> tw.err &
+timeout $total $WRAP "$TW" -i vethB -q --all --stats-interval 10 --idle-timeout "$IDLE" $opt > out.fifo 2> tw.err &
 TO=$!
 pids="$TO $pids"
 i=0
@@ -144,6 +147,7 @@ while [ $i -lt 100 ] && [ -z "$TWP" ]; do
 done
 [ -n "$TWP" ] || { log "tlswatch did not start"; exit 1; }
 sleep 1
+[ -n "$WRAP" ] && sleep 5      # a wrapper (valgrind) takes longer to open the capture
 kill -0 "$TWP" 2>/dev/null || { log "tlswatch exited: $(head -3 tw.err)"; exit 1; }
 
 # RSS sampler: t_s phase vmrss_kib vmhwm_kib cpu_ticks, bounded in count
@@ -209,7 +213,7 @@ EOS
 echo "soak: steady $SECS s at $PPS pps, burst $BURST s, tlswatch --idle-timeout $IDLE, RSS every $SAMPLE s, warm-up $WARM s" >&2
 START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 cp "$D/soak.pcap" "$W/soak.pcap"
-W="$W" TW="$TW" SECS="$SECS" PPS="$PPS" IDLE="$IDLE" SAMPLE="$SAMPLE" BURST="$BURST" SETTLE="$SETTLE" BUFFER="$BUFFER" \
+W="$W" TW="$TW" WRAP="$WRAP" SECS="$SECS" PPS="$PPS" IDLE="$IDLE" SAMPLE="$SAMPLE" BURST="$BURST" SETTLE="$SETTLE" BUFFER="$BUFFER" \
     timeout $((SECS + BURST + SETTLE + 200)) unshare -n sh "$W/run.sh" > "$W/run.log" 2>&1
 run_rc=$?
 cat "$W/run.log" >&2
@@ -235,7 +239,7 @@ ss_drop=$(st "$SS" '.stats.kernel_dropped + .stats.interface_dropped')
 ss_flows=$(st "$SS" '.stats.flows.total'); ss_act=$(st "$SS" '.stats.flows.active')
 ss_exp=$(st "$SS" '.stats.flows.expired'); ss_ev=$(st "$SS" '.stats.flows.evicted')
 ss_fi=$(st "$SS" '.stats.findings.total'); ss_shed=$(st "$SS" '.stats.memory.tls_state_shed_flows')
-ss_tlsb=$(st "$SS" '.stats.memory.tls_state_peak_bytes')
+ss_tlsb=$(st "$SS" '.stats.memory.tls_state_peak_bytes'); ss_storm=$(st "$SS" '.stats.findings.storm_keys')
 sf_pk=$(st "$SF" '.stats.packets'); sf_hs=$(st "$SF" '.stats.tls.handshakes')
 sf_kd=$(st "$SF" '.stats.kernel_dropped'); sf_id=$(st "$SF" '.stats.interface_dropped')
 sf_act=$(st "$SF" '.stats.flows.active')
@@ -253,13 +257,15 @@ ev_tls=$(awk '$1 == "tls" {print $2}' "$W/events.txt" 2>/dev/null); ev_fi=$(awk 
 RSS=$(awk -F'\t' -v w="$WARM" -v e="$steady_end" -v hz="$(getconf CLK_TCK)" '
     NR == 1 { next }
     $2 == "steady" && $1 <= e { if (!(w0) && $1 >= w) { w0 = $3; wt = $1; c0 = $5 }
-        if ($1 >= w) { n++; sx += $1; sy += $3; sxx += $1 * $1; sxy += $1 * $3; if ($3 > mx) mx = $3; last = $3; lt = $1; c1 = $5 } }
+        if ($1 >= w) { n++; sx += $1; sy += $3; sxx += $1 * $1; sxy += $1 * $3; if ($3 > mx) mx = $3; last = $3; lt = $1; c1 = $5 }
+        if ($1 >= e - (e - w) / 3) { n3++; tx += $1; ty += $3; txx += $1 * $1; txy += $1 * $3 } }
     { if ($3 > amx) amx = $3; if ($4 > hwm) hwm = $4; if ($2 == "steady" && !(first)) first = $3 }
     END { slope = "NA"; if (n >= 3 && n * sxx - sx * sx > 0) slope = sprintf("%.1f", 60 * (n * sxy - sx * sy) / (n * sxx - sx * sx))
           cpu = (lt > wt && hz > 0) ? sprintf("%.0f", 100 * (c1 - c0) / hz / (lt - wt)) : "NA"
-          printf "%s %s %s %s %s %s %s %s %s %s %s\n", first + 0, w0 + 0, wt + 0, last + 0, lt + 0, mx + 0, amx + 0, hwm + 0, slope, cpu, n + 0 }' "$W/rss.tsv" 2>/dev/null)
+          s3 = "NA"; if (n3 >= 3 && n3 * txx - tx * tx > 0) s3 = sprintf("%.1f", 60 * (n3 * txy - tx * ty) / (n3 * txx - tx * tx))
+          printf "%s %s %s %s %s %s %s %s %s %s %s %s %d\n", first + 0, w0 + 0, wt + 0, last + 0, lt + 0, mx + 0, amx + 0, hwm + 0, slope, cpu, n + 0, s3, e - (e - w) / 3 }' "$W/rss.tsv" 2>/dev/null)
 set -- $RSS
-r_first=${1:-NA} r_warm=${2:-NA} t_warm=${3:-NA} r_end=${4:-NA} t_end=${5:-NA} r_max=${6:-NA} r_allmax=${7:-NA} r_hwm=${8:-NA} slope=${9:-NA} cpu=${10:-NA} nsamp=${11:-0}
+r_first=${1:-NA} r_warm=${2:-NA} t_warm=${3:-NA} r_end=${4:-NA} t_end=${5:-NA} r_max=${6:-NA} r_allmax=${7:-NA} r_hwm=${8:-NA} slope=${9:-NA} cpu=${10:-NA} nsamp=${11:-0} slope3=${12:-NA} t3=${13:-NA}
 flat=no
 awk -v s="$slope" -v m="$SLOPE_MAX" 'BEGIN { exit !(s != "NA" && s <= m) }' && flat=yes
 
@@ -286,6 +292,7 @@ RES=$D/results.md
     echo "capture-loss findings: $loss_n${loss_msg:+ (first: $loss_msg)}"
     echo
     echo "RSS (VmRSS, every $SAMPLE s, $nsamp samples after the warm-up): first $r_first KiB, at warm-up end (t=${t_warm} s) $r_warm KiB, at steady end (t=${t_end} s) $r_end KiB, max after warm-up $r_max KiB; max of the run $r_allmax KiB (VmHWM $r_hwm KiB)"
+    echo "RSS slope over the last third of the steady phase (t=${t3} s to t=${t_end} s): $slope3 KiB/min; bounded tables that fill with new addresses: threshold (storm) keys $ss_storm at the steady end (one per client address a threshold rule counted; kept 1 h, at most 100,000), certificate-change memory: one entry per server address:port|SNI with a certificate, at most 65,536 (not in the stats)"
     echo "RSS flat after warm-up: $flat (slope $slope KiB/min from t=${WARM} s to t=${t_end} s; threshold $SLOPE_MAX KiB/min)"
     echo
     echo "Command: make soak (sh tests/bench/soak.sh $TW), SOAK_SECONDS=$SECS SOAK_PPS=$PPS SOAK_WARMUP=$WARM SOAK_IDLE=$IDLE SOAK_BURST=$BURST; samples in build/soak/rss.tsv, stats events in build/soak/stats.json"
