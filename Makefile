@@ -11,6 +11,8 @@
 #   make fuzz       build libFuzzer targets with clang (FUZZ_SECONDS=60 per target)
 #   make bench      speed/memory ratios against baselines measured in the same run
 #   make flood      connection floods against the memory budget (peak RSS)
+#   make soak       SOAK_SECONDS (600) of tcpreplay loops into a veth pair (root):
+#                   RSS flat after warm-up, drops reported
 #   make lint       banned functions, cppcheck
 #
 # SAN=1 selects the sanitizer build in build/san; objects never mix.
@@ -71,7 +73,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: FORCE all deps test-deps bench-deps demo check tests install uninstall clean pcaps fuzz bench flood lint rules-doc
+.PHONY: FORCE all deps test-deps bench-deps demo check tests install uninstall clean pcaps fuzz bench flood soak lint rules-doc
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -186,6 +188,11 @@ bench: bench-deps $(BIN)
 # 1,000,000 half-open + 65,536 partial-handshake flows: peak RSS vs --max-memory
 flood: test-deps $(BIN)
 	sh tests/bench/flood.sh $(BIN)
+
+# live capture on a veth pair in a private network namespace, tcpreplay at
+# SOAK_PPS, RSS sampled; knobs in tests/bench/soak.sh, results in build/soak/
+soak: bench-deps $(BIN)
+	sh tests/bench/soak.sh $(BIN)
 
 lint:
 	@! grep -rnE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol)\s*\(' --include='*.c' --include='*.h' src dissectors tests || (echo "lint: banned function" && false)

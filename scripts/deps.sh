@@ -19,8 +19,9 @@ TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang lib
 
 # make bench: the peers it times (ssldump, ndpiReader) and ethtool (the
 # mixed capture's loopback without segmentation offload, so that packets
-# are wire-sized as on a tap).
-BENCH_PKGS="ssldump libndpi-bin ethtool"
+# are wire-sized as on a tap); make soak: tcpreplay (loops pcaps/ into a
+# veth pair; mergecap and capinfos come with tshark above).
+BENCH_PKGS="ssldump libndpi-bin ethtool tcpreplay"
 
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"
