@@ -4,7 +4,7 @@
 # missing when run as root, otherwise prints the exact apt command and stops.
 set -eu
 
-BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libglib2.0-dev uthash-dev libssl-dev zlib1g-dev openssl ca-certificates"
+BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libglib2.0-dev uthash-dev libssl-dev zlib1g-dev librdkafka-dev openssl ca-certificates"
 # tests: tshark (differential tests), tcpdump + iproute2 + gnutls + openvpn (capture
 # generators), python3-scapy (link-type variants), jq (JSON checks), clang and
 # its runtime (sanitizers, libFuzzer), valgrind (memory checks of the
