@@ -99,7 +99,8 @@ int main(int argc, char **argv)
     rd_kafka_conf_t *cc = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(cc, quiet_log);
     if (set(cc, "bootstrap.servers", boot) || set(cc, "group.id", "kafka_mock") ||
-        set(cc, "enable.auto.commit", "false") || set(cc, "auto.offset.reset", "earliest")) {
+        set(cc, "enable.auto.commit", "false") || set(cc, "auto.offset.reset", "earliest") ||
+        set(cc, "reconnect.backoff.max.ms", "200")) { /* back soon after SIGUSR2 */
         rd_kafka_conf_destroy(cc);
         goto done;
     }
