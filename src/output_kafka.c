@@ -285,11 +285,12 @@ static void dropped(rd_kafka_resp_err_t err)
 static void produce_one(const char *line, size_t len)
 {
     size_t klen = 0;
-    const char *key = line_key(line, len, &klen);
+    /* librdkafka copies both (RD_KAFKA_MSG_F_COPY) and never writes them */
+    void *key = (void *)(uintptr_t)line_key(line, len, &klen), *val = (void *)(uintptr_t)line;
     for (int tries = 0;; tries++) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            kf.rk, RD_KAFKA_V_RKT(kf.rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE((void *)(uintptr_t)line, len), RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_END);
+            kf.rk, RD_KAFKA_V_RKT(kf.rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(val, len),
+            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_END);
         if (!err) {
             kf.st.produced++;
             kf.stalled = 0;
