@@ -210,6 +210,10 @@ static int apply_confs(rd_kafka_conf_t *conf, const struct output_kafka_opts *o)
         }
         memcpy(key, kv, (size_t)(eq - kv));
         key[eq - kv] = '\0';
+        if (strcmp(key, "delivery.report.only.error") == 0) { /* the counters need every report */
+            fprintf(stderr, "tlswatch: --kafka-opt %s: not supported (tlswatch counts every delivery)\n", kv);
+            return -1;
+        }
         if (conf_set(conf, key, eq + 1) != 0) return -1;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -258,7 +262,7 @@ int output_kafka_open(const struct output_kafka_opts *o)
 
 /* The value of a JSON line's top-level "community_id" member. Inside a
  * JSON string every '"' is escaped, so the pattern cannot match there. */
-static const char *line_key(const char *s, size_t n, size_t *klen)
+const char *output_kafka_line_key(const char *s, size_t n, size_t *klen)
 {
     static const char pat[] = "\"community_id\":\"";
     if (n == 0 || s[0] != '{') return NULL;
@@ -286,7 +290,7 @@ static void produce_one(const char *line, size_t len)
 {
     size_t klen = 0;
     /* librdkafka copies both (RD_KAFKA_MSG_F_COPY) and never writes them */
-    void *key = (void *)(uintptr_t)line_key(line, len, &klen), *val = (void *)(uintptr_t)line;
+    void *key = (void *)(uintptr_t)output_kafka_line_key(line, len, &klen), *val = (void *)(uintptr_t)line;
     for (int tries = 0;; tries++) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             kf.rk, RD_KAFKA_V_RKT(kf.rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(val, len),

@@ -38,6 +38,9 @@ struct output_kafka_stats {
  * a reason in err. Used by output_kafka_open(). */
 int output_kafka_brokers_check(const char *list, char *err, size_t errlen);
 int output_kafka_topic_check(const char *topic, char *err, size_t errlen);
+/* The message key of one line (no newline): a JSON line's top-level
+ * community_id value, pointing into the line, or NULL (text lines, stats). */
+const char *output_kafka_line_key(const char *line, size_t len, size_t *klen);
 
 /* Configures the producer; no connection is made yet (librdkafka connects
  * in its own threads). 0 ok; -1 after one line on stderr: a configuration

@@ -218,6 +218,7 @@ bad "protocol prefix" --kafka-brokers "SSL://k1:9093"
 bad "unknown property" --kafka-brokers k1 --kafka-opt no.such.property=1
 bad "invalid value" --kafka-brokers k1 --kafka-opt compression.codec=brotli
 bad "no KEY=VALUE" --kafka-brokers k1 --kafka-opt acks
+bad "delivery.report.only.error" --kafka-brokers k1 --kafka-opt delivery.report.only.error=true
 bad "bad topic" --kafka-brokers k1 --kafka-topic "a/b"
 bad "--kafka-topic alone" --kafka-topic x
 
