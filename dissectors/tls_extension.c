@@ -71,6 +71,12 @@ static void ext_alpn(cur_t *b, tls_exts *out)
     while (cur_ok(&list) && cur_remaining(&list) > 0) {
         cur_t p = cur_vec8(&list);
         if (!cur_ok(&list)) break;
+        size_t n = cur_remaining(&p);
+        if (out->alpn_n == 0 && out->alpn_truncated == 0 && n > 0) {
+            out->alpn0_len = (uint8_t)n;
+            out->alpn0_first = p.p[0];
+            out->alpn0_last = p.p[n - 1];
+        }
         if (out->alpn_n < TLS_ALPN_MAX_ENTRIES) {
             copy_name(out->alpn[out->alpn_n], sizeof out->alpn[0], p.p, cur_remaining(&p), NULL);
             out->alpn_n++;
@@ -141,6 +147,8 @@ static void ext_one(uint16_t type, cur_t *b, uint8_t hs, bool hrr, tls_exts *out
             uint8_t f = cur_u8(&l);
             if (out->ec_point_formats_n < sizeof out->ec_point_formats)
                 out->ec_point_formats[out->ec_point_formats_n++] = f;
+            else if (out->ec_point_formats_truncated < UINT8_MAX)
+                out->ec_point_formats_truncated++;
         }
         break;
     }

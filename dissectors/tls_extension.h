@@ -37,9 +37,12 @@ typedef struct tls_exts {
     uint16_t key_share_group;  /* ServerHello: server share; HRR: selected group */
     tls_u16_list sig_algs, sig_algs_cert;
     uint8_t ec_point_formats[8];
-    uint8_t ec_point_formats_n;
+    uint8_t ec_point_formats_n, ec_point_formats_truncated;
     char alpn[TLS_ALPN_MAX_ENTRIES][TLS_ALPN_MAX_LEN + 1];
     uint8_t alpn_n, alpn_truncated; /* server: one entry = selected */
+    /* the first ALPN protocol as sent (alpn[0] is sanitised): its length
+     * and first and last bytes, for JA4 */
+    uint8_t alpn0_len, alpn0_first, alpn0_last;
     bool has_reneg_info;
     uint8_t reneg_info_len;
     bool has_session_ticket;

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include "decode.h"
@@ -483,6 +485,17 @@ static int run_live(const struct capture_opts *o, const struct capture_cbs *cbs,
         return 2;
     }
     rc = apply_filter(p, o->filter, o->iface);
+    if (!rc && o->fanout_group > 0) {
+        /* both directions of a flow hash alike; DEFRAG: fragments are
+         * reassembled before hashing so they land with their flow */
+        unsigned uval = ((unsigned)o->fanout_group & 0xffffu) | ((unsigned)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+        int val = (int)uval;
+        if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &val, sizeof val) != 0) {
+            fprintf(stderr, "tlswatch: %s: cannot join fanout group %d: %s\n", o->iface, o->fanout_group,
+                    strerror(errno));
+            rc = 1;
+        }
+    }
     if (!rc) rc = drop_privileges(o->user);
     if (rc) { pcap_close(p); return rc; }
     live_handle = p;

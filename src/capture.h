@@ -18,6 +18,8 @@ struct capture_opts {
     int buffer_mb;            /* live: kernel ring size, MiB (0 = default) */
     int timeout_ms;           /* live: read timeout */
     const char *user;         /* drop privileges to this user after opening */
+    int fanout_group;         /* live: 1..65535 joins that PACKET_FANOUT_HASH group
+                                 (--workers: the kernel splits flows between processes) */
 };
 
 struct capture_pkt {

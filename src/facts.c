@@ -29,6 +29,7 @@
 #define FACTS_SUB_K_TIME(a) NULL
 #define FACTS_SUB_K_IP(a) NULL
 #define FACTS_SUB_K_KEY(a) NULL
+#define FACTS_SUB_K_FP(a) NULL
 #define FACTS_ARG_K_OBJ(a) 0
 #define FACTS_ARG_K_OBJP(a) 0
 #define FACTS_ARG_K_OBJA(a) 0
@@ -44,6 +45,7 @@
 #define FACTS_ARG_K_TIME(a) a
 #define FACTS_ARG_K_IP(a) a
 #define FACTS_ARG_K_KEY(a) a
+#define FACTS_ARG_K_FP(a) a
 
 #define FACTS_DESC(T, m, key, kind, arg)                                                            \
     { key, kind, FACTS_ARG_##kind(arg), (uint16_t)offsetof(struct facts_##T, m),                  \
@@ -109,7 +111,7 @@ unsigned facts_path_type(const char *path)
     case K_BOOL: return FT_BOOL;
     case K_INT: return FT_INT;
     case K_DBL: return FT_DBL | FT_INT;
-    case K_STR: case K_ENUM: case K_NAME: case K_TIME: case K_IP: case K_KEY: return FT_STR;
+    case K_STR: case K_ENUM: case K_NAME: case K_TIME: case K_IP: case K_KEY: case K_FP: return FT_STR;
     case K_NAMES: case K_STRS: case K_BITS: return FT_ASTR;
     case K_OBJ: case K_OBJP: return FT_OBJ;
     case K_OBJA: return FT_AOBJ;
@@ -299,6 +301,19 @@ void facts_get(const struct facts_field *fd, const void *obj, struct fval *o, st
         const struct facts_CERT *c = obj;
         char *b = scratch(sc, 40);
         snprintf(b, 40, "%s-%lld", c->key_type && c->key_type[0] ? c->key_type : "unknown", (long long)c->key_bits);
+        set_str(o, b);
+        return;
+    }
+    case K_FP: {
+        /* formatted here, on reading, into a stack buffer first: only the
+         * string's own length is taken from the scratch ring */
+        char tmp[FP_STR_MAX];
+        const char *s = fp_format(fd->arg, *(const struct fp_hellos *const *)m, tmp, sizeof tmp);
+        if (!s) return;
+        size_t n = strlen(s) + 1;
+        if (n > sizeof sc->buf) return;
+        char *b = scratch(sc, n);
+        memcpy(b, s, n);
         set_str(o, b);
         return;
     }

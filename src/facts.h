@@ -14,12 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fingerprint.h"
 #include "json.h"
 
 /* Field kinds (see facts_schema.def). */
 enum facts_kind {
     K_BOOL, K_INT, K_DBL, K_STR, K_ENUM, K_NAME, K_NAMES, K_STRS, K_BITS, K_TIME, K_IP, K_KEY,
-    K_OBJ, K_OBJP, K_OBJA
+    K_FP, K_OBJ, K_OBJP, K_OBJA
 };
 /* Name tables of K_NAME / K_NAMES (tls_names). */
 enum facts_names { NT_VERSION, NT_CIPHER, NT_GROUP, NT_EXT, NT_SIG, NT_ALERT, NT__N };
@@ -74,6 +75,7 @@ enum { FACTS_ABSENT = 0, FACTS_NULL = 1, FACTS_VAL = 2 };
 #define FACTS_CT_K_TIME(a) int64_t
 #define FACTS_CT_K_IP(a) struct facts_ip
 #define FACTS_CT_K_KEY(a) uint8_t /* computed; no storage used */
+#define FACTS_CT_K_FP(a) const struct fp_hellos * /* computed from the hellos */
 #define FACTS_CT_K_OBJ(a) struct facts_##a
 #define FACTS_CT_K_OBJP(a) const struct facts_##a *
 #define FACTS_CT_K_OBJA(a) struct facts_arr

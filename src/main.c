@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "certcheck.h"
 #include "keylog.h"
+#include "workers.h"
 #include "output.h"
 #include "output_kafka.h"
 #include "output_syslog.h"
@@ -39,6 +40,7 @@ struct config {
     int text;           /* -F text */
     int quiet;
     int snaplen, promisc, buffer_mb;
+    int workers;        /* --workers N: N capture processes (fanout) */
     double stats_interval;
     struct reasm_opts ro;
     struct session_opts so;
@@ -80,6 +82,8 @@ static void usage(FILE *f)
         "  -B, --buffer-size MB live: kernel buffer size\n"
         "  -p, --no-promisc     live: don't put the interface in promiscuous mode\n"
         "  --user USER          drop privileges after opening the capture\n"
+        "  --workers N          live: N capture processes sharing the interface by flow\n"
+        "                       hash (PACKET_FANOUT); one output, stats summed\n"
         "output:\n"
         "  -o FILE              append to FILE (SIGHUP reopens it)\n"
         "  -F json|text         output format (default json)\n"
@@ -185,7 +189,7 @@ enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_BYPASS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
     OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
-    OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET,
+    OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS,
     OPT_KAFKA_BROKERS, OPT_KAFKA_TOPIC, OPT_KAFKA_OPT, OPT_KAFKA_FLUSH_TIMEOUT,
 };
 
@@ -215,6 +219,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "ca-path", required_argument, NULL, OPT_CA_PATH },
         { "keylog", required_argument, NULL, OPT_KEYLOG },
         { "syslog", no_argument, NULL, OPT_SYSLOG },
+        { "workers", required_argument, NULL, OPT_WORKERS },
         { "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
         { "syslog-socket", required_argument, NULL, OPT_SYSLOG_SOCKET },
         { "kafka-brokers", required_argument, NULL, OPT_KAFKA_BROKERS },
@@ -364,6 +369,13 @@ static int parse_args(int argc, char **argv, struct config *c)
             c->stats_interval = v;
             break;
         case OPT_USER: c->user = optarg; break;
+        case OPT_WORKERS:
+            if (parse_num("--workers", optarg, 1, WORKERS_MAX, &v) || v != (int)v) {
+                if (v != (int)v) fprintf(stderr, "tlswatch: --workers: a whole number 1..%d\n", WORKERS_MAX);
+                return 2;
+            }
+            c->workers = (int)v;
+            break;
         case 'V': printf("tlswatch %s\n", TLSWATCH_VERSION); return -1;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return 2;
@@ -376,6 +388,10 @@ static int parse_args(int argc, char **argv, struct config *c)
     }
     if (!c->nfiles == !c->iface) {
         fprintf(stderr, "tlswatch: give either -r FILE or -i IFACE (see --help)\n");
+        return 2;
+    }
+    if (c->workers > 1 && !c->iface) {
+        fprintf(stderr, "tlswatch: --workers needs a live interface (-i); a file is read by one process\n");
         return 2;
     }
     /* trailing arguments form the BPF filter, as with tcpdump */
@@ -471,6 +487,58 @@ static int setup_rules(struct app *a)
     return -1;
 }
 
+/* One capture through the pipeline, to the end (file) or a stop signal
+ * (live); fanout_group > 0: one of --workers' processes. */
+static int run_capture(struct app *a, int fanout_group)
+{
+    struct pipeline_opts po = {
+        .flows = a->cfg.flows, .all = a->cfg.all, .text = a->cfg.text,
+        .stats_interval = a->cfg.stats_interval, .ro = a->cfg.ro, .so = a->cfg.so,
+    };
+    a->pl = pipeline_new(&po, a->rules, a->cc, a->kl);
+    if (!a->pl) return 1;
+    install_signals();
+
+    struct capture_opts co = {
+        .files = a->cfg.files, .nfiles = a->cfg.nfiles, .iface = a->cfg.iface,
+        .filter = a->cfg.filter, .snaplen = a->cfg.snaplen, .promisc = a->cfg.promisc,
+        .buffer_mb = a->cfg.buffer_mb, .timeout_ms = 250, .user = a->cfg.user,
+        .fanout_group = fanout_group,
+    };
+    int rc = pipeline_run(a->pl, &co);
+
+    /* Decide on every exit path: flush every flow still open. */
+    pipeline_finish(a->pl, rc != 2);
+    if (!a->cfg.quiet && rc != 2 && !fanout_group) pipeline_summary(a->pl, stderr);
+    pipeline_free(a->pl);
+    a->pl = NULL;
+    return rc;
+}
+
+/* A --workers process (forked): its lines go to stdout, the pipe to the
+ * parent, which alone writes the output file and syslog. */
+static int worker_main(void *ctx, int index, int fanout_group)
+{
+    struct app *a = ctx;
+    (void)index;
+    output_to_stdout();
+    output_syslog_close();
+    output_kafka_forget();
+    int rc = run_capture(a, fanout_group);
+    certcheck_free(a->cc);
+    keylog_free(a->kl);
+    if (!rc && a->rules && rules_failed(a->rules)) rc = 3;
+    rules_free(a->rules);
+    free(a->cfg.rule_paths);
+    free(a->cfg.params);
+    free(a->cfg.disabled);
+    output_close();
+    free(a->cfg.files);
+    free(a->cfg.filter);
+    if (!rc && output_failed()) rc = 1;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static struct app a;
@@ -534,32 +602,19 @@ int main(int argc, char **argv)
         a.cfg.so.keylog_follow = a.cfg.iface != NULL;
     }
     /* live: a full Kafka queue costs events, not packets; a configuration
-     * error (broker list, topic, property) is a usage error;
-     * opened last, so that no early return leaves its threads running */
+     * error (broker list, topic, property) is a usage error. Opened last,
+     * so that no early return leaves its threads running; with --workers
+     * only this process produces (the workers' lines come through it). */
     a.cfg.kafka.nonblock = a.cfg.iface != NULL;
     if (a.cfg.kafka.brokers && output_kafka_open(&a.cfg.kafka) != 0) return 2;
-    struct pipeline_opts po = {
-        .flows = a.cfg.flows, .all = a.cfg.all, .text = a.cfg.text,
-        .stats_interval = a.cfg.stats_interval, .ro = a.cfg.ro, .so = a.cfg.so,
-    };
-    a.pl = pipeline_new(&po, a.rules, a.cc, a.kl);
-    if (!a.pl) {
-        output_kafka_close();
-        return 1;
+    if (a.cfg.workers > 1) {
+        /* the workers inherit the rules, trust store and key log loaded
+         * above; this process only supervises and writes their lines */
+        struct workers_opts wo = { a.cfg.workers, a.cfg.text, a.cfg.quiet };
+        rc = workers_run(&wo, worker_main, &a);
+    } else {
+        rc = run_capture(&a, 0);
     }
-    install_signals();
-
-    struct capture_opts co = {
-        .files = a.cfg.files, .nfiles = a.cfg.nfiles, .iface = a.cfg.iface,
-        .filter = a.cfg.filter, .snaplen = a.cfg.snaplen, .promisc = a.cfg.promisc,
-        .buffer_mb = a.cfg.buffer_mb, .timeout_ms = 250, .user = a.cfg.user,
-    };
-    rc = pipeline_run(a.pl, &co);
-
-    /* Decide on every exit path: flush every flow still open. */
-    pipeline_finish(a.pl, rc != 2);
-    if (!a.cfg.quiet && rc != 2) pipeline_summary(a.pl, stderr);
-    pipeline_free(a.pl);
     certcheck_free(a.cc);
     keylog_free(a.kl);
     if (!rc && a.rules && rules_failed(a.rules)) rc = 3;

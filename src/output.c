@@ -106,6 +106,17 @@ void output_write(const char *line, size_t len)
     output_tick();
 }
 
+void output_to_stdout(void)
+{
+    if (out && out != stdout) fclose(out);
+    out = stdout;
+    out_path = NULL;
+    reopen_requested = 0;
+    /* one write per line: a worker that crashes loses its open
+     * handshakes, not a second of written lines */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 void output_close(void)
 {
     if (out && out != stdout) fclose(out);

@@ -17,6 +17,8 @@ void output_flush(void);
  * serves Kafka's delivery reports. */
 void output_tick(void);
 void output_close(void);
+/* From now on to stdout (a --workers process: its pipe to the parent). */
+void output_to_stdout(void);
 int output_failed(void);           /* a write failed (disk full, closed pipe) */
 
 #endif

@@ -55,6 +55,11 @@ void output_kafka_poll(void);
  * budget (--kafka-flush-timeout, counted from the first call) is spent.
  * Called before the final stats event so that its counters are complete. */
 void output_kafka_flush(void);
+/* In a process forked while the producer runs (a --workers worker): the
+ * handle belongs to the parent, whose librdkafka threads the child does not
+ * have; it is set aside untouched (still referenced, not destroyed) and
+ * this process produces nothing. */
+void output_kafka_forget(void);
 /* The counters, or NULL when Kafka is not in use. */
 const struct output_kafka_stats *output_kafka_stats(void);
 /* Flushes within what is left of the budget, reports on stderr (one line)

@@ -465,6 +465,7 @@ static void on_client_hello(struct tconn *c, const tls_message *m, bool sslv2)
     }
     h->ch = m->u.ch;
     h->have_ch = true;
+    h->ch_read = true;
     h->sslv2 = sslv2;
     if (!h->hrr) h->t_start = c->now;
     if (!h->reneg && !h->hrr) to_append(c->s, h);
@@ -482,6 +483,7 @@ static void on_server_hello(struct tconn *c, const tls_message *m)
     }
     h->sh = *sh;
     h->have_sh = true;
+    h->sh_read = true;
     h->t_sh = c->now;
     to_unlink(c->s, h);
     if (tls_names_version_is_tls13(sh->version)) {

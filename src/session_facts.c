@@ -77,6 +77,37 @@ static bool offered(const tls_u16_list *l, uint16_t v)
 
 static struct facts_codes codes(const tls_u16_list *l) { return (struct facts_codes){ l->v, l->n }; }
 
+/* The hellos' inputs of the fingerprints (views into h, no formatting).
+ * A hello whose lists were cut at their caps, or that did not parse whole,
+ * gets no fingerprint: a fingerprint of part of it would be wrong. An
+ * SSLv2-format ClientHello and an SSLv2 ServerHello have none (their
+ * references compute none), nor does a hello inherited from the first
+ * handshake by an encrypted renegotiation. */
+static void add_fingerprints(tls_facts *o, struct emit_buf *eb, const struct hs *h)
+{
+    struct fp_hellos *fp = &eb->fp;
+    memset(fp, 0, sizeof *fp);
+    if (h->have_ch && h->ch_read) {
+        fp->have_c = true;
+        fp_client_from_hello(&fp->c, &h->ch, h->sslv2);
+    }
+    if (h->have_sh && h->sh_read) {
+        fp->have_s = true;
+        fp_server_from_hello(&fp->s, &h->sh);
+    }
+    o->ja3 = o->ja3_string = o->ja3s = o->ja3s_string = o->ja4 = o->ja4_r = fp;
+    if (!fp->have_c || !fp->c.complete) {
+        FNULL(TLS, o, ja3);
+        FNULL(TLS, o, ja3_string);
+        FNULL(TLS, o, ja4);
+        FNULL(TLS, o, ja4_r);
+    }
+    if (!fp->have_s || !fp->s.complete) {
+        FNULL(TLS, o, ja3s);
+        FNULL(TLS, o, ja3s_string);
+    }
+}
+
 static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *h)
 {
     const tls_client_hello *ch = &h->ch;
@@ -162,6 +193,7 @@ static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *
     o->early_data.sent = h->early_data_sent;
     if (h->early_accepted) o->early_data.accepted = true;
     else FNULL(EARLY_DATA, &o->early_data, accepted);
+    add_fingerprints(o, eb, h);
 }
 
 static void add_certs(tls_facts *o, struct emit_buf *eb, const struct hs *h)

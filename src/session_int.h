@@ -49,6 +49,7 @@ struct hs {
     double t_start, t_sh, t_done;
     double t_answer;            /* the server's first bytes after this ClientHello; 0 none */
     bool have_ch, have_sh, hrr, sslv2;
+    bool ch_read, sh_read;  /* the hellos were read in this handshake (not inherited) */
     uint16_t hrr_group;
     tls_client_hello ch;
     tls_server_hello sh;
@@ -164,6 +165,7 @@ struct emit_buf {
     const char *san_ip[TLS_CERT_CHAIN_MAX + 2][X509_SUMMARY_IP_MAX];
     const char *alpn[TLS_ALPN_MAX_ENTRIES];
     uint16_t one_version;
+    struct fp_hellos fp;
     struct certcheck_facts cc;
 };
 
