@@ -45,12 +45,14 @@ DEFS := -D_DEFAULT_SOURCE -D_GNU_SOURCE -DTLSWATCH_RULES_DIR='"$(PREFIX)/share/t
         -DTLSWATCH_SOURCE_RULES_DIR='"$(CURDIR)/rules"'
 GLIB_CFLAGS := $(shell pkg-config --cflags glib-2.0 2>/dev/null)
 GLIB_LIBS   := $(shell pkg-config --libs gthread-2.0 2>/dev/null)
+# librdkafka (--kafka-brokers); pkg-config may run before deps.sh installed it
+RDKAFKA_LIBS := $(or $(shell pkg-config --libs rdkafka 2>/dev/null),-lrdkafka)
 
 CFLAGS_COMMON := $(WARN) $(HARDEN) $(OPTFLAGS) $(DEFS) -Idissectors -Isrc
 DISSECT_CFLAGS := $(CFLAGS_COMMON) -Wconversion
 SRC_CFLAGS := $(CFLAGS_COMMON)
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDSAN)
-LIBS := -lnids -lnet -lpcap $(GLIB_LIBS) -lssl -lcrypto -lz -lm
+LIBS := -lnids -lnet -lpcap $(GLIB_LIBS) $(RDKAFKA_LIBS) -lssl -lcrypto -lz -lm
 
 DISSECT_SRCS := $(wildcard dissectors/*.c)
 DISSECT_OBJS := $(patsubst dissectors/%.c,$(BUILD)/dissectors/%.o,$(DISSECT_SRCS))

@@ -4,7 +4,7 @@
 # missing when run as root, otherwise prints the exact apt command and stops.
 set -eu
 
-BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libglib2.0-dev uthash-dev libssl-dev zlib1g-dev openssl ca-certificates"
+BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libglib2.0-dev uthash-dev libssl-dev zlib1g-dev librdkafka-dev openssl ca-certificates"
 # tests: tshark (differential tests), tcpdump + iproute2 + gnutls + openvpn (capture
 # generators), python3-scapy (link-type variants), jq (JSON checks), clang and
 # its runtime (sanitizers, libFuzzer), valgrind (memory checks of the
@@ -14,8 +14,10 @@ BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libgl
 # logrotate (the snippet, and rotation with SIGHUP), rsyslog (a real syslog
 # daemon receiving --syslog's RFC 5424 messages; the test runs it in the
 # foreground on a socket of its own, but on a host with systemd installing
-# the package also enables the rsyslog service).
-TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind groff-base man-db systemd logrotate rsyslog"
+# the package also enables the rsyslog service); kcat (a second consumer of
+# the mock Kafka cluster in tests/output/test_kafka.sh, besides
+# tests/tools/kafka_mock; no Kafka broker is packaged in Debian 12).
+TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind groff-base man-db systemd logrotate rsyslog kcat"
 
 # make bench: the peers it times (ssldump, ndpiReader) and ethtool (the
 # mixed capture's loopback without segmentation offload, so that packets

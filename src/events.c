@@ -13,6 +13,7 @@
 #include "capture.h"
 #include "certcheck.h"
 #include "decode.h"
+#include "output_kafka.h"
 #include "reassembly.h"
 #include "rules.h"
 #include "session.h"
@@ -294,6 +295,18 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
         json_kv_uint(j, "cache_hits", cs->cache_hits);
         json_kv_uint(j, "cache_misses", cs->cache_misses);
         json_kv_uint(j, "cache_evictions", cs->cache_evictions);
+        json_obj_end(j);
+    }
+    if (st->kafka) {
+        const struct output_kafka_stats *ks = st->kafka;
+        json_key(j, "kafka");
+        json_obj_begin(j);
+        json_kv_uint(j, "produced", ks->produced);
+        json_kv_uint(j, "delivered", ks->delivered);
+        json_kv_uint(j, "failed", ks->failed);
+        json_kv_uint(j, "dropped", ks->dropped);
+        json_kv_uint(j, "errors", ks->errors);
+        json_kv_uint(j, "queue", ks->queue);
         json_obj_end(j);
     }
     json_key(j, "memory");

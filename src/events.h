@@ -18,6 +18,7 @@ struct reasm_stats;
 struct session_stats;
 struct ruleset;
 struct certcheck_stats;
+struct output_kafka_stats;
 struct rule_finding;
 
 /* What a stats event shows. Everything is borrowed for the call. */
@@ -31,6 +32,7 @@ struct events_stats {
     const uint64_t *findings_by_sev;     /* one count per rule_severity (5) */
     const struct ruleset *rules;         /* NULL: no rules loaded */
     const struct certcheck_stats *certs; /* NULL: no certificate checker */
+    const struct output_kafka_stats *kafka; /* NULL: no Kafka output */
 };
 
 /* JSON: each appends one event object to j; the caller ends the line. */

@@ -19,6 +19,7 @@
 #include "suppress.h"
 #include "workers.h"
 #include "output.h"
+#include "output_kafka.h"
 #include "output_syslog.h"
 #include "pipeline.h"
 #include "reassembly.h"
@@ -57,6 +58,9 @@ struct config {
     double incident_update, incident_quiet;
     int syslog, syslog_facility; /* --syslog, --syslog-facility */
     const char *syslog_socket;    /* --syslog-socket */
+    struct output_kafka_opts kafka; /* --kafka-*: brokers NULL = no Kafka */
+    const char **kafka_confs;
+    int kafka_other;              /* a --kafka-* option other than --kafka-brokers */
 };
 
 struct app {
@@ -123,6 +127,12 @@ static void usage(FILE *f)
         "  --syslog-facility F  daemon (default), user or local0..local7\n"
         "  --syslog-socket PATH syslog's AF_UNIX datagram socket (default /dev/log;\n"
         "                       implies --syslog)\n"
+        "  --kafka-brokers LIST also produce each event line to Kafka (host:port,...)\n"
+        "  --kafka-topic NAME   the topic (default tlswatch)\n"
+        "  --kafka-opt KEY=VALUE  a librdkafka property (repeatable), e.g.\n"
+        "                       security.protocol=ssl, compression.codec=zstd\n"
+        "  --kafka-flush-timeout S  at exit, wait at most S seconds for Kafka to\n"
+        "                       acknowledge what is queued (default 10)\n"
         "  -q                   no summary on stderr\n"
         "  --progress auto|on|off  file reads: a progress line on stderr (default auto:\n"
         "                       when stderr is a terminal and not -q)\n"
@@ -159,7 +169,8 @@ static void usage(FILE *f)
         "  -h, --help           this help\n"
         "\n"
         "exit codes: 0 ok, 1 runtime error (bad file, capture failure), 2 usage or rule\n"
-        "error, 3 findings at or above --fail-on\n");
+        "error, 3 findings at or above --fail-on; an event that did not reach Kafka\n"
+        "makes a run that would exit 0 exit 1\n");
 }
 
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
@@ -218,6 +229,7 @@ enum {
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
     OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS, OPT_PROGRESS, OPT_SUPPRESS,
     OPT_INCIDENTS, OPT_INCIDENT_UPDATE, OPT_INCIDENT_QUIET, OPT_SUMMARY,
+    OPT_KAFKA_BROKERS, OPT_KAFKA_TOPIC, OPT_KAFKA_OPT, OPT_KAFKA_FLUSH_TIMEOUT,
 };
 
 static int parse_args(int argc, char **argv, struct config *c)
@@ -255,6 +267,10 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "summary", no_argument, NULL, OPT_SUMMARY },
         { "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
         { "syslog-socket", required_argument, NULL, OPT_SYSLOG_SOCKET },
+        { "kafka-brokers", required_argument, NULL, OPT_KAFKA_BROKERS },
+        { "kafka-topic", required_argument, NULL, OPT_KAFKA_TOPIC },
+        { "kafka-opt", required_argument, NULL, OPT_KAFKA_OPT },
+        { "kafka-flush-timeout", required_argument, NULL, OPT_KAFKA_FLUSH_TIMEOUT },
         { "snaplen", required_argument, NULL, 's' },
         { "buffer-size", required_argument, NULL, 'B' },
         { "no-promisc", no_argument, NULL, 'p' },
@@ -274,7 +290,9 @@ static int parse_args(int argc, char **argv, struct config *c)
     c->rule_paths = calloc((size_t)argc, sizeof *c->rule_paths);
     c->params = calloc((size_t)argc, sizeof *c->params);
     c->disabled = calloc((size_t)argc, sizeof *c->disabled);
-    if (!c->files || !c->rule_paths || !c->params || !c->disabled) return 1;
+    c->kafka_confs = calloc((size_t)argc, sizeof *c->kafka_confs);
+    if (!c->files || !c->rule_paths || !c->params || !c->disabled || !c->kafka_confs) return 1;
+    c->kafka.confs = c->kafka_confs;
     c->min_severity = SEV_INFO;
     c->fail_on = -1;
     c->syslog_facility = output_syslog_facility_parse("daemon");
@@ -366,6 +384,20 @@ static int parse_args(int argc, char **argv, struct config *c)
                 return 2;
             }
             break;
+        case OPT_KAFKA_BROKERS: c->kafka.brokers = optarg; break;
+        case OPT_KAFKA_TOPIC:
+            c->kafka.topic = optarg;
+            c->kafka_other = 1;
+            break;
+        case OPT_KAFKA_OPT:
+            c->kafka_confs[c->kafka.nconfs++] = optarg;
+            c->kafka_other = 1;
+            break;
+        case OPT_KAFKA_FLUSH_TIMEOUT:
+            if (parse_num("--kafka-flush-timeout", optarg, 0.001, 3600, &v)) return 2;
+            c->kafka.flush_timeout = v;
+            c->kafka_other = 1;
+            break;
         case OPT_CHECKSUMS: {
             /* same order as enum cksum_mode */
             static const char *const modes[] = { "auto", "on", "off", NULL };
@@ -414,6 +446,10 @@ static int parse_args(int argc, char **argv, struct config *c)
         }
     }
     if (c->check_rules || c->list_rules) return 0;
+    if (c->kafka_other && !c->kafka.brokers) {
+        fprintf(stderr, "tlswatch: --kafka-topic, --kafka-opt and --kafka-flush-timeout need --kafka-brokers\n");
+        return 2;
+    }
     if (!c->nfiles == !c->iface) {
         fprintf(stderr, "tlswatch: give either -r FILE or -i IFACE (see --help)\n");
         return 2;
@@ -555,6 +591,7 @@ static int worker_main(void *ctx, int index, int fanout_group)
     (void)index;
     output_to_stdout();
     output_syslog_close();
+    output_kafka_forget();
     int rc = run_capture(a, fanout_group);
     certcheck_free(a->cc);
     keylog_free(a->kl);
@@ -600,6 +637,7 @@ int main(int argc, char **argv)
         free(a.cfg.rule_paths);
         free(a.cfg.params);
         free(a.cfg.disabled);
+        free(a.cfg.kafka_confs);
         return rc;
     }
     rc = 0;
@@ -641,6 +679,12 @@ int main(int argc, char **argv)
         }
         a.cfg.so.keylog_follow = a.cfg.iface != NULL;
     }
+    /* live: a full Kafka queue costs events, not packets; a configuration
+     * error (broker list, topic, property) is a usage error. Opened last,
+     * so that no early return leaves its threads running; with --workers
+     * only this process produces (the workers' lines come through it). */
+    a.cfg.kafka.nonblock = a.cfg.iface != NULL;
+    if (a.cfg.kafka.brokers && output_kafka_open(&a.cfg.kafka) != 0) return 2;
     if (a.cfg.workers > 1) {
         /* the workers inherit the rules, trust store and key log loaded
          * above; this process only supervises and writes their lines */
@@ -659,8 +703,11 @@ int main(int argc, char **argv)
     free(a.cfg.disabled);
     output_close();
     output_syslog_close();
+    /* events that did not reach Kafka: the run's record there is incomplete */
+    uint64_t kafka_lost = output_kafka_close();
+    free(a.cfg.kafka_confs);
     free(a.cfg.files);
     free(a.cfg.filter);
-    if (!rc && output_failed()) rc = 1;
+    if (!rc && (output_failed() || kafka_lost)) rc = 1;
     return rc;
 }

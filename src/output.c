@@ -3,8 +3,10 @@
  * line is written or output_tick() runs at least OUTPUT_FLUSH_SECONDS after
  * the last flush: a live sensor's lines reach the file within a second,
  * a file run makes one write per 64 KiB instead of one per line. With
- * --syslog each line is also sent, unbuffered, to syslog (output_syslog.c). */
+ * --syslog each line is also sent, unbuffered, to syslog (output_syslog.c),
+ * and with --kafka-brokers produced to Kafka (output_kafka.c). */
 #include "output.h"
+#include "output_kafka.h"
 #include "output_syslog.h"
 
 #include <errno.h>
@@ -69,6 +71,7 @@ void output_flush(void) { flush_now(); }
 void output_tick(void)
 {
     if (flush_requested || mono_now() - last_flush >= OUTPUT_FLUSH_SECONDS) flush_now();
+    output_kafka_poll();
 }
 
 void output_request_reopen(void) { reopen_requested = 1; }
@@ -99,6 +102,7 @@ void output_write(const char *line, size_t len)
                 strerror(errno));
     }
     output_syslog_lines(line, len);
+    output_kafka_lines(line, len);
     output_tick();
 }
 

@@ -19,6 +19,7 @@
 #include "incidents.h"
 #include "keylog.h"
 #include "output.h"
+#include "output_kafka.h"
 #include "pcapng.h"
 #include "reassembly.h"
 #include "rules.h"
@@ -87,6 +88,7 @@ static void emit_stats(struct pipeline *a, const struct timeval *ts)
         .findings_by_sev = a->findings_by_sev,
         .rules = a->rules,
         .certs = a->cc ? certcheck_stats(a->cc) : NULL,
+        .kafka = a->cfg.write ? NULL : output_kafka_stats(),
     };
     if (a->cfg.text) {
         events_stats_text(&st, put, a);
@@ -505,6 +507,8 @@ void pipeline_finish(struct pipeline *p, int stats)
     if (!stats) return;
     struct timeval end = p->last_ts;
     if (!p->have_ts) gettimeofday(&end, NULL);
+    /* the final stats event counts every line before it as delivered or not */
+    if (!p->cfg.write) output_kafka_flush();
     emit_stats(p, &end);
 }
 

@@ -101,7 +101,12 @@ static int spawn(struct sup *S, int i)
         close(p[0]);
         if (dup2(p[1], STDOUT_FILENO) < 0) _exit(1);
         close(p[1]);
-        exit(S->fn(S->ctx, i, S->group));
+        /* _exit: no exit handlers in a child forked beside other threads
+         * (librdkafka's, when --kafka-brokers is given: their state was
+         * copied mid-flight); the worker freed what it owns already */
+        int rc = S->fn(S->ctx, i, S->group);
+        fflush(NULL);
+        _exit(rc);
     }
     close(p[1]);
     S->w[i].pid = pid;
