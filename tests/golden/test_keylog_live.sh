@@ -35,6 +35,9 @@ sleep 1
 mv kl.txt kl.1
 printf 'suppress rule=* sni=rotated13.test reason="after the HUP"\n' > sup.conf
 kill -HUP $TW
+# the files are re-read at the capture's next timer tick (within a second)
+i=0
+while [ $i -lt 50 ] && ! grep -q "suppressions re-read" tw.err; do sleep 0.1; i=$((i + 1)); done
 get rotated13.test -tls1_3
 get rotated12.test -tls1_2
 sleep 1.5
