@@ -208,16 +208,19 @@ static void centry_free(struct centry *e)
     free(e);
 }
 
+static void seen_free(struct certcheck *cc, struct seen *s)
+{
+    HASH_DEL(cc->seen, s);
+    cc->st.seen_entries = --cc->nseen;
+    free(s->key);
+    free(s->issuer);
+    free(s);
+}
+
 void certcheck_free(struct certcheck *cc)
 {
     if (!cc) return;
-    struct seen *s, *tmp;
-    HASH_ITER(hh, cc->seen, s, tmp) {
-        HASH_DEL(cc->seen, s);
-        free(s->key);
-        free(s->issuer);
-        free(s);
-    }
+    while (cc->seen) seen_free(cc, cc->seen);
     struct centry *e, *etmp;
     HASH_ITER(hh, cc->cache, e, etmp) {
         HASH_DEL(cc->cache, e);
@@ -676,24 +679,33 @@ static int seen_update(struct certcheck *cc, const char *key, const struct leafi
     size_t kl = strlen(key);
     HASH_FIND(hh, cc->seen, key, kl, s);
     int changed = 0;
+    if (s) {
+        /* to the tail: the head is the least recently seen server */
+        HASH_DEL(cc->seen, s);
+        HASH_ADD_KEYPTR(hh, cc->seen, s->key, kl, s);
+    }
     if (!s) {
-        if (cc->nseen < cc->max_seen) {
-            s = calloc(1, sizeof *s);
-            if (s) {
-                s->key = strdup(key);
-                s->issuer = strdup(li->issuer);
-                if (!s->key || !s->issuer) {
-                    free(s->key);
-                    free(s->issuer);
-                    free(s);
-                    s = NULL;
-                } else {
-                    memcpy(s->spki, li->spki, 32);
-                    memcpy(s->leaf, li->sha256, 32);
-                    s->trusted = trusted;
-                    HASH_ADD_KEYPTR(hh, cc->seen, s->key, kl, s);
-                    cc->nseen++;
-                }
+        /* at the cap the least recently seen server is forgotten, so a
+         * sensor keeps following the servers in use however many it met */
+        while (cc->seen && cc->nseen >= cc->max_seen) {
+            seen_free(cc, cc->seen);
+            cc->st.seen_evictions++;
+        }
+        s = calloc(1, sizeof *s);
+        if (s) {
+            s->key = strdup(key);
+            s->issuer = strdup(li->issuer);
+            if (!s->key || !s->issuer) {
+                free(s->key);
+                free(s->issuer);
+                free(s);
+                s = NULL;
+            } else {
+                memcpy(s->spki, li->spki, 32);
+                memcpy(s->leaf, li->sha256, 32);
+                s->trusted = trusted;
+                HASH_ADD_KEYPTR(hh, cc->seen, s->key, kl, s);
+                cc->st.seen_entries = ++cc->nseen;
             }
         }
     } else if (memcmp(s->spki, li->spki, 32) != 0 || strcmp(s->issuer, li->issuer) != 0) {

@@ -48,7 +48,7 @@ struct certcheck_opts {
     const char *ca_file; /* --ca-file (PEM bundle), or NULL */
     const char *ca_path; /* --ca-path (hashed directory), or NULL */
     /* neither: the system bundle file, loaded once (see above) */
-    size_t max_seen;     /* certcheck_seen entries kept (0: 65536) */
+    size_t max_seen;     /* certcheck_seen entries kept, least recently seen evicted (0: 65536) */
     /* The verdict cache size is set with certcheck_set_cache() rather than
      * here: callers initialise this struct positionally ({file, path, 0}),
      * and a new member would break them under -Wmissing-field-initializers. */
@@ -94,6 +94,8 @@ struct certcheck_stats {
     uint64_t cache_misses;    /* verified (not cached, or cached for another validity window) */
     uint64_t cache_evictions; /* least recently used verdicts dropped at the cap */
     size_t cache_entries;     /* verdicts held now */
+    uint64_t seen_evictions;  /* least recently seen servers forgotten at max_seen */
+    size_t seen_entries;      /* servers whose certificate is remembered now */
 };
 
 struct certcheck;

@@ -295,6 +295,8 @@ void events_stats_json(struct json *j, const struct timeval *ts, const struct ev
         json_kv_uint(j, "cache_hits", cs->cache_hits);
         json_kv_uint(j, "cache_misses", cs->cache_misses);
         json_kv_uint(j, "cache_evictions", cs->cache_evictions);
+        json_kv_uint(j, "servers", cs->seen_entries);
+        json_kv_uint(j, "server_evictions", cs->seen_evictions);
         json_obj_end(j);
     }
     if (st->kafka) {

@@ -52,6 +52,7 @@ struct config {
     int check_rules, list_rules, list_format;
     int min_severity, fail_on;
     const char *ca_file, *ca_path;
+    size_t max_cert_servers; /* --max-cert-servers; 0: certcheck's default */
     const char *keylog;
     const char *suppress;  /* --suppress FILE */
     int incidents, summary;
@@ -156,6 +157,9 @@ static void usage(FILE *f)
         "                       certificate, client network; expiry, for=, reason);\n"
         "                       re-read on SIGHUP\n"
         "  --ca-file F, --ca-path D  trust store for chain validation (default: system)\n"
+        "  --max-cert-servers N  servers whose certificate is remembered for\n"
+        "                       certificate-changed; least recently seen forgotten\n"
+        "                       beyond N (default 65536)\n"
         "tls:\n"
         "  --handshake-timeout S  no server answer for S seconds is a timeout (default 10)\n"
         "  --keylog FILE        SSLKEYLOGFILE: read encrypted alerts, renegotiations and\n"
@@ -225,7 +229,7 @@ static int parse_choice(const char *opt, const char *arg, const char *const *nam
 
 enum {
     OPT_FLOWS = 256, OPT_ALL, OPT_CHECKSUMS, OPT_BYPASS, OPT_MAX_FLOWS, OPT_IDLE, OPT_STATS, OPT_USER,
-    OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
+    OPT_HS_TIMEOUT, OPT_MAX_HS, OPT_MAX_MEMORY, OPT_MAX_CERT_SERVERS, OPT_RULES, OPT_CHECK_RULES, OPT_LIST_RULES, OPT_FORMAT, OPT_PARAM,
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
     OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS, OPT_PROGRESS, OPT_SUPPRESS,
     OPT_INCIDENTS, OPT_INCIDENT_UPDATE, OPT_INCIDENT_QUIET, OPT_SUMMARY,
@@ -246,6 +250,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
         { "max-handshake-bytes", required_argument, NULL, OPT_MAX_HS },
         { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+        { "max-cert-servers", required_argument, NULL, OPT_MAX_CERT_SERVERS },
         { "rules", required_argument, NULL, OPT_RULES },
         { "check-rules", no_argument, NULL, OPT_CHECK_RULES },
         { "list-rules", no_argument, NULL, OPT_LIST_RULES },
@@ -358,6 +363,10 @@ static int parse_args(int argc, char **argv, struct config *c)
             break;
         }
         case OPT_CA_FILE: c->ca_file = optarg; break;
+        case OPT_MAX_CERT_SERVERS:
+            if (parse_num("--max-cert-servers", optarg, 1, 100000000, &v)) return 2;
+            c->max_cert_servers = (size_t)v;
+            break;
         case OPT_CA_PATH: c->ca_path = optarg; break;
         case OPT_KEYLOG: c->keylog = optarg; break;
         case OPT_SUPPRESS: c->suppress = optarg; break;
@@ -656,7 +665,7 @@ int main(int argc, char **argv)
         return 1;
     {
         char err[256] = "";
-        struct certcheck_opts cko = { a.cfg.ca_file, a.cfg.ca_path, 0 };
+        struct certcheck_opts cko = { a.cfg.ca_file, a.cfg.ca_path, a.cfg.max_cert_servers };
         a.cc = certcheck_new(&cko, err, sizeof err);
         if (!a.cc) {
             fprintf(stderr, "tlswatch: trust store: %s\n", err);

@@ -20,6 +20,7 @@ struct storm {
     double *times, *w; /* hit times and weights */
     size_t n, cap;
     double quiet_until, last;
+    double window; /* the rule's window at the last hit */
     UT_hash_handle hh;
 };
 
@@ -96,15 +97,16 @@ static void thr_key(const struct rule *r, const tls_facts *facts, const struct r
 }
 
 #define STORM_MAX_TIMES 4096
-#define STORM_IDLE 3600 /* seconds without a hit after which a key is dropped */
 
 /* Makes room for one more key. Clearing the whole table here would let a
  * sender reset every storm count by sending enough distinct keys; instead
- * idle keys at the head are dropped, then the least recently hit ones are
- * evicted (and counted). O(1) amortised: only the head is looked at. */
+ * idle keys at the head are dropped (no hit within their rule's window and
+ * no longer quiet: they hold nothing a later hit would read, so dropping
+ * them changes no verdict), then the least recently hit ones are evicted
+ * (and counted). O(1) amortised: only the head is looked at. */
 static void storms_make_room(struct ruleset *rs, double now)
 {
-    while (rs->storms && now - rs->storms->last > STORM_IDLE && now >= rs->storms->quiet_until)
+    while (rs->storms && now - rs->storms->last > rs->storms->window && now >= rs->storms->quiet_until)
         storm_free(rs, rs->storms);
     while (rs->storms && rs->nstorms >= rs->storm_max_keys) {
         storm_free(rs, rs->storms);
@@ -144,6 +146,7 @@ int rules_threshold_hit(struct ruleset *rs, const struct rule *r, const tls_fact
     }
     HASH_ADD_KEYPTR(hh, rs->storms, s->key, s->keylen, s);
     s->last = now;
+    s->window = window;
     /* drop hits that left the window */
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++) {

@@ -329,6 +329,27 @@ int main(void)
           "previous issuer named: %s", vstr(fa, "server_cert_previous_issuer"));
     ccf_free(fa);
     CHECK_EQ_INT(certcheck_seen(cc, "server.example", junk, sizeof junk, NULL), -1, "garbage: -1");
+
+    /* the memory is bounded by max_seen, least recently seen forgotten */
+    {
+        struct certcheck_opts o2 = { cafile, NULL, 2 };
+        struct certcheck *c2 = certcheck_new(&o2, err, sizeof err);
+        CHECK(c2 != NULL, "certcheck_new with max_seen 2");
+        if (c2) {
+            certcheck_seen(c2, "a", d.d[0], d.len[0], NULL);
+            certcheck_seen(c2, "b", d.d[0], d.len[0], NULL);
+            certcheck_seen(c2, "a", d.d[0], d.len[0], NULL); /* a: most recent */
+            certcheck_seen(c2, "c", d.d[0], d.len[0], NULL); /* evicts b */
+            const struct certcheck_stats *s = certcheck_stats(c2);
+            CHECK(s->seen_entries == 2 && s->seen_evictions == 1, "seen LRU: 2 kept, 1 evicted (%zu, %llu)",
+                  s->seen_entries, (unsigned long long)s->seen_evictions);
+            CHECK_EQ_INT(certcheck_seen(c2, "a", d.d[1], d.len[1], NULL), 1, "seen LRU: recently seen a still remembered");
+            CHECK_EQ_INT(certcheck_seen(c2, "b", d.d[1], d.len[1], NULL), 0, "seen LRU: evicted b is a first sighting");
+            CHECK_EQ_INT(certcheck_seen(c2, "c", d.d[1], d.len[1], NULL), 0, "seen LRU: c was evicted by b");
+            CHECK(s->seen_entries == 2 && s->seen_evictions == 3, "seen LRU: still 2 kept, 3 evicted");
+            certcheck_free(c2);
+        }
+    }
     der_free(&d);
 
     /* ---- verdict cache ---- */

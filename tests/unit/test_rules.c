@@ -786,6 +786,26 @@ static void test_storm_lru(void)
     rules_eval(rs, f, &c, on_finding, &F);
     rules_eval(rs, f, &c, on_finding, &F);
     CHECK_EQ_INT(F.n, 1, "default cap: an evicted key starts over");
+    rules_free(rs);
+
+    /* Keys with no hit within their rule's window hold nothing: dropped
+     * when a new key comes, without counting an eviction, so a sensor's
+     * table follows the clients of the last window, not of the run. */
+    rs = load_str("rule s { severity: high when: true threshold: count 2 within 10s by client "
+                  "message: \"m\" }\n", &e);
+    memset(&F, 0, sizeof F);
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "c-%d", i);
+        c.client = key;
+        c.time = 1000 + i; /* one key a second, 10 s window */
+        rules_eval(rs, f, &c, on_finding, &F);
+    }
+    CHECK(rules_storm_keys(rs) <= 11, "window expiry: keys of the last window only (%zu)", (size_t)rules_storm_keys(rs));
+    CHECK_EQ_INT(rules_storm_evictions(rs), 0, "window expiry: no eviction counted");
+    c.client = "c-99"; /* still in its window: the 2nd hit fires */
+    c.time = 1100;
+    rules_eval(rs, f, &c, on_finding, &F);
+    CHECK_EQ_INT(F.n, 1, "window expiry: a key within its window kept its hit");
     facts_fixture_free(f);
     rules_free(rs);
 }
