@@ -617,6 +617,13 @@ static int worker_main(void *ctx, int index, int fanout_group)
     return rc;
 }
 
+/* workers_opts.ready: Kafka opened in the supervisor after the fork. */
+static int open_kafka(void *ctx)
+{
+    struct app *a = ctx;
+    return output_kafka_open(&a->cfg.kafka) != 0 ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct app a;
@@ -691,15 +698,18 @@ int main(int argc, char **argv)
     /* live: a full Kafka queue costs events, not packets; a configuration
      * error (broker list, topic, property) is a usage error. Opened last,
      * so that no early return leaves its threads running; with --workers
-     * only this process produces (the workers' lines come through it). */
+     * only this process produces (the workers' lines come through it), and
+     * it opens Kafka once the workers are forked: a process forked beside
+     * librdkafka's threads inherits their locks mid-flight (under ASan a
+     * worker then hung or lost its lines). */
     a.cfg.kafka.nonblock = a.cfg.iface != NULL;
-    if (a.cfg.kafka.brokers && output_kafka_open(&a.cfg.kafka) != 0) return 2;
     if (a.cfg.workers > 1) {
         /* the workers inherit the rules, trust store and key log loaded
          * above; this process only supervises and writes their lines */
-        struct workers_opts wo = { a.cfg.workers, a.cfg.text, a.cfg.quiet };
+        struct workers_opts wo = { a.cfg.workers, a.cfg.text, a.cfg.quiet, a.cfg.kafka.brokers ? open_kafka : NULL };
         rc = workers_run(&wo, worker_main, &a);
     } else {
+        if (a.cfg.kafka.brokers && output_kafka_open(&a.cfg.kafka) != 0) return 2;
         rc = run_capture(&a, 0);
     }
     certcheck_free(a.cc);

@@ -324,6 +324,13 @@ int workers_run(const struct workers_opts *o, worker_main_fn fn, void *ctx)
             S.worst = 1;
             break;
         }
+    if (!stop_flag && o->ready) {
+        int r = o->ready(ctx);
+        if (r) {
+            stop_flag = 1;
+            S.worst = r;
+        }
+    }
     int forwarded = 0;
     double deadline = 0;
     for (;;) {

@@ -20,6 +20,11 @@ struct workers_opts {
     int n;      /* 2..WORKERS_MAX */
     int text;   /* -F text: lines are passed through, stats not summed */
     int quiet;  /* no summary line on stderr */
+    /* Called in the parent once the first workers are forked, before its
+     * loop: for what starts threads (librdkafka's), so that no first
+     * worker is forked beside them. Nonzero: the workers are stopped and
+     * that is the exit status. NULL: none. */
+    int (*ready)(void *ctx);
 };
 
 /* The parent's loop; returns when every worker has ended after a stop
