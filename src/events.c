@@ -109,13 +109,7 @@ void events_flow_json(struct json *j, const struct flow *f)
 static struct timeval event_time(const tls_facts *facts, const struct flow *f)
 {
     if (FSTATE(FLOW, &facts->flow, time) != FACTS_VAL || FSTATE(TLS, facts, flow) != FACTS_VAL) return f->first_ts;
-    double when = facts->flow.time;
-    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6 + 0.5) };
-    if (tv.tv_usec >= 1000000) {
-        tv.tv_sec++;
-        tv.tv_usec -= 1000000;
-    }
-    return tv;
+    return json_timeval_of(facts->flow.time);
 }
 
 void events_tls_json(struct json *j, const struct flow *f, const tls_facts *facts)
@@ -134,9 +128,7 @@ void events_tls_json(struct json *j, const struct flow *f, const tls_facts *fact
 /* A capture interval's facts (no flow): the interval's end. */
 static struct timeval capture_time(const struct facts_CAPTURE *c)
 {
-    double when = c->start + c->seconds;
-    struct timeval tv = { (time_t)when, (suseconds_t)((when - (double)(time_t)when) * 1e6) };
-    return tv;
+    return json_timeval_of(c->start + c->seconds);
 }
 
 void events_finding_json(struct json *j, const struct flow *f, const tls_facts *facts,

@@ -76,18 +76,11 @@ void incidents_free(struct incidents *in)
     free(in);
 }
 
-static void time_of(double t, struct timeval *tv)
-{
-    tv->tv_sec = (time_t)t;
-    tv->tv_usec = (suseconds_t)((t - (double)tv->tv_sec) * 1e6);
-}
-
 static void emit(struct incidents *in, struct inc *x, const char *state, double t)
 {
     struct json *j = &in->j;
     json_reset(j);
-    struct timeval tv;
-    time_of(t, &tv);
+    struct timeval tv = json_timeval_of(t);
     json_obj_begin(j);
     json_key(j, "timestamp");
     json_time(j, &tv);
@@ -112,10 +105,10 @@ static void emit(struct incidents *in, struct inc *x, const char *state, double 
     json_kv_uint(j, "clients", x->nclients);
     json_kv_bool(j, "clients_capped", x->clients_capped);
     json_key(j, "first_seen");
-    time_of(x->first, &tv);
+    tv = json_timeval_of(x->first);
     json_time(j, &tv);
     json_key(j, "last_seen");
-    time_of(x->last, &tv);
+    tv = json_timeval_of(x->last);
     json_time(j, &tv);
     json_key(j, "samples");
     json_arr_begin(j);
@@ -282,10 +275,9 @@ void incidents_summary(const struct incidents *in, FILE *out)
     for (size_t i = 0; i < n; i++) {
         const struct inc *x = v[i];
         char a[32], b[32];
-        struct timeval tv;
-        time_of(x->first, &tv);
+        struct timeval tv = json_timeval_of(x->first);
         format_time_rfc3339(&tv, a, sizeof a);
-        time_of(x->last, &tv);
+        tv = json_timeval_of(x->last);
         format_time_rfc3339(&tv, b, sizeof b);
         fprintf(out, "%3zu. %-8s %s %s:%d%s%s: %llu handshakes from %zu%s clients, %s .. %s\n     %s\n     fix (%s): %s\n",
                 i + 1, x->sev_name, x->rule, x->server, x->port, x->sni[0] ? " sni=" : "", x->sni,

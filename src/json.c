@@ -221,6 +221,16 @@ void format_time_rfc3339(const struct timeval *tv, char *buf, size_t len)
     snprintf(buf, len, "%s.%06ldZ", base, (long)tv->tv_usec);
 }
 
+struct timeval json_timeval_of(double t)
+{
+    struct timeval tv = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6 + 0.5) };
+    if (tv.tv_usec >= 1000000) {
+        tv.tv_sec++;
+        tv.tv_usec -= 1000000;
+    }
+    return tv;
+}
+
 void json_time(struct json *j, const struct timeval *tv)
 {
     char b[48];

@@ -37,6 +37,9 @@ void json_bool(struct json *j, int v);
 void json_null(struct json *j);
 /* RFC 3339 UTC with microseconds: 2026-11-22T10:00:00.123456Z */
 void json_time(struct json *j, const struct timeval *tv);
+/* Capture time in seconds (double) to a timeval, rounded to the nearest
+ * microsecond: every event writes the same instant the same way. */
+struct timeval json_timeval_of(double t);
 void json_end_line(struct json *j);
 
 /* key + value shorthands */

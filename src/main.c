@@ -22,6 +22,7 @@
 #include "output_kafka.h"
 #include "output_syslog.h"
 #include "pipeline.h"
+#include "signals.h"
 #include "reassembly.h"
 #include "rules.h"
 #include "session.h"
@@ -494,20 +495,6 @@ static void on_signal(int sig)
     else capture_request_stop();
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-
 static void rule_error(void *ctx, const char *line)
 {
     int *n = ctx;
@@ -574,7 +561,7 @@ static int run_capture(struct app *a, int fanout_group)
     };
     a->pl = pipeline_new(&po, a->rules, a->cc, a->kl);
     if (!a->pl) return 1;
-    install_signals();
+    signals_install(on_signal);
 
     struct capture_opts co = {
         .files = a->cfg.files, .nfiles = a->cfg.nfiles, .iface = a->cfg.iface,

@@ -15,6 +15,7 @@
 
 #include "jsonsum.h"
 #include "output.h"
+#include "signals.h"
 
 #define LINE_MAX_BYTES (1u << 20)  /* a worker's line longer than this is cut (reported) */
 #define STATS_MAX_BYTES (64u << 10)
@@ -50,18 +51,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void install(void (*h)(int))
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = h;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-}
-
 struct sup {
     const struct workers_opts *o;
     worker_main_fn fn;
@@ -94,7 +83,7 @@ static int spawn(struct sup *S, int i)
     }
     if (pid == 0) {
         /* the child: events to the pipe; dies with the parent */
-        install(SIG_DFL);
+        signals_install(SIG_DFL);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         for (int k = 0; k < S->o->n; k++)
             if (S->w[k].fd >= 0) close(S->w[k].fd);
@@ -316,8 +305,7 @@ int workers_run(const struct workers_opts *o, worker_main_fn fn, void *ctx)
     S.group = (int)(getpid() % 65535) + 1;
     for (int i = 0; i < o->n; i++) S.w[i].fd = -1;
     stop_flag = hup_flag = usr1_flag = 0;
-    install(on_sig);
-    signal(SIGPIPE, SIG_IGN);
+    signals_install(on_sig);
     for (int i = 0; i < o->n; i++)
         if (spawn(&S, i) != 0) {
             stop_flag = 1;
