@@ -21,8 +21,10 @@ failed=0
 skipped=0
 run_one() {
     name=$1; shift
+    t0=$(date +%s)
     out=$("$@" 2>&1)
     rc=$?
+    secs=$(( $(date +%s) - t0 ))
     printf '%s\n' "$out" >> "$LOG"
     p=$(printf '%s\n' "$out" | grep -c '^PASS ')
     f=$(printf '%s\n' "$out" | grep -c '^FAIL ')
@@ -33,8 +35,8 @@ run_one() {
         printf '%s\n' "$out" | tail -5
         f=1
     fi
-    if [ "$s" -gt 0 ]; then echo "$name: $p passed, $f failed, $s skipped"
-    else echo "$name: $p passed, $f failed"; fi
+    if [ "$s" -gt 0 ]; then echo "$name: $p passed, $f failed, $s skipped ($secs s)"
+    else echo "$name: $p passed, $f failed ($secs s)"; fi
     passed=$((passed + p))
     failed=$((failed + f))
     skipped=$((skipped + s))
