@@ -39,7 +39,6 @@
 set -u
 OUT=${1:?usage: gen_incidents.sh OUT.pcap}
 HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
 
 if [ "$(id -u)" != 0 ]; then
     echo "gen_incidents: root is required (unshare -n, tcpdump)" >&2
@@ -70,8 +69,8 @@ echo "hello from the healthy server" > "$W/www/index.txt"
 make_certs "$C" > "$W/log/certs" 2>&1 || { echo "gen_incidents: certificate generation failed" >&2; cat "$C/certs.log" >&2; exit 1; }
 
 wait_port() {
-    local i
-    for i in $(seq 100); do
+    local _
+    for _ in $(seq 100); do
         [ -n "$(ss -Hltn "sport = :$1")" ] && return 0
         sleep 0.05
     done
@@ -99,20 +98,20 @@ cipher        4506 server.example 20 4  127.0.6 cipher    12  cipher-mismatch   
 client-cert   4507 server.example 35 6  127.0.7 nocert    mix client-certificate-missing    server
 healthy       4508 server.example 50 8  127.0.8 healthy   mix -                             server
 "
-S_OK="-cert $C/server.crt -key $C/server.key -cert_chain $C/int.crt"
+S_OK=(-cert "$C/server.crt" -key "$C/server.key" -cert_chain "$C/int.crt")
 srv 4501 -cert "$C/expired.crt" -key "$C/expired.key" -cert_chain "$C/int.crt" || exit 1
 srv 4502 -cert "$C/rogue-leaf.crt" -key "$C/rogue-leaf.key" -cert_chain "$C/rogue.crt" || exit 1
 srv 4503 -cert "$C/selfsigned.crt" -key "$C/selfsigned.key" || exit 1
-srv 4504 $S_OK || exit 1
-srv 4505 -tls1_2 $S_OK || exit 1
-srv 4506 -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305 $S_OK || exit 1
-srv 4507 -Verify 1 -CAfile "$C/ca.crt" $S_OK || exit 1
-srv 4508 $S_OK || exit 1
+srv 4504 "${S_OK[@]}" || exit 1
+srv 4505 -tls1_2 "${S_OK[@]}" || exit 1
+srv 4506 -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305 "${S_OK[@]}" || exit 1
+srv 4507 -Verify 1 -CAfile "$C/ca.crt" "${S_OK[@]}" || exit 1
+srv 4508 "${S_OK[@]}" || exit 1
 
 rm -f "$OUT" "$OUT.conns" "$OUT.expected" "$OUT.ca.pem" "$OUT.keylog"
 timeout 90 tcpdump -i lo -U -n -s 0 -B 65536 -w "$OUT" 'tcp portrange 4501-4508' > "$W/log/tcpdump" 2>&1 &
 CAP=$!
-for i in $(seq 50); do
+for _ in $(seq 50); do
     grep -q 'listening on' "$W/log/tcpdump" 2>/dev/null && [ -s "$OUT" ] && break
     sleep 0.1
 done

@@ -18,9 +18,10 @@ look() { "$TLSWATCH" -q -r "$1" --all | jq -r 'if .event_type=="tls" then "\(.tl
 r=$(look "$P")
 if [ "$r" = "failed client-certificate-missing:inferred " ]; then echo "PASS tls13-short-record: the bundled capture: $r"
 else echo "FAIL tls13-short-record: the bundled capture: '$r'"; fi
-/usr/bin/python3 "$TOP/tests/gen/pcaptool.py" inject "$P" "$T/cross.pcap" 8 client 44 &&
-/usr/bin/python3 "$TOP/tests/gen/pcaptool.py" inject "$P" "$T/more.pcap" 8 server 44 ||
-    { echo "FAIL tls13-short-record: pcaptool inject failed"; exit 1; }
+if ! /usr/bin/python3 "$TOP/tests/gen/pcaptool.py" inject "$P" "$T/cross.pcap" 8 client 44 ||
+   ! /usr/bin/python3 "$TOP/tests/gen/pcaptool.py" inject "$P" "$T/more.pcap" 8 server 44; then
+    echo "FAIL tls13-short-record: pcaptool inject failed"; exit 1
+fi
 r=$(look "$T/cross.pcap")
 if [ "$r" = "failed client-certificate-missing:inferred " ]; then echo "PASS tls13-short-record: a client request crossing the server's alert: $r"
 else echo "FAIL tls13-short-record: client request crossing the alert: '$r' (want failed client-certificate-missing:inferred)"; fi
