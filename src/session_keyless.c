@@ -10,7 +10,10 @@
  *               is alert-sized (19..24 bytes: the client rejected the
  *               server); an alert-sized server record right after the
  *               client's Finished followed by a close means the server
- *               rejected the client (e.g. a missing client certificate).
+ *               rejected the client (e.g. a missing client certificate),
+ *               whatever the client sent after it (its request may cross
+ *               the alert); a further server record, or the client
+ *               closing first, shows the short record was data.
  * Inferred conclusions say so in the facts (alerts with encrypted: true). */
 #include <stdbool.h>
 #include <string.h>
@@ -95,7 +98,10 @@ void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
             set_last(c, dir, "alert");
             return;
         }
-        if (!h->server_alert13) complete(c, h);
+        /* a server that sent a fatal alert sends nothing more: a second
+         * record after the short one shows that one was data */
+        if (h->server_alert13) undo_server_alert13(c, h);
+        else complete(c, h);
         return;
     }
     /* client */
@@ -119,13 +125,15 @@ void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
         hist_add(c, dir, 'F');
         set_last(c, dir, "finished");
     }
-    /* more client records: the rest of its flight, or early application
-     * data; only the server's answer tells the handshake went through.
-     * After a short server record (taken for an alert): a client that goes
-     * on sending shows it was data (a server whose first answer is a few
-     * bytes), not certificate_required or another rejection. */
-    else if (h->server_alert13 && !h->done && dir == C)
-        undo_server_alert13(c, h);
+    /* more client records: the rest of its flight, or application data
+     * sent right after its Finished; only the server's answer tells the
+     * handshake went through. A client record after a short server record
+     * (taken for an alert) proves nothing: a client that writes its
+     * request as soon as its handshake is done (any HTTP client) sends it
+     * while the server's certificate_required is on its way. What decides
+     * is the server: more records from it (above), or the client closing
+     * first (session.c), make the short record data; the server closing
+     * with nothing more keeps the alert. */
 }
 
 void undo_server_alert13(struct tconn *c, struct hs *h)

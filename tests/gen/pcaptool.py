@@ -17,6 +17,10 @@ tool wrote, and writes classic little-endian pcap (usec).
   v6ext IN OUT               insert hop-by-hop + destination options headers
   reuse IN OUT PORT          rewrite the 2nd connection's client port to the 1st's
   unknown OUT                a DLT_IEEE802_11 (105) file with arbitrary bytes
+  inject IN OUT AFTER SIDE LEN  after packet record AFTER (0-based), a SIDE
+                             (client|server) segment carrying one
+                             application_data record of LEN bytes; later
+                             sequence and acknowledgement numbers shifted
   offset IN N                byte offset of packet record N (0-based)
   count IN                   print the number of packet records
 """
@@ -161,6 +165,49 @@ def cmd_drop(inp, out, side, nth):
         res.append(rec)
     if not dropped:
         raise SystemExit("drop: %s sent fewer than %d segments" % (side, nth))
+    write_pcap(out, lt, res)
+
+
+def cmd_inject(inp, out, after, side, length):
+    """A segment the capture shows after record AFTER: one application_data
+    record (17 03 03 LEN, arbitrary bytes) from SIDE, acknowledging what
+    that side had seen; the rest of the connection is shifted to account
+    for it (SIDE's later seq, the peer's later ack)."""
+    lt, pkts = read_pcap(inp)
+    after, length = int(after), int(length)
+    client_port = None
+    nxt = {}  # (from_client) -> next seq; last ack seen from each side
+    ack = {}
+    res = []
+    payload = b"\x17\x03\x03" + struct.pack(">H", length) + bytes((i * 37 + 11) & 0xFF for i in range(length))
+    for i, (sec, usec, b) in enumerate(pkts):
+        ipb = ip_of(lt, b)
+        p, t, pl = tcp_info(ipb)
+        if client_port is None and t.flags & 0x02 and not t.flags & 0x10:
+            client_port = t.sport
+        fc = t.sport == client_port
+        if i > after:
+            if fc == (side == "client"):
+                t.seq = (t.seq + len(payload)) & 0xFFFFFFFF
+            elif t.flags & 0x10:
+                t.ack = (t.ack + len(payload)) & 0xFFFFFFFF
+            ipb = rebuild(bytes(p))
+        nxt[fc] = (t.seq + len(pl) + (1 if t.flags & 0x03 else 0)) & 0xFFFFFFFF
+        if t.flags & 0x10:
+            ack[fc] = t.ack
+        res.append((sec, usec, b[:len(b) - len(ip_of(lt, b))] + ipb))
+        if i == after:
+            fc_new = side == "client"
+            L3 = IP if IP in p else IPv6
+            src, dst = p[L3].src, p[L3].dst
+            sport, dport = t.sport, t.dport
+            if fc_new != fc:
+                src, dst, sport, dport = dst, src, dport, sport
+            q = L3(src=src, dst=dst) / TCP(sport=sport, dport=dport, seq=nxt[fc_new], ack=nxt[not fc_new],
+                                           flags="PA", window=t.window) / Raw(payload)
+            ipn = rebuild(bytes(q))
+            usec2 = usec + 1
+            res.append((sec + usec2 // 1000000, usec2 % 1000000, b[:len(b) - len(ip_of(lt, b))] + ipn))
     write_pcap(out, lt, res)
 
 
@@ -462,6 +509,8 @@ def main():
         cmd_reuse(*args)
     elif cmd == "unknown":
         cmd_unknown(*args)
+    elif cmd == "inject":
+        cmd_inject(*args)
     elif cmd == "offset":
         # byte offset of packet record N (0-based) in a classic pcap
         _, pkts = read_pcap(args[0])
