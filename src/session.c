@@ -107,7 +107,42 @@ const char *session_outcome_name(int o)
 
 /* -------------------------------------------------------------- history */
 
+static void mlog_put(struct tconn *c, int dir, char letter, int code)
+{
+    if (c->mlog_n >= MLOG_MAX) return;
+    struct mlog_ent *e = &c->mlog[c->mlog_n++];
+    e->dir = (uint8_t)dir;
+    e->type = letter;
+    e->code = (int16_t)(code < 0 || code > 255 ? -1 : code);
+    double ms = (c->now - tvd(&c->f->first_ts)) * 1e3;
+    e->ms = (float)(ms > 0 ? ms : 0);
+}
+
+void mlog_add(struct tconn *c, int dir, char letter, int code)
+{
+    if (!c->s->o.message_log) return;
+    uint8_t np = c->mlog_npend[dir];
+    c->mlog_npend[dir] = 0;
+    if (np && (letter == 'E' || letter == 'c' || letter == 'h')) { /* the record's messages, read with the key log */
+        for (uint8_t i = 0; i < np; i++) mlog_put(c, dir, c->mlog_pend[dir][i], -1);
+        return;
+    }
+    mlog_put(c, dir, letter, code);
+}
+
+void mlog_decrypted(struct tconn *c, int dir, char letter)
+{
+    if (c->s->o.message_log && c->mlog_npend[dir] < sizeof c->mlog_pend[dir])
+        c->mlog_pend[dir][c->mlog_npend[dir]++] = letter;
+}
+
 void hist_add(struct tconn *c, int dir, char letter)
+{
+    if (letter != 'L') mlog_add(c, dir, letter, -1); /* alerts: with their code (handle_alert) */
+    hist_letter(c, dir, letter);
+}
+
+void hist_letter(struct tconn *c, int dir, char letter)
 {
     if (c->hist_len >= HIST_MAX) return;
     char ch = dir == C ? letter : (char)(letter - 'A' + 'a');
@@ -608,9 +643,11 @@ void handle_alert(struct tconn *c, int dir, int level, int code, bool encrypted,
         c->post_alert_level = encrypted && !decrypted ? -1 : level;
         c->post_alert_code = encrypted && !decrypted ? -1 : code;
         c->post_alert_from = dir;
+        mlog_add(c, dir, 'L', encrypted && !decrypted ? -1 : code);
         set_last(c, dir, "alert");
         return;
     }
+    mlog_add(c, dir, 'L', encrypted && !decrypted ? -1 : code);
     hist_add(c, dir, 'L');
     if (!h && !c->first_done) h = new_hs(c, false, dir);
     if (!h || h->decided) {
@@ -949,8 +986,10 @@ static void tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir, enu
         c->close_how = ev == REASM_EV_RST;
         copy_name(c->close_after, c->last_any);
     }
+    bool new_fin = ev == REASM_EV_FIN && !c->fin[dir];
     if (ev == REASM_EV_FIN) c->fin[dir] = true;
     if (c->state != ST_TLS) return;
+    if (new_fin || ev == REASM_EV_RST) mlog_add(c, dir, ev == REASM_EV_RST ? '!' : '.', -1);
     if (ev == REASM_EV_RST || (c->fin[0] && c->fin[1])) {
         /* the connection is over: decide, and give the state back now
          * rather than when the flow leaves the table */
