@@ -423,7 +423,8 @@ static const char report_css[] =
     ".sev{font-weight:bold;text-transform:uppercase;font-size:11px}"
     ".sev-critical .sev{color:#b00}.sev-high .sev{color:#d50}.sev-medium .sev{color:#a80}"
     ".sev-low .sev{color:#367}.sev-info .sev{color:#666}"
-    ".cid{font-family:'DejaVu Sans Mono',monospace;font-size:11px}"
+    ".cid{font-family:'DejaVu Sans Mono',monospace;font-size:10px;word-break:break-all;max-width:150px}"
+    "td.msg{min-width:260px;max-width:420px}"
     ".charts{display:flex;flex-wrap:wrap;gap:16px}.chart{border:1px solid #ddd;padding:6px}"
     ".chart h3{margin:0 0 4px;font-size:13px}.bar{fill:#4a7bb7}.fail .bar{fill:#c0504d}"
     ".chart text{font-size:11px;fill:#222}"
@@ -440,7 +441,8 @@ static const char report_css[] =
     "#js-status{font-size:11px;color:#777}";
 
 /* Filters the incident table (and the details) by text, severity and
- * rule; fills the rule list from the rows. #js-status says it ran. */
+ * rule; fills the rule list from the rows; a URL fragment
+ * "#sev=high&rule=...&q=..." presets the filters. #js-status says it ran. */
 static const char report_js[] =
     "(function(){"
     "var rows=document.querySelectorAll('#incidents tbody tr');"
@@ -456,6 +458,11 @@ static const char report_js[] =
     "r.style.display=ok?'':'none';if(ok)shown++;"
     "var d=document.getElementById('inc-'+r.getAttribute('data-id'));if(d)d.style.display=ok?'':'none';}"
     "document.getElementById('f-count').textContent=shown+' of '+rows.length+' incidents shown';}"
+    "var hp=location.hash.replace(/^#/,'').split('&');"
+    "for(var i=0;i<hp.length;i++){var kv=hp[i].split('='),v=decodeURIComponent(kv[1]||'');"
+    "if(kv[0]==='q')document.getElementById('f-text').value=v;"
+    "else if(kv[0]==='sev')document.getElementById('f-sev').value=v;"
+    "else if(kv[0]==='rule')sel.value=v;}"
     "document.getElementById('f-text').addEventListener('input',apply);"
     "document.getElementById('f-sev').addEventListener('change',apply);"
     "sel.addEventListener('change',apply);apply();"
@@ -496,7 +503,7 @@ static void write_chart(FILE *out, const struct report *r, int c, const bool col
     uint64_t max = 1;
     for (size_t i = 0; i < n; i++)
         if (v[i].n > max) max = v[i].n;
-    const int lw = 190, bw = 180, rh = 18;
+    const int lw = 230, bw = 180, rh = 18;
     int h = (int)(n ? n : 1) * rh + 4;
     fprintf(out, "<div class=\"chart%s\" id=\"chart-%d\"><h3>", c >= CH_SERVER ? " fail" : "", c);
     ESC(chart_title[c]);
@@ -509,7 +516,7 @@ static void write_chart(FILE *out, const struct report *r, int c, const bool col
                 lw - 4, y + 13);
         char lab[40];
         size_t kl = strlen(v[i].key);
-        snprintf(lab, sizeof lab, "%.32s%s", v[i].key, kl > 32 ? "..." : "");
+        snprintf(lab, sizeof lab, "%.30s%s", v[i].key, kl > 30 ? "..." : "");
         ESC(lab);
         fprintf(out, "<title>");
         ESC(v[i].key);
@@ -624,8 +631,9 @@ static void write_row(FILE *out, const struct ranked *k, size_t rank)
     ESC(x->server);
     fprintf(out, ":%u</td><td class=\"sni\">", x->port);
     ESC(x->sni);
-    fprintf(out, "</td><td class=\"n count\">%llu</td><td class=\"n\">%llu%s</td><td>%s</td><td>%s</td><td>",
+    fprintf(out, "</td><td class=\"n count\">%llu</td><td class=\"n\">%llu%s</td><td>%s</td><td>%s</td>",
             (unsigned long long)k->count, (unsigned long long)k->clients, x->capped ? "+" : "", a, b);
+    fprintf(out, "<td class=\"msg\">");
     ESC(x->message);
     fprintf(out, "<br><i>fix (");
     ESC(x->fix_side);
