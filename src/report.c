@@ -18,6 +18,7 @@
 #include "community_id.h"
 #include "incidents.h"
 #include "json.h"
+#include "session.h"
 #include "uthash_keyed.h"
 #include "xalloc.h"
 
@@ -205,7 +206,7 @@ static void count(struct report *r, int c, const char *key, int col)
         }
         e = xcalloc(1, sizeof *e);
         memcpy(e->key, key, kl);
-        HASH_ADD(hh, ch->map, key[0], kl, e);
+        HASH_ADD(hh, ch->map, key, kl, e);
         ch->n++;
     }
     e->n[col]++;
@@ -227,7 +228,7 @@ static bool failing(int outcome)
 {
     /* established, resumed, renegotiated succeeded; incomplete_capture is
      * the capture's, not a peer's */
-    return outcome == 2 || outcome == 3 || outcome == 4 || outcome == 6;
+    return outcome == OUT_FAILED || outcome == OUT_ABORTED || outcome == OUT_TIMEOUT || outcome == OUT_RENEG_REJECTED;
 }
 
 void report_handshake(struct report *r, const struct flow *f, const tls_facts *facts, double t)
