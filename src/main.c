@@ -582,6 +582,10 @@ static int setup_rules(struct app *a)
  * (live); fanout_group > 0: one of --workers' processes. */
 static int run_capture(struct app *a, int fanout_group)
 {
+    char source[512]; /* what the report says was read */
+    if (a->cfg.iface) snprintf(source, sizeof source, "%s", a->cfg.iface);
+    else if (a->cfg.nfiles > 1) snprintf(source, sizeof source, "%s and %zu more files", a->cfg.files[0], a->cfg.nfiles - 1);
+    else snprintf(source, sizeof source, "%s", a->cfg.nfiles ? a->cfg.files[0] : "");
     struct pipeline_opts po = {
         .flows = a->cfg.flows, .all = a->cfg.all, .text = a->cfg.text,
         .stats_interval = a->cfg.stats_interval, .ro = a->cfg.ro, .so = a->cfg.so,
@@ -590,7 +594,7 @@ static int run_capture(struct app *a, int fanout_group)
         .incidents = a->cfg.incidents, .summary = a->cfg.summary,
         .incident_update = a->cfg.incident_update, .incident_quiet = a->cfg.incident_quiet,
         .report = a->cfg.report, .report_interval = a->cfg.report_interval,
-        .report_window = a->cfg.report_window, .report_source = a->cfg.iface ? a->cfg.iface : a->cfg.files[0],
+        .report_window = a->cfg.report_window, .report_source = source,
     };
     a->pl = pipeline_new(&po, a->rules, a->cc, a->kl);
     if (!a->pl) return 1;

@@ -89,7 +89,7 @@ struct rinc {
 
 struct report {
     struct report_opts o;
-    char *tmp;
+    char *tmp, *source;
     double slot_len;
     int64_t slot_abs[REPORT_SLOTS];
     struct rinc *inc;
@@ -111,6 +111,7 @@ struct report *report_new(const struct report_opts *o)
     size_t n = strlen(o->path) + 5;
     r->tmp = xmalloc(n);
     snprintf(r->tmp, n, "%s.tmp", o->path);
+    r->source = xstrdup(o->source ? o->source : "");
     return r;
 }
 
@@ -148,6 +149,7 @@ void report_free(struct report *r)
         }
     }
     free(r->tmp);
+    free(r->source);
     free(r);
 }
 
@@ -425,7 +427,8 @@ static const char report_css[] =
     ".sev-critical .sev{color:#b00}.sev-high .sev{color:#d50}.sev-medium .sev{color:#a80}"
     ".sev-low .sev{color:#367}.sev-info .sev{color:#666}"
     ".cid{font-family:'DejaVu Sans Mono',monospace;font-size:10px;word-break:break-all;max-width:150px}"
-    "td.msg{min-width:260px;max-width:420px}"
+    "td.msg{min-width:240px;max-width:360px}td.sni{max-width:180px;overflow-wrap:anywhere}"
+    "td.msg{overflow-wrap:anywhere}td.sev,td.srv{white-space:nowrap}"
     ".charts{display:flex;flex-wrap:wrap;gap:16px}.chart{border:1px solid #ddd;padding:6px}"
     ".chart h3{margin:0 0 4px;font-size:13px}.bar{fill:#4a7bb7}.fail .bar{fill:#c0504d}"
     ".chart text{font-size:11px;fill:#222}"
@@ -628,7 +631,7 @@ static void write_row(FILE *out, const struct ranked *k, size_t rank)
     ESC(x->sev_name);
     fprintf(out, "</td><td>");
     ESC(x->rule);
-    fprintf(out, "</td><td>");
+    fprintf(out, "</td><td class=\"srv\">");
     ESC(x->server);
     fprintf(out, ":%u</td><td class=\"sni\">", x->port);
     ESC(x->sni);
@@ -708,7 +711,7 @@ static void write_page(FILE *out, const struct report *r, double now)
                      "markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"%s\"/></marker>",
                 mk[i][0], mk[i][1]);
     fprintf(out, "</defs></svg>\n<h1>tlswatch report</h1><p class=\"meta\">");
-    ESC(r->o.source ? r->o.source : "");
+    ESC(r->source);
     if (r->o.live) fprintf(out, " &middot; the last %.0f s", r->o.window);
     fprintf(out, " &middot; generated at %s (capture time) &middot; %zu incidents%s</p>\n", gen, n,
             r->evicted ? " (the least recently seen forgotten beyond the table's size)" : "");
