@@ -651,7 +651,19 @@ static void write_row(FILE *out, const struct ranked *k, size_t rank)
     fprintf(out, "</td><td><a href=\"#inc-%u\">ladder</a></td></tr>\n", x->id);
 }
 
-static void write_detail(FILE *out, const struct rinc *x)
+/* A certificate for an incident whose sample handshake showed none (a
+ * renegotiation's facts do not repeat the first handshake's): the one of
+ * another incident on the same server and name, or NULL. */
+static const struct rinc *cert_elsewhere(const struct report *r, const struct rinc *x)
+{
+    for (const struct rinc *y = r->inc; y; y = y->hh.next)
+        if (y != x && y->lad.cert && y->port == x->port && strcmp(y->server, x->server) == 0 &&
+            strcmp(y->sni, x->sni) == 0)
+            return y;
+    return NULL;
+}
+
+static void write_detail(FILE *out, const struct report *r, const struct rinc *x)
 {
     const struct ladder *l = &x->lad;
     fprintf(out, "<section class=\"detail\" id=\"inc-%u\" data-rule=\"", x->id);
@@ -679,7 +691,9 @@ static void write_detail(FILE *out, const struct rinc *x)
     ESC(l->history);
     fprintf(out, "</p>\n");
     write_ladder(out, l);
-    write_cert(out, l);
+    const struct rinc *y = l->cert ? NULL : cert_elsewhere(r, x);
+    if (y) fprintf(out, "<p class=\"meta\">server certificate from incident #%u (same server and name):</p>\n", y->id);
+    write_cert(out, y ? &y->lad : l);
     fprintf(out, "</section>\n");
 }
 
@@ -728,7 +742,7 @@ static void write_page(FILE *out, const struct report *r, double now)
                  "<th>message and advice</th><th>sample Community IDs</th><th></th></tr></thead><tbody>\n");
     for (size_t i = 0; i < n; i++) write_row(out, &v[i], i + 1);
     fprintf(out, "</tbody></table>\n<h2>Handshake ladders</h2>\n");
-    for (size_t i = 0; i < n; i++) write_detail(out, v[i].x);
+    for (size_t i = 0; i < n; i++) write_detail(out, r, v[i].x);
     fprintf(out, "<div id=\"js-status\" data-ok=\"0\">script not run</div>\n<script>%s</script>\n</body></html>\n",
             report_js);
     free(v);

@@ -5,7 +5,8 @@
 # fetched), every string from the wire is escaped, headless Chromium runs
 # its script without error, the incident table matches --summary's ranked
 # table, the rejected renegotiation's ladder shows both ClientHellos and
-# the server's no_renegotiation alert, a URL fragment presets the filters,
+# the server's no_renegotiation alert, the samples' certificates are
+# shown, a URL fragment presets the filters,
 # and the screenshot has the expected structure (size, not blank, title,
 # chart bars, red alert arrows) -- no pixel-exact golden image.
 T=$(mktemp -d)
@@ -150,6 +151,11 @@ else echo "FAIL report: ladder: $(tr '\n' ' ' < "$T/ladder.txt")"; fi
 if grep -q '^separator 1$' "$T/ladder.txt" && grep -q '^sequence ClientHello ServerHello .*Finished ClientHello Alert/no_renegotiation(100) .*FIN' "$T/ladder.txt"; then
     echo "PASS report: the second handshake is marked as a renegotiation and the connection's close is drawn"
 else echo "FAIL report: ladder sequence: $(grep -e '^sep' -e '^seq' "$T/ladder.txt" | tr '\n' ' ')"; fi
+
+# certificate details of the samples
+nc=$(grep -o '<dl class="cert"><dt>subject</dt><dd>CN=server.example</dd><dt>issuer</dt><dd>[^<]*</dd><dt>not before</dt><dd>[^<]*</dd><dt>not after</dt><dd>[^<]*</dd><dt>SAN</dt><dd>server.example, localhost</dd><dt>SHA-256</dt><dd>[0-9A-F]\{64\}</dd>' "$T/dom.html" | wc -l)
+if [ "$nc" -ge 5 ]; then echo "PASS report: $nc ladders with their certificate (subject, issuer, validity, SANs, SHA-256)"
+else echo "FAIL report: $nc complete certificate blocks"; fi
 
 # a fragment presets the filters: only critical rows shown
 tot=$(grep -c '<tr class="sev-' "$T/dom-crit.html"); hid=$(grep -c '<tr class="sev-[a-z]*"[^>]*style="display: none;"' "$T/dom-crit.html")
