@@ -109,8 +109,8 @@ const char *session_outcome_name(int o)
 
 static void mlog_put(struct tconn *c, int dir, char letter, int code)
 {
-    if (c->mlog_n >= MLOG_MAX) return;
-    struct mlog_ent *e = &c->mlog[c->mlog_n++];
+    if (c->ml->n >= MLOG_MAX) return;
+    struct mlog_ent *e = &c->ml->e[c->ml->n++];
     e->dir = (uint8_t)dir;
     e->type = letter;
     e->code = (int16_t)(code < 0 || code > 255 ? -1 : code);
@@ -120,11 +120,11 @@ static void mlog_put(struct tconn *c, int dir, char letter, int code)
 
 void mlog_add(struct tconn *c, int dir, char letter, int code)
 {
-    if (!c->s->o.message_log) return;
-    uint8_t np = c->mlog_npend[dir];
-    c->mlog_npend[dir] = 0;
+    if (!c->ml) return;
+    uint8_t np = c->ml->npend[dir];
+    c->ml->npend[dir] = 0;
     if (np && (letter == 'E' || letter == 'c' || letter == 'h')) { /* the record's messages, read with the key log */
-        for (uint8_t i = 0; i < np; i++) mlog_put(c, dir, c->mlog_pend[dir][i], -1);
+        for (uint8_t i = 0; i < np; i++) mlog_put(c, dir, c->ml->pend[dir][i], -1);
         return;
     }
     mlog_put(c, dir, letter, code);
@@ -132,8 +132,7 @@ void mlog_add(struct tconn *c, int dir, char letter, int code)
 
 void mlog_decrypted(struct tconn *c, int dir, char letter)
 {
-    if (c->s->o.message_log && c->mlog_npend[dir] < sizeof c->mlog_pend[dir])
-        c->mlog_pend[dir][c->mlog_npend[dir]++] = letter;
+    if (c->ml && c->ml->npend[dir] < sizeof c->ml->pend[dir]) c->ml->pend[dir][c->ml->npend[dir]++] = letter;
 }
 
 void hist_add(struct tconn *c, int dir, char letter)
@@ -807,6 +806,8 @@ static void conn_free(struct tconn *c)
     tlsdec_free(&c->dec[1]);
     lru_unlink(s, c);
     if (s->current == c) s->current = NULL;
+    if (c->ml) uncharge(s, sizeof *c->ml);
+    free(c->ml);
     uncharge(s, sizeof *c);
     free(c);
 }
@@ -837,6 +838,10 @@ static struct tconn *conn_of(struct sessions *s, struct flow *f)
     make_room(s, sizeof *c);
     c = xcalloc(1, sizeof *c);
     charge(s, sizeof *c);
+    if (s->o.message_log) { /* one allocation per connection, none per message */
+        c->ml = xcalloc(1, sizeof *c->ml);
+        charge(s, sizeof *c->ml);
+    }
     c->s = s;
     c->f = f;
     c->close_by = -1;

@@ -23,7 +23,7 @@ static void on_inner_message(void *user, const tls_hs_msg *m);
 bool decrypt_record(struct tconn *c, int dir, const tls_record *r)
 {
     struct tlsdec *d = &c->dec[dir];
-    c->mlog_npend[dir] = 0;
+    if (c->ml) c->ml->npend[dir] = 0;
     if (!d->mode || !r->body) return false;
     uint8_t type = 0;
     int n = tlsdec_record(d, r->content_type, r->version, r->body, r->body_len, c->s->plain,

@@ -324,12 +324,12 @@ static const char *mlog_name(char t)
 
 static void add_messages(tls_facts *o, struct emit_buf *eb, const struct tconn *c)
 {
-    if (!c->s->o.message_log) {
+    if (!c->ml) {
         FABSENT(TLS, o, messages);
         return;
     }
-    for (int i = 0; i < c->mlog_n; i++) {
-        const struct mlog_ent *e = &c->mlog[i];
+    for (int i = 0; i < c->ml->n; i++) {
+        const struct mlog_ent *e = &c->ml->e[i];
         struct facts_MSG *m = &eb->msgs[i];
         FALL(MSG, m);
         m->from = (int8_t)side(e->dir);
@@ -338,7 +338,7 @@ static void add_messages(tls_facts *o, struct emit_buf *eb, const struct tconn *
         if (e->code < 0) FABSENT(MSG, m, code);
         m->ms = e->ms;
     }
-    o->messages = (struct facts_arr){ eb->msgs, c->mlog_n };
+    o->messages = (struct facts_arr){ eb->msgs, c->ml->n };
 }
 
 tls_facts *build_facts(struct tconn *c, struct hs *h, int outcome, struct emit_buf *eb)

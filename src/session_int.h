@@ -105,6 +105,16 @@ struct mlog_ent {
     float ms;
 };
 
+/* The log itself, allocated with the connection when it is kept. */
+struct mlog {
+    struct mlog_ent e[MLOG_MAX];
+    uint8_t n;
+    /* TLS 1.2: messages read with the key log in the record being handled,
+     * named in the log in place of the record's 'E' */
+    char pend[2][8];
+    uint8_t npend[2];
+};
+
 struct side {
     struct tconn *c;
     int dir;
@@ -128,12 +138,7 @@ struct tconn {
     bool headers_only;
     char hist[HIST_MAX + 1];
     int hist_len;
-    struct mlog_ent mlog[MLOG_MAX]; /* the first MLOG_MAX messages, when kept */
-    uint8_t mlog_n;
-    /* TLS 1.2: messages read with the key log in the record being handled,
-     * named in the log in place of the record's 'E' */
-    char mlog_pend[2][8];
-    uint8_t mlog_npend[2];
+    struct mlog *ml;                /* the first MLOG_MAX messages (session_opts.message_log), else NULL */
     char last[2][NAME_LEN], last_any[NAME_LEN];
     int close_by, close_how; /* -1 none; how: 0 fin, 1 rst */
     char close_after[NAME_LEN];
