@@ -17,7 +17,7 @@ BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libgl
 # the package also enables the rsyslog service); kcat (a second consumer of
 # the mock Kafka cluster in tests/output/test_kafka.sh, besides
 # tests/tools/kafka_mock; no Kafka broker is packaged in Debian 12).
-TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind groff-base man-db systemd logrotate rsyslog kcat"
+TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind groff-base man-db systemd logrotate rsyslog kcat chromium fonts-dejavu-core"
 
 # make bench: the peers it times (ssldump, ndpiReader) and ethtool (the
 # mixed capture's loopback without segmentation offload, so that packets

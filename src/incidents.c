@@ -183,16 +183,23 @@ static void evidence_of(const struct rule_finding *r, const tls_facts *f, char *
     }
 }
 
+size_t incidents_key(const struct rule_finding *r, const struct flow *f, const tls_facts *facts,
+                     char *key, size_t n, char server[64], char ev[96])
+{
+    flow_addr_str(f, f->srv.addr, server, 64);
+    const char *sni = FSTATE(TLS, facts, sni) == FACTS_VAL && facts->sni ? facts->sni : "";
+    evidence_of(r, facts, ev, 96);
+    int kl = snprintf(key, n, "%s|%s|%u|%.255s|%s", r->rule, server, f->srv.port, sni, ev);
+    return kl < 0 ? 0 : (size_t)kl >= n ? n - 1 : (size_t)kl;
+}
+
 void incidents_add(struct incidents *in, const struct rule_finding *r, const struct flow *f,
                    const tls_facts *facts, double t)
 {
     if (!f) return; /* findings about the capture itself are not grouped */
-    char server[64], ev[96], key[600];
-    flow_addr_str(f, f->srv.addr, server, sizeof server);
+    char server[64], ev[96], key[INCIDENT_KEY_LEN];
+    size_t klen = incidents_key(r, f, facts, key, sizeof key, server, ev);
     const char *sni = FSTATE(TLS, facts, sni) == FACTS_VAL && facts->sni ? facts->sni : "";
-    evidence_of(r, facts, ev, sizeof ev);
-    int kl = snprintf(key, sizeof key, "%s|%s|%u|%.255s|%s", r->rule, server, f->srv.port, sni, ev);
-    size_t klen = kl < 0 ? 0 : (size_t)kl >= sizeof key ? sizeof key - 1 : (size_t)kl;
     struct inc *x = NULL;
     HASH_FIND(hh, in->map, key, klen, x);
     if (x && x->state == INC_CLOSED) { /* the cause came back: a new incident */

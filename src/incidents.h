@@ -22,7 +22,14 @@
 #define INCIDENTS_MAX 10000
 #define INCIDENT_CLIENTS_MAX 4096 /* distinct clients counted exactly up to this */
 
+#define INCIDENT_KEY_LEN 600
+
 struct incidents;
+/* The grouping key of a finding ("rule|server|port|sni|evidence", cut to
+ * n - 1 bytes; its length returned), with the server's address and the
+ * evidence key as they go into it. --report groups with it too. */
+size_t incidents_key(const struct rule_finding *r, const struct flow *f, const tls_facts *facts,
+                     char *key, size_t n, char server[64], char ev[96]);
 /* Writes one event line (json, newline included). */
 typedef void (*incidents_put_fn)(void *ctx, const char *line, size_t len);
 

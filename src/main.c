@@ -58,6 +58,8 @@ struct config {
     const char *suppress;  /* --suppress FILE */
     int incidents, summary;
     double incident_update, incident_quiet;
+    const char *report;           /* --report FILE.html */
+    double report_interval, report_window;
     int syslog, syslog_facility; /* --syslog, --syslog-facility */
     const char *syslog_socket;    /* --syslog-socket */
     struct output_kafka_opts kafka; /* --kafka-*: brokers NULL = no Kafka */
@@ -124,6 +126,10 @@ static void usage(FILE *f)
         "  --incident-update S  an updated event at most every S s of capture time (60)\n"
         "  --incident-quiet S   closed after S s without a finding (300)\n"
         "  --summary            at the end, the ranked incident table on stderr\n"
+        "  --report FILE.html   a self-contained HTML report: incidents, handshake\n"
+        "                       ladders, certificates, charts (file: at the end)\n"
+        "  --report-interval S  live: rewrite the report every S seconds (60)\n"
+        "  --report-window S    live: the report covers the last S seconds (3600)\n"
         "  --stats-interval S   a stats event every S seconds of capture time\n"
         "  --syslog             also send each event line to syslog (RFC 5424, /dev/log)\n"
         "  --syslog-facility F  daemon (default), user or local0..local7\n"
@@ -234,6 +240,7 @@ enum {
     OPT_DISABLE, OPT_MIN_SEV, OPT_FAIL_ON, OPT_CA_FILE, OPT_CA_PATH, OPT_KEYLOG,
     OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET, OPT_WORKERS, OPT_PROGRESS, OPT_SUPPRESS,
     OPT_INCIDENTS, OPT_INCIDENT_UPDATE, OPT_INCIDENT_QUIET, OPT_SUMMARY,
+    OPT_REPORT, OPT_REPORT_INTERVAL, OPT_REPORT_WINDOW,
     OPT_KAFKA_BROKERS, OPT_KAFKA_TOPIC, OPT_KAFKA_OPT, OPT_KAFKA_FLUSH_TIMEOUT,
 };
 
@@ -271,6 +278,9 @@ static int parse_args(int argc, char **argv, struct config *c)
         { "incident-update", required_argument, NULL, OPT_INCIDENT_UPDATE },
         { "incident-quiet", required_argument, NULL, OPT_INCIDENT_QUIET },
         { "summary", no_argument, NULL, OPT_SUMMARY },
+        { "report", required_argument, NULL, OPT_REPORT },
+        { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
+        { "report-window", required_argument, NULL, OPT_REPORT_WINDOW },
         { "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
         { "syslog-socket", required_argument, NULL, OPT_SYSLOG_SOCKET },
         { "kafka-brokers", required_argument, NULL, OPT_KAFKA_BROKERS },
@@ -373,6 +383,15 @@ static int parse_args(int argc, char **argv, struct config *c)
         case OPT_SUPPRESS: c->suppress = optarg; break;
         case OPT_INCIDENTS: c->incidents = 1; break;
         case OPT_SUMMARY: c->summary = 1; break;
+        case OPT_REPORT: c->report = optarg; break;
+        case OPT_REPORT_INTERVAL:
+            if (parse_num("--report-interval", optarg, 1, 86400, &v)) return 2;
+            c->report_interval = v;
+            break;
+        case OPT_REPORT_WINDOW:
+            if (parse_num("--report-window", optarg, 60, 86400 * 30, &v)) return 2;
+            c->report_window = v;
+            break;
         case OPT_INCIDENT_UPDATE:
             if (parse_num("--incident-update", optarg, 1, 86400, &v)) return 2;
             c->incident_update = v;
@@ -468,6 +487,14 @@ static int parse_args(int argc, char **argv, struct config *c)
         fprintf(stderr, "tlswatch: --workers needs a live interface (-i); a file is read by one process\n");
         return 2;
     }
+    if (c->report && c->workers > 1) {
+        fprintf(stderr, "tlswatch: --report needs one process (not --workers)\n");
+        return 2;
+    }
+    if ((c->report_interval > 0 || c->report_window > 0) && !c->report) {
+        fprintf(stderr, "tlswatch: --report-interval and --report-window need --report\n");
+        return 2;
+    }
     /* trailing arguments form the BPF filter, as with tcpdump */
     size_t flen = 0;
     for (int i = optind; i < argc; i++) flen += strlen(argv[i]) + 1;
@@ -551,6 +578,10 @@ static int setup_rules(struct app *a)
  * (live); fanout_group > 0: one of --workers' processes. */
 static int run_capture(struct app *a, int fanout_group)
 {
+    char source[512]; /* what the report says was read */
+    if (a->cfg.iface) snprintf(source, sizeof source, "%s", a->cfg.iface);
+    else if (a->cfg.nfiles > 1) snprintf(source, sizeof source, "%s and %zu more files", a->cfg.files[0], a->cfg.nfiles - 1);
+    else snprintf(source, sizeof source, "%s", a->cfg.nfiles ? a->cfg.files[0] : "");
     struct pipeline_opts po = {
         .flows = a->cfg.flows, .all = a->cfg.all, .text = a->cfg.text,
         .stats_interval = a->cfg.stats_interval, .ro = a->cfg.ro, .so = a->cfg.so,
@@ -558,6 +589,8 @@ static int run_capture(struct app *a, int fanout_group)
         .on_hup = suppress_reload, .on_hup_ctx = a,
         .incidents = a->cfg.incidents, .summary = a->cfg.summary,
         .incident_update = a->cfg.incident_update, .incident_quiet = a->cfg.incident_quiet,
+        .report = a->cfg.report, .report_interval = a->cfg.report_interval,
+        .report_window = a->cfg.report_window, .report_source = source,
     };
     a->pl = pipeline_new(&po, a->rules, a->cc, a->kl);
     if (!a->pl) return 1;

@@ -22,6 +22,7 @@
 #include "output_kafka.h"
 #include "pcapng.h"
 #include "reassembly.h"
+#include "report.h"
 #include "rules.h"
 #include "session.h"
 #include "facts.h"
@@ -38,6 +39,7 @@ struct pipeline {
     const tls_facts *cur_facts;
     double cur_time;          /* capture time of the handshake being reported */
     struct incidents *inc;    /* --incidents / --summary, else NULL */
+    struct report *rep;       /* --report, else NULL */
     double inc_next_tick;
     int in_handshake;         /* incident lines wait behind the handshake's lines */
     uint64_t findings, findings_by_sev[5];
@@ -139,6 +141,7 @@ static void on_finding(void *ctx, const struct rule_finding *r)
         json_end_line(j);
     }
     if (a->inc) incidents_add(a->inc, r, a->cur_flow, a->cur_facts, a->cur_time);
+    if (a->rep) report_finding(a->rep, r, a->cur_flow, a->cur_facts, a->cur_time);
 }
 
 /* An incident line: behind the handshake's own lines while one is being
@@ -176,6 +179,7 @@ static void on_handshake(void *ctx, struct flow *f, const tls_facts *facts, cons
         n = rules_eval(a->rules, facts, &rc, on_finding, a);
         a->in_handshake = 0;
     }
+    if (a->rep) report_handshake(a->rep, f, facts, (double)ts->tv_sec + (double)ts->tv_usec / 1e6);
     if (a->cfg.all || n > 0 || (!a->rules && !is_ok_outcome(facts))) {
         if (a->cfg.text) {
             events_tls_text(f, facts, put, a);
@@ -361,6 +365,7 @@ static void on_tick(void *ctx, const struct timeval *now)
     struct pipeline *a = ctx;
     capture_loss_tick(a, now);
     incidents_clock(a, now);
+    if (a->rep) report_tick(a->rep, (double)now->tv_sec + (double)now->tv_usec / 1e6);
     int hup = keylog_requested;
     keylog_requested = 0;
     if (a->kl && (a->cfg.so.keylog_follow || hup))
@@ -392,6 +397,7 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
     if (!a) return NULL;
     a->cfg = *o;
     a->rules = rules;
+    if (o->report) a->cfg.so.message_log = true; /* the ladders' messages */
     json_init(&a->j);
     struct reasm_callbacks cb = { .ctx = a, .on_data = on_data, .on_gap = on_gap, .on_tcp_event = on_tcp_event,
                                   .on_end = on_end, .role_hint = role_hint };
@@ -409,6 +415,11 @@ struct pipeline *pipeline_new(const struct pipeline_opts *o, struct ruleset *rul
     a->cc = cc;
     if (a->cfg.incidents || a->cfg.summary)
         a->inc = incidents_new(a->cfg.incident_update, a->cfg.incident_quiet, put_incident, a);
+    if (o->report) {
+        struct report_opts ro = { .path = o->report, .live = 0, .interval = o->report_interval,
+                                  .window = o->report_window, .source = o->report_source };
+        a->rep = report_new(&ro);
+    }
     if (cc) sessions_set_certcheck(a->sessions, cc);
     if (kl) sessions_set_keylog(a->sessions, kl);
     a->kl = kl;
@@ -419,6 +430,7 @@ int pipeline_run(struct pipeline *p, const struct capture_opts *co)
 {
     struct capture_cbs ccb = { .ctx = p, .packet = on_packet, .tick = on_tick };
     p->iface = co->iface;
+    if (p->rep && co->iface) report_set_live(p->rep);
     if (co->iface) p->cfg.progress = 0; /* file reads only */
     p->progress_t0 = mono();
     p->progress_at = p->progress_t0 + 0.5;
@@ -504,6 +516,11 @@ void pipeline_finish(struct pipeline *p, int stats)
         incidents_finish(p->inc, (double)end.tv_sec + (double)end.tv_usec / 1e6);
         if (p->cfg.summary) incidents_summary(p->inc, stderr);
     }
+    if (p->rep) {
+        struct timeval end = p->last_ts;
+        if (!p->have_ts || p->iface) gettimeofday(&end, NULL);
+        report_write(p->rep, (double)end.tv_sec + (double)end.tv_usec / 1e6);
+    }
     if (!stats) return;
     struct timeval end = p->last_ts;
     if (!p->have_ts) gettimeofday(&end, NULL);
@@ -518,6 +535,7 @@ void pipeline_free(struct pipeline *p)
     reasm_free(p->reasm);
     sessions_free(p->sessions);
     incidents_free(p->inc);
+    report_free(p->rep);
     json_free(&p->j);
     json_free(&p->pending);
     free(p);

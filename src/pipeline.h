@@ -30,6 +30,9 @@ struct pipeline_opts {
     int incidents;         /* --incidents: event_type incident lines (incidents.h) */
     double incident_update, incident_quiet; /* seconds of capture time (0: 60, 300) */
     int summary;           /* --summary: the ranked incident table on stderr at the end */
+    const char *report;    /* --report FILE.html (report.h), else NULL */
+    double report_interval, report_window; /* live: seconds (0: 60, 3600) */
+    const char *report_source;             /* shown in the report: what was read */
     int progress;          /* file reads: a progress line on stderr twice a second
                               (1: and a last one if any was shown; 2: a last one always) */
     struct reasm_opts ro;

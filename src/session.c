@@ -107,7 +107,41 @@ const char *session_outcome_name(int o)
 
 /* -------------------------------------------------------------- history */
 
+static void mlog_put(struct tconn *c, int dir, char letter, int code)
+{
+    if (c->ml->n >= MLOG_MAX) return;
+    struct mlog_ent *e = &c->ml->e[c->ml->n++];
+    e->dir = (uint8_t)dir;
+    e->type = letter;
+    e->code = (int16_t)(code < 0 || code > 255 ? -1 : code);
+    double ms = (c->now - tvd(&c->f->first_ts)) * 1e3;
+    e->ms = (float)(ms > 0 ? ms : 0);
+}
+
+void mlog_add(struct tconn *c, int dir, char letter, int code)
+{
+    if (!c->ml) return;
+    uint8_t np = c->ml->npend[dir];
+    c->ml->npend[dir] = 0;
+    if (np && (letter == 'E' || letter == 'c' || letter == 'h')) { /* the record's messages, read with the key log */
+        for (uint8_t i = 0; i < np; i++) mlog_put(c, dir, c->ml->pend[dir][i], -1);
+        return;
+    }
+    mlog_put(c, dir, letter, code);
+}
+
+void mlog_decrypted(struct tconn *c, int dir, char letter)
+{
+    if (c->ml && c->ml->npend[dir] < sizeof c->ml->pend[dir]) c->ml->pend[dir][c->ml->npend[dir]++] = letter;
+}
+
 void hist_add(struct tconn *c, int dir, char letter)
+{
+    if (letter != 'L') mlog_add(c, dir, letter, -1); /* alerts: with their code (handle_alert) */
+    hist_letter(c, dir, letter);
+}
+
+void hist_letter(struct tconn *c, int dir, char letter)
 {
     if (c->hist_len >= HIST_MAX) return;
     char ch = dir == C ? letter : (char)(letter - 'A' + 'a');
@@ -608,9 +642,11 @@ void handle_alert(struct tconn *c, int dir, int level, int code, bool encrypted,
         c->post_alert_level = encrypted && !decrypted ? -1 : level;
         c->post_alert_code = encrypted && !decrypted ? -1 : code;
         c->post_alert_from = dir;
+        mlog_add(c, dir, 'L', encrypted && !decrypted ? -1 : code);
         set_last(c, dir, "alert");
         return;
     }
+    mlog_add(c, dir, 'L', encrypted && !decrypted ? -1 : code);
     hist_add(c, dir, 'L');
     if (!h && !c->first_done) h = new_hs(c, false, dir);
     if (!h || h->decided) {
@@ -770,6 +806,8 @@ static void conn_free(struct tconn *c)
     tlsdec_free(&c->dec[1]);
     lru_unlink(s, c);
     if (s->current == c) s->current = NULL;
+    if (c->ml) uncharge(s, sizeof *c->ml);
+    free(c->ml);
     uncharge(s, sizeof *c);
     free(c);
 }
@@ -800,6 +838,10 @@ static struct tconn *conn_of(struct sessions *s, struct flow *f)
     make_room(s, sizeof *c);
     c = xcalloc(1, sizeof *c);
     charge(s, sizeof *c);
+    if (s->o.message_log) { /* one allocation per connection, none per message */
+        c->ml = xcalloc(1, sizeof *c->ml);
+        charge(s, sizeof *c->ml);
+    }
     c->s = s;
     c->f = f;
     c->close_by = -1;
@@ -949,8 +991,10 @@ static void tcp_event(struct sessions *s, struct flow *f, enum flow_dir dir, enu
         c->close_how = ev == REASM_EV_RST;
         copy_name(c->close_after, c->last_any);
     }
+    bool new_fin = ev == REASM_EV_FIN && !c->fin[dir];
     if (ev == REASM_EV_FIN) c->fin[dir] = true;
     if (c->state != ST_TLS) return;
+    if (new_fin || ev == REASM_EV_RST) mlog_add(c, dir, ev == REASM_EV_RST ? '!' : '.', -1);
     if (ev == REASM_EV_RST || (c->fin[0] && c->fin[1])) {
         /* the connection is over: decide, and give the state back now
          * rather than when the flow leaves the table */

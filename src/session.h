@@ -34,6 +34,7 @@ struct session_opts {
     size_t max_handshake_bytes; /* largest handshake message reassembled */
     size_t max_memory;          /* bytes of connection state; 0 = SESSION_DEFAULT_MAX_MEMORY */
     bool no_bypass;             /* keep finished handshakes in libnids (--bypass off) */
+    bool message_log;           /* keep each connection's first messages for the facts' "messages" (--report) */
     bool keylog_follow;         /* live: the key log grows; re-read it when a handshake's keys are missing */
 };
 

@@ -23,6 +23,7 @@ static void on_inner_message(void *user, const tls_hs_msg *m);
 bool decrypt_record(struct tconn *c, int dir, const tls_record *r)
 {
     struct tlsdec *d = &c->dec[dir];
+    if (c->ml) c->ml->npend[dir] = 0;
     if (!d->mode || !r->body) return false;
     uint8_t type = 0;
     int n = tlsdec_record(d, r->content_type, r->version, r->body, r->body_len, c->s->plain,
@@ -141,6 +142,7 @@ static void on_inner_message(void *user, const tls_hs_msg *m)
     if (!c->tls13) {
         /* TLS 1.2: Finished and renegotiation messages; the record-type
          * inference keeps driving the state, the randoms give the new keys */
+        mlog_decrypted(c, dir, hs_letter(m->type));
         if (m->type == TLS_HS_CLIENT_HELLO && msg.ok) {
             memcpy(c->next_cr, msg.u.ch.random, 32);
             c->next_have_cr = true;

@@ -28,6 +28,7 @@
 #define NAME_LEN 40
 #define FIRST_BYTES 32
 #define MAX_DER 10           /* server certificates kept for validation */
+#define MLOG_MAX 32          /* entries of a connection's message log */
 
 enum { C = DIR_TO_SERVER, S = DIR_TO_CLIENT }; /* stream index = sender */
 enum conn_state { ST_DETECT = 0, ST_TLS, ST_NOT_TLS };
@@ -92,6 +93,28 @@ struct hs {
     bool timeout_passed, late_answer;
 };
 
+/* One message of the connection's log (session_opts.message_log): a
+ * history letter (upper case; '.' FIN, '!' RST), its sender, the alert
+ * description (-1: none or encrypted), ms since the flow's first packet.
+ * 'c' and 'h': an encrypted record taken for a renegotiation's ClientHello
+ * or HelloRequest. */
+struct mlog_ent {
+    uint8_t dir;
+    char type;
+    int16_t code;
+    float ms;
+};
+
+/* The log itself, allocated with the connection when it is kept. */
+struct mlog {
+    struct mlog_ent e[MLOG_MAX];
+    uint8_t n;
+    /* TLS 1.2: messages read with the key log in the record being handled,
+     * named in the log in place of the record's 'E' */
+    char pend[2][8];
+    uint8_t npend[2];
+};
+
 struct side {
     struct tconn *c;
     int dir;
@@ -115,6 +138,7 @@ struct tconn {
     bool headers_only;
     char hist[HIST_MAX + 1];
     int hist_len;
+    struct mlog *ml;                /* the first MLOG_MAX messages (session_opts.message_log), else NULL */
     char last[2][NAME_LEN], last_any[NAME_LEN];
     int close_by, close_how; /* -1 none; how: 0 fin, 1 rst */
     char close_after[NAME_LEN];
@@ -160,6 +184,7 @@ struct emit_buf {
     tls_facts f;
     struct facts_ALERT alerts[MAX_ALERTS];
     struct facts_RENEG_ENTRY reneg;
+    struct facts_MSG msgs[MLOG_MAX];
     struct facts_CERT leaf, client_leaf, chain[TLS_CERT_CHAIN_MAX];
     const char *san[TLS_CERT_CHAIN_MAX + 2][X509_SUMMARY_SAN_MAX];
     const char *san_ip[TLS_CERT_CHAIN_MAX + 2][X509_SUMMARY_IP_MAX];
@@ -203,6 +228,13 @@ static inline bool over(const struct hs *h) { return h->decided || h->done; }
 /* session.c: history, decisions, handlers */
 bool session_loss_overlaps(struct sessions *s, double from, double to);
 void hist_add(struct tconn *c, int dir, char letter);
+/* The history letter only (the message log told otherwise). */
+void hist_letter(struct tconn *c, int dir, char letter);
+/* The message log (kept when session_opts.message_log): letter as in
+ * hist_add, code an alert's description or -1. */
+void mlog_add(struct tconn *c, int dir, char letter, int code);
+/* A message of the record being handled, read with the key log. */
+void mlog_decrypted(struct tconn *c, int dir, char letter);
 char hs_letter(uint8_t type);
 void set_last(struct tconn *c, int dir, const char *name);
 /* Decides h's outcome (once) and, unless it is a renegotiation past

@@ -65,7 +65,8 @@ void on_encrypted_tls12(struct tconn *c, int dir, const tls_record *r)
          * server: HelloRequest) */
         struct hs *n = new_hs(c, true, dir);
         (void)n;
-        hist_add(c, dir, 'E');
+        mlog_add(c, dir, dir == C ? 'c' : 'h', -1);
+        hist_letter(c, dir, 'E');
         set_last(c, dir, dir == C ? "encrypted_client_hello" : "encrypted_hello_request");
         return;
     }
@@ -94,6 +95,7 @@ void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
             h->server_alert13 = true;
             copy_name(h->last_s_before_alert13, c->last[S]);
             add_alert(c, h, S, -1, -1, true, true);
+            mlog_add(c, dir, 'L', -1);
             hist_add(c, dir, 'L');
             set_last(c, dir, "alert");
             return;
@@ -115,6 +117,7 @@ void on_encrypted_tls13(struct tconn *c, int dir, const tls_record *r)
         if (alert_sized(r->length)) {
             h->client_rejected13 = true;
             add_alert(c, h, C, -1, -1, true, true);
+            mlog_add(c, dir, 'L', -1);
             hist_add(c, dir, 'L');
             set_last(c, dir, "alert");
             return;

@@ -10,7 +10,8 @@
  * byte 12 bit 0 text output, 1 --flows, 2 --stats-interval 1, 3 max 4
  * flows (LRU eviction), 4 idle timeout 2 s, 5 --checksums on, 6
  * --checksums off, 7 no key log (else every .keylog of pcaps/); byte 13 bit 0 no certificate
- * checker, bit 1 max_handshake_bytes 1024, bit 2 --max-memory 1M. pcapng inputs (first block a
+ * checker, bit 1 max_handshake_bytes 1024, bit 2 --max-memory 1M, bit 3 the
+ * message log of --report (tls.messages). pcapng inputs (first block a
  * Section Header Block) go through tlswatch's own reader (src/pcapng.c) as
  * `tlswatch -r` does, with the defaults (JSON, --all, key log, checker). */
 #include <stdint.h>
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .ro = { .checksums = (o1 & 32) ? CKSUM_ON : (o1 & 64) ? CKSUM_OFF : CKSUM_AUTO, .max_flows = (o1 & 8) ? 4 : 64,
                 .idle_timeout = (o1 & 16) ? 2.0 : 300 },
         .so = { .handshake_timeout = 10, .max_handshake_bytes = (o2 & 2) ? 1024 : 65536,
-                .max_memory = (o2 & 4) ? (size_t)1 << 20 : 0 },
+                .max_memory = (o2 & 4) ? (size_t)1 << 20 : 0, .message_log = (o2 & 8) != 0 },
         .write = sink,
     };
     struct certcheck *cc = (o2 & 1) ? NULL : fz_certcheck_new();

@@ -6,7 +6,8 @@
  *            8 IPv6 flow, 16 picked up mid-stream, 32 server port 80,
  *            64 a crowd: NFLOWS flows at once (ops 0-5 and 7 act on flow
  *            (OP >> 3) % NFLOWS) under a tiny --max-memory, so connections
- *            are shed and buffers refused while others are being read
+ *            are shed and buffers refused while others are being read,
+ *            128 the message log (session_opts.message_log, --report)
  *   then ops, each one byte OP: kind = OP & 7, and OP >> 3 milliseconds
  *   of capture time pass after it (then sessions_tick, as per packet):
  *     0 / 1  data client->server / server->client: 2-byte big-endian
@@ -108,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     uint8_t flags = data[0];
     struct session_opts so = { .handshake_timeout = 10, .max_handshake_bytes = (flags & 4) ? 1024 : 65536,
-                               .max_memory = (flags & 64) ? CROWD_BUDGET : 0 };
+                               .max_memory = (flags & 64) ? CROWD_BUDGET : 0, .message_log = (flags & 128) != 0 };
     struct sessions *s = sessions_new(&so, on_facts, NULL);
     struct certcheck *cc = (flags & 2) ? fz_certcheck_new() : NULL;
     if (cc) sessions_set_certcheck(s, cc);
