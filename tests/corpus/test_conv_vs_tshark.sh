@@ -12,10 +12,17 @@ if [ ! -f "$CORPUS/MANIFEST.tsv" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# both passes over every capture first, two processes at a time (2 cores),
+# into $tmp/N.a (tshark) and $tmp/N.b (tlswatch); then compared in order
+LIB="$(cd "$(dirname "$0")" && pwd)/conv_lib.sh"
+tail -n +2 "$CORPUS/MANIFEST.tsv" | cut -f1 | awk -v c="$CORPUS" -v t="$tmp" '
+    { printf "tshark_convs\t%s/%s\t%s/%d.a\n", c, $0, t, NR; printf "tlswatch_convs\t%s/%s\t%s/%d.b\n", c, $0, t, NR }' |
+    tr '\t' '\n' | xargs -d '\n' -n 3 -P 2 sh -c '. "$0"; "$1" "$2" > "$3"' "$LIB"
+i=0
 tail -n +2 "$CORPUS/MANIFEST.tsv" | cut -f1 | while read -r f; do
-    p="$CORPUS/$f"
-    tshark_convs "$p" > "$tmp/a"
-    tlswatch_convs "$p" > "$tmp/b"
+    i=$((i + 1))
+    mv "$tmp/$i.a" "$tmp/a" 2>/dev/null || : > "$tmp/a"
+    mv "$tmp/$i.b" "$tmp/b" 2>/dev/null || : > "$tmp/b"
     n=$(wc -l < "$tmp/a")
     exc=$(awk -F'\t' -v f="$f" '$1 == f { print $2 }' "$EXPECTED" 2>/dev/null)
     if cmp -s "$tmp/a" "$tmp/b"; then
