@@ -2,7 +2,7 @@
  * network byte order that callers add pseudo-header words to and fold.
  *
  * The one's-complement sum does not depend on byte order (RFC 1071 §2(B)):
- * it is summed here in native 32-bit words into a 64-bit accumulator, folded
+ * it is summed here in native 64-bit words (carries added back), folded
  * to 16 bits and swapped to network order once at the end, instead of one
  * big-endian 16-bit load per two bytes (the checksum of every sampled TCP
  * segment is on the packet path). */
@@ -16,8 +16,25 @@
  * padded with a zero on its right); the range starts a new word. */
 static inline uint32_t inet_sum(uint32_t sum, const uint8_t *p, size_t len)
 {
+    /* 64-bit words with the end-around carry added back (RFC 1071 §2(C)
+     * "deferred carries" the other way round): fewer instructions per byte
+     * than 32-bit words, and the same one's-complement sum */
     uint64_t acc = 0;
-    while (len >= 8) {
+    while (len >= 16) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        acc += a;
+        acc += acc < a;
+        acc += b;
+        acc += acc < b;
+        p += 16;
+        len -= 16;
+    }
+    /* fold to 32 bits, so that the 32-bit adds below cannot overflow */
+    acc = (acc & 0xffffffffu) + (acc >> 32);
+    acc = (acc & 0xffffffffu) + (acc >> 32);
+    if (len >= 8) {
         uint32_t a, b;
         memcpy(&a, p, 4);
         memcpy(&b, p + 4, 4);

@@ -201,8 +201,21 @@ static const struct facts_field *coded_path(const struct node *p)
 
 static int str_lit(const struct node *l) { return l && l->k == N_LIT && l->lt == T_STR; }
 
+/* A path the evaluator may read directly (node.direct): no base
+ * expression, and every step a key step bound to its field. */
+static int direct_path(const struct node *p)
+{
+    if (p->k != N_PATH || p->a || !p->nsteps) return 0;
+    for (size_t i = 0; i < p->nsteps; i++)
+        if (!p->steps[i].key || !p->steps[i].fd) return 0;
+    return 1;
+}
+
 /* Turns comparisons of coded fields with string literals into code
- * comparisons (no name lookup, no string comparison when evaluated). */
+ * comparisons (no name lookup, no string comparison when evaluated), and
+ * "contains" of a bit list with a string literal into a mask; marks the
+ * paths read directly. Children first: a node's paths are marked before
+ * the node looks at them. */
 static void compile_codes(struct node *n)
 {
     if (!n) return;
@@ -210,6 +223,7 @@ static void compile_codes(struct node *n)
     compile_codes(n->b);
     compile_codes(n->c);
     for (size_t i = 0; i < n->nargs; i++) compile_codes(n->args[i]);
+    n->direct = direct_path(n);
     if (n->k == N_CMP && (n->op == OP_EQ || n->op == OP_NE) && !n->code_mode) {
         const struct facts_field *fd;
         if ((fd = coded_path(n->a)) && str_lit(n->b)) {
@@ -219,6 +233,17 @@ static void compile_codes(struct node *n)
             n->code_mode = 2;
             n->code = literal_code(fd, n->a->ls);
         }
+    } else if (n->k == N_CONTAINS && !n->code_mode && n->a->direct && str_lit(n->b) &&
+               n->a->steps[n->a->nsteps - 1].fd->kind == K_BITS) {
+        /* a bit list's items are the names of its set bits: contains is a
+         * mask test (every bit of that name, should two share one) */
+        const struct facts_field *fd = n->a->steps[n->a->nsteps - 1].fd;
+        n->bits = 0;
+        for (int i = 0; i < 64; i++) {
+            const char *bn = facts_bit_name(fd->arg, i);
+            if (bn && strcmp(bn, n->b->ls) == 0) n->bits |= (uint64_t)1 << i;
+        }
+        n->code_mode = 1;
     } else if (n->k == N_IN && !n->code_mode && n->b && n->b->k == N_LIST) {
         const struct facts_field *fd = coded_path(n->a);
         int all = fd != NULL;

@@ -75,9 +75,7 @@ __attribute__((noinline)) struct rv rules_eval_func(const struct node *n, const 
             if (n->c) {
                 struct env sub = *E;
                 sub.elem = &el;
-                struct rv c = rules_eval_expr(n->c, &sub);
-                hit = rv_truthy(&c);
-                rv_free(&c);
+                hit = rules_eval_truth(n->c, &sub);
             }
             if (f == F_FIRST && hit) return rv_from_fval(&el);
             if (f == F_ANY && hit) return rv_bool(1);

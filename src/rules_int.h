@@ -147,6 +147,13 @@ struct node {
     int code_mode;
     long code;
     long *codes; /* N_IN: one per list element */
+    /* N_PATH of key steps only, all resolved, from the root or the "where"
+     * element (no base expression): evaluation reaches its last field
+     * directly, without walk() and facts_get() on every step */
+    int direct;
+    /* N_CONTAINS of a K_BITS path with a string literal (code_mode 1):
+     * the bits whose names are that string */
+    uint64_t bits;
 };
 
 struct tpart {
@@ -373,6 +380,9 @@ void rules_path_check(struct parser *P, struct node *n);
 
 /* rules_eval.c */
 struct rv rules_eval_expr(const struct node *n, const struct env *E);
+/* rv_truthy(rules_eval_expr(n, E)), without building the values of the
+ * boolean structure (and, or, not, exists, coded comparisons) */
+int rules_eval_truth(const struct node *n, const struct env *E);
 void rules_rv_render(const struct rv *r, struct sbuf *b);
 
 /* rules_func.c: n is an N_FUNC node */
