@@ -626,8 +626,11 @@ static void write_row(FILE *out, const struct ranked *k, size_t rank)
     ESC(x->sev_name);
     fprintf(out, "\" data-rule=\"");
     ESC(x->rule);
-    fprintf(out, "\" data-count=\"%llu\" data-clients=\"%llu\"><td class=\"n\">%zu</td><td class=\"sev\">",
-            (unsigned long long)k->count, (unsigned long long)k->clients, rank);
+    /* the rank is the row's place; the number shown is the incident's
+     * own, as its ladder section and the JSON events name it (and stable
+     * across the rewrites of a live report) */
+    fprintf(out, "\" data-count=\"%llu\" data-clients=\"%llu\" data-rank=\"%zu\"><td class=\"n\">%u</td><td class=\"sev\">",
+            (unsigned long long)k->count, (unsigned long long)k->clients, rank, x->id);
     ESC(x->sev_name);
     fprintf(out, "</td><td>");
     ESC(x->rule);
@@ -737,7 +740,7 @@ static void write_page(FILE *out, const struct report *r, double now)
                  "<option>high</option><option>medium</option><option>low</option><option>info</option></select>"
                  "<select id=\"f-rule\"><option value=\"\">all rules</option></select>"
                  "<span id=\"f-count\"></span></div>\n"
-                 "<table id=\"incidents\"><thead><tr><th>#</th><th>severity</th><th>rule</th><th>server</th>"
+                 "<table id=\"incidents\"><thead><tr><th title=\"incident number\">#</th><th>severity</th><th>rule</th><th>server</th>"
                  "<th>SNI</th><th>count</th><th>clients</th><th>first seen</th><th>last seen</th>"
                  "<th>message and advice</th><th>sample Community IDs</th><th></th></tr></thead><tbody>\n");
     for (size_t i = 0; i < n; i++) write_row(out, &v[i], i + 1);
