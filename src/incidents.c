@@ -133,8 +133,11 @@ static void close_inc(struct incidents *in, struct inc *x, double t)
     in->n--;
 }
 
-static uint32_t hash_addr(const uint8_t *a, size_t n)
+uint32_t incidents_client_of(const struct flow *f)
 {
+    /* FNV-1a over the address bytes */
+    const uint8_t *a = f->cli.addr;
+    size_t n = f->key.family == 6 ? 16 : 4;
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++) h = (h ^ a[i]) * 16777619u;
     return h;
@@ -240,7 +243,7 @@ void incidents_add(struct incidents *in, const struct rule_finding *r, const str
     }
     x->count++;
     x->last = t;
-    add_client(x, hash_addr(f->cli.addr, f->key.family == 6 ? 16 : 4));
+    add_client(x, incidents_client_of(f));
     if (x->nsamples < INCIDENT_SAMPLES) flow_community_id(f, x->samples[x->nsamples++]);
     if (x->count == 1) emit(in, x, "opened", t);
     else if (t - x->last_event >= in->update_s) emit(in, x, "updated", t);
@@ -262,13 +265,19 @@ void incidents_finish(struct incidents *in, double t)
     for (struct inc *x = in->map; x; x = x->hh.next) close_inc(in, x, t > x->last ? t : x->last);
 }
 
+int incidents_impact_cmp(const struct incident_impact *a, const struct incident_impact *b)
+{
+    if (a->sev != b->sev) return a->sev > b->sev ? -1 : 1;
+    if (a->clients != b->clients) return a->clients > b->clients ? -1 : 1;
+    if (a->count != b->count) return a->count > b->count ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
 static int by_impact(const void *a, const void *b)
 {
     const struct inc *x = *(const struct inc *const *)a, *y = *(const struct inc *const *)b;
-    if (x->sev != y->sev) return x->sev > y->sev ? -1 : 1;
-    if (x->nclients != y->nclients) return x->nclients > y->nclients ? -1 : 1;
-    if (x->count != y->count) return x->count > y->count ? -1 : 1;
-    return x->id < y->id ? -1 : 1;
+    struct incident_impact p = { x->sev, x->nclients, x->count, x->id }, q = { y->sev, y->nclients, y->count, y->id };
+    return incidents_impact_cmp(&p, &q);
 }
 
 void incidents_summary(const struct incidents *in, FILE *out)

@@ -11,6 +11,7 @@
  * are open; beyond that the least recently seen is closed. */
 #ifndef TLSWATCH_INCIDENTS_H
 #define TLSWATCH_INCIDENTS_H
+#include <stdint.h>
 #include <stdio.h>
 
 #include "facts.h"
@@ -46,5 +47,19 @@ void incidents_finish(struct incidents *in, double t);
  * incident of the run, as text. */
 void incidents_summary(const struct incidents *in, FILE *out);
 size_t incidents_count(const struct incidents *in);
+
+/* The flow's client, as incidents count distinct clients (a hash of its
+ * address; the report counts them the same way). */
+uint32_t incidents_client_of(const struct flow *f);
+
+/* The ranking of --summary and of the report, by impact: severity, then
+ * distinct clients, then handshakes, then the order opened (id). */
+struct incident_impact {
+    enum rule_severity sev;
+    uint64_t clients, count;
+    unsigned id;
+};
+/* < 0 when a ranks before b. */
+int incidents_impact_cmp(const struct incident_impact *a, const struct incident_impact *b);
 
 #endif

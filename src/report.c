@@ -257,13 +257,6 @@ void report_handshake(struct report *r, const struct flow *f, const tls_facts *f
 
 /* --------------------------------------------------------- incidents */
 
-static uint32_t hash_addr(const uint8_t *a, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ a[i]) * 16777619u;
-    return h;
-}
-
 static void add_client(struct rinc *x, uint32_t h, double t)
 {
     size_t lo = 0, hi = x->ncli;
@@ -392,7 +385,7 @@ void report_finding(struct report *r, const struct rule_finding *rf, const struc
     }
     x->n[col]++;
     if (t > x->last) x->last = t;
-    add_client(x, hash_addr(f->cli.addr, f->key.family == 6 ? 16 : 4), t);
+    add_client(x, incidents_client_of(f), t);
     if (x->nsamples < INCIDENT_SAMPLES) flow_community_id(f, x->samples[x->nsamples++]);
 }
 
@@ -608,10 +601,8 @@ struct ranked {
 static int by_impact(const void *a, const void *b)
 {
     const struct ranked *p = a, *q = b;
-    if (p->x->sev != q->x->sev) return p->x->sev > q->x->sev ? -1 : 1;
-    if (p->clients != q->clients) return p->clients > q->clients ? -1 : 1;
-    if (p->count != q->count) return p->count > q->count ? -1 : 1;
-    return p->x->id < q->x->id ? -1 : 1;
+    struct incident_impact x = { p->x->sev, p->clients, p->count, p->x->id }, y = { q->x->sev, q->clients, q->count, q->x->id };
+    return incidents_impact_cmp(&x, &y);
 }
 
 static void write_row(FILE *out, const struct ranked *k, size_t rank)
