@@ -154,10 +154,14 @@ static void put_incident(void *ctx, const char *line, size_t len)
     else put(a, line, len);
 }
 
+/* A capture or wall-clock time in seconds, as rules, incidents and the
+ * report take it. */
+static double secs(const struct timeval *tv) { return (double)tv->tv_sec + (double)tv->tv_usec / 1e6; }
+
 /* Incidents move with capture time, checked once a second of it. */
 static void incidents_clock(struct pipeline *a, const struct timeval *ts)
 {
-    double t = (double)ts->tv_sec + (double)ts->tv_usec / 1e6;
+    double t = secs(ts);
     if (!a->inc || t < a->inc_next_tick) return;
     a->inc_next_tick = t + 1;
     incidents_tick(a->inc, t);
@@ -167,19 +171,20 @@ static void on_handshake(void *ctx, struct flow *f, const tls_facts *facts, cons
 {
     struct pipeline *a = ctx;
     size_t n = 0;
+    double t = secs(ts);
     json_reset(&a->pending);
     if (a->rules) {
         /* threshold keys (client, server ip:port) come from the facts,
          * formatted only when a threshold rule's condition holds */
-        struct rules_ctx rc = { (double)ts->tv_sec + (double)ts->tv_usec / 1e6, NULL, NULL, NULL, f->id };
+        struct rules_ctx rc = { t, NULL, NULL, NULL, f->id };
         a->cur_flow = f;
         a->cur_facts = facts;
-        a->cur_time = rc.time;
+        a->cur_time = t;
         a->in_handshake = 1;
         n = rules_eval(a->rules, facts, &rc, on_finding, a);
         a->in_handshake = 0;
     }
-    if (a->rep) report_handshake(a->rep, f, facts, (double)ts->tv_sec + (double)ts->tv_usec / 1e6);
+    if (a->rep) report_handshake(a->rep, f, facts, t);
     if (a->cfg.all || n > 0 || (!a->rules && !is_ok_outcome(facts))) {
         if (a->cfg.text) {
             events_tls_text(f, facts, put, a);
@@ -236,7 +241,7 @@ static void maybe_stats(struct pipeline *a, const struct timeval *now)
         emit_stats(a, now);
     }
     if (a->cfg.stats_interval <= 0) return;
-    double t = (double)now->tv_sec + (double)now->tv_usec / 1e6;
+    double t = secs(now);
     if (a->next_stats_at == 0) {
         a->next_stats_at = t + a->cfg.stats_interval;
         return;
@@ -342,7 +347,7 @@ static void capture_interval_end(struct pipeline *a, double t)
  * interval's counts go to the capture rules. */
 static void capture_loss_tick(struct pipeline *a, const struct timeval *now)
 {
-    double t = (double)now->tv_sec + (double)now->tv_usec / 1e6;
+    double t = secs(now);
     uint64_t drops = a->cstats.kernel_drop + a->cstats.if_drop;
     if (a->loss_start == 0) {
         a->loss_start = a->last_tick = t;
@@ -365,7 +370,7 @@ static void on_tick(void *ctx, const struct timeval *now)
     struct pipeline *a = ctx;
     capture_loss_tick(a, now);
     incidents_clock(a, now);
-    if (a->rep) report_tick(a->rep, (double)now->tv_sec + (double)now->tv_usec / 1e6);
+    if (a->rep) report_tick(a->rep, secs(now));
     int hup = keylog_requested;
     keylog_requested = 0;
     if (a->kl && (a->cfg.so.keylog_follow || hup))
@@ -506,20 +511,20 @@ void pipeline_finish(struct pipeline *p, int stats)
         struct timeval now;
         gettimeofday(&now, NULL);
         capture_loss_tick(p, &now);
-        double t = (double)now.tv_sec + (double)now.tv_usec / 1e6;
+        double t = secs(&now);
         if (p->loss_start < t) capture_interval_end(p, t);
     }
     reasm_finish(p->reasm);
-    if (p->inc) {
+    if (p->inc || p->rep) {
+        /* incidents close and the report is written at the capture's last
+         * packet (a file), or now (live, or nothing read) */
         struct timeval end = p->last_ts;
         if (!p->have_ts || p->iface) gettimeofday(&end, NULL);
-        incidents_finish(p->inc, (double)end.tv_sec + (double)end.tv_usec / 1e6);
-        if (p->cfg.summary) incidents_summary(p->inc, stderr);
-    }
-    if (p->rep) {
-        struct timeval end = p->last_ts;
-        if (!p->have_ts || p->iface) gettimeofday(&end, NULL);
-        report_write(p->rep, (double)end.tv_sec + (double)end.tv_usec / 1e6);
+        if (p->inc) {
+            incidents_finish(p->inc, secs(&end));
+            if (p->cfg.summary) incidents_summary(p->inc, stderr);
+        }
+        if (p->rep) report_write(p->rep, secs(&end));
     }
     if (!stats) return;
     struct timeval end = p->last_ts;
