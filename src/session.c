@@ -150,26 +150,54 @@ void hist_letter(struct tconn *c, int dir, char letter)
     c->hist[c->hist_len] = '\0';
 }
 
+/* The history alphabet (facts history, the message log): handshake
+ * messages by type, then the letters of other records and events. */
+static const struct {
+    uint8_t type;
+    char letter;
+    const char *name;
+} hs_alphabet[] = {
+    { TLS_HS_HELLO_REQUEST, 'H', "HelloRequest" },
+    { TLS_HS_CLIENT_HELLO, 'C', "ClientHello" },
+    { TLS_HS_SERVER_HELLO, 'S', "ServerHello" },
+    { TLS_HS_HELLO_VERIFY_REQUEST, 'V', "HelloVerifyRequest" },
+    { TLS_HS_NEW_SESSION_TICKET, 'T', "NewSessionTicket" },
+    { TLS_HS_CERTIFICATE, 'X', "Certificate" },
+    { TLS_HS_SERVER_KEY_EXCHANGE, 'K', "ServerKeyExchange" },
+    { TLS_HS_CERTIFICATE_REQUEST, 'R', "CertificateRequest" },
+    { TLS_HS_SERVER_HELLO_DONE, 'N', "ServerHelloDone" },
+    { TLS_HS_CERTIFICATE_VERIFY, 'Y', "CertificateVerify" },
+    { TLS_HS_CLIENT_KEY_EXCHANGE, 'G', "ClientKeyExchange" },
+    { TLS_HS_FINISHED, 'F', "Finished" },
+    { TLS_HS_CERTIFICATE_STATUS, 'U', "CertificateStatus" },
+    { TLS_HS_ENCRYPTED_EXTENSIONS, 'O', "EncryptedExtensions" },
+    { TLS_HS_KEY_UPDATE, 'P', "KeyUpdate" },
+};
+static const struct {
+    char letter;
+    const char *name;
+} other_alphabet[] = {
+    { 'J', "HelloRetryRequest" }, { 'I', "ChangeCipherSpec" },
+    { 'B', "Heartbeat" }, { 'L', "Alert" },
+    { 'E', "EncryptedHandshake" }, { 'Q', "NotTLS" },
+    { 'c', "ClientHello (encrypted)" }, { 'h', "HelloRequest (encrypted)" },
+    { '.', "FIN" }, { '!', "RST" },
+};
+
 char hs_letter(uint8_t type)
 {
-    switch (type) {
-    case TLS_HS_HELLO_REQUEST: return 'H';
-    case TLS_HS_CLIENT_HELLO: return 'C';
-    case TLS_HS_SERVER_HELLO: return 'S';
-    case TLS_HS_HELLO_VERIFY_REQUEST: return 'V';
-    case TLS_HS_NEW_SESSION_TICKET: return 'T';
-    case TLS_HS_CERTIFICATE: return 'X';
-    case TLS_HS_SERVER_KEY_EXCHANGE: return 'K';
-    case TLS_HS_CERTIFICATE_REQUEST: return 'R';
-    case TLS_HS_SERVER_HELLO_DONE: return 'N';
-    case TLS_HS_CERTIFICATE_VERIFY: return 'Y';
-    case TLS_HS_CLIENT_KEY_EXCHANGE: return 'G';
-    case TLS_HS_FINISHED: return 'F';
-    case TLS_HS_CERTIFICATE_STATUS: return 'U';
-    case TLS_HS_ENCRYPTED_EXTENSIONS: return 'O';
-    case TLS_HS_KEY_UPDATE: return 'P';
-    default: return 'Z';
-    }
+    for (size_t i = 0; i < sizeof hs_alphabet / sizeof hs_alphabet[0]; i++)
+        if (hs_alphabet[i].type == type) return hs_alphabet[i].letter;
+    return 'Z';
+}
+
+const char *hist_letter_name(char letter)
+{
+    for (size_t i = 0; i < sizeof hs_alphabet / sizeof hs_alphabet[0]; i++)
+        if (hs_alphabet[i].letter == letter) return hs_alphabet[i].name;
+    for (size_t i = 0; i < sizeof other_alphabet / sizeof other_alphabet[0]; i++)
+        if (other_alphabet[i].letter == letter) return other_alphabet[i].name;
+    return "Other";
 }
 
 /* A message name into a NAME_LEN field, cut if longer (on every record:
@@ -635,18 +663,18 @@ static void on_alert(struct tconn *c, int dir, const tls_event *ev)
 void handle_alert(struct tconn *c, int dir, int level, int code, bool encrypted, bool decrypted)
 {
     struct hs *h = c->cur;
+    int known = encrypted && !decrypted ? -1 : code; /* the description, when read */
+    mlog_add(c, dir, 'L', known);
     if (h && h->done && !h->decided && !h->reneg) {
         /* after the handshake (close_notify and the like): counted, not
          * part of the handshake's alerts or history */
         c->post_alerts++;
         c->post_alert_level = encrypted && !decrypted ? -1 : level;
-        c->post_alert_code = encrypted && !decrypted ? -1 : code;
+        c->post_alert_code = known;
         c->post_alert_from = dir;
-        mlog_add(c, dir, 'L', encrypted && !decrypted ? -1 : code);
         set_last(c, dir, "alert");
         return;
     }
-    mlog_add(c, dir, 'L', encrypted && !decrypted ? -1 : code);
     hist_add(c, dir, 'L');
     if (!h && !c->first_done) h = new_hs(c, false, dir);
     if (!h || h->decided) {

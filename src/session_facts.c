@@ -288,40 +288,6 @@ static void add_openvpn(tls_facts *o, const struct tconn *c)
     v->framing_lost = (int64_t)(a->lost + b->lost);
 }
 
-/* A message log letter's name (upper case letters of the history
- * alphabet, '.' FIN, '!' RST). */
-static const char *mlog_name(char t)
-{
-    switch (t) {
-    case 'H': return "HelloRequest";
-    case 'C': return "ClientHello";
-    case 'S': return "ServerHello";
-    case 'V': return "HelloVerifyRequest";
-    case 'T': return "NewSessionTicket";
-    case 'X': return "Certificate";
-    case 'K': return "ServerKeyExchange";
-    case 'R': return "CertificateRequest";
-    case 'N': return "ServerHelloDone";
-    case 'Y': return "CertificateVerify";
-    case 'G': return "ClientKeyExchange";
-    case 'F': return "Finished";
-    case 'U': return "CertificateStatus";
-    case 'O': return "EncryptedExtensions";
-    case 'P': return "KeyUpdate";
-    case 'J': return "HelloRetryRequest";
-    case 'I': return "ChangeCipherSpec";
-    case 'B': return "Heartbeat";
-    case 'L': return "Alert";
-    case 'E': return "EncryptedHandshake";
-    case 'Q': return "NotTLS";
-    case 'c': return "ClientHello (encrypted)";
-    case 'h': return "HelloRequest (encrypted)";
-    case '.': return "FIN";
-    case '!': return "RST";
-    default: return "Other";
-    }
-}
-
 static void add_messages(tls_facts *o, struct emit_buf *eb, const struct tconn *c)
 {
     if (!c->ml) {
@@ -333,7 +299,7 @@ static void add_messages(tls_facts *o, struct emit_buf *eb, const struct tconn *
         struct facts_MSG *m = &eb->msgs[i];
         FALL(MSG, m);
         m->from = (int8_t)side(e->dir);
-        m->type = mlog_name(e->type);
+        m->type = hist_letter_name(e->type);
         m->code = e->code;
         if (e->code < 0) FABSENT(MSG, m, code);
         m->ms = e->ms;

@@ -236,6 +236,9 @@ void mlog_add(struct tconn *c, int dir, char letter, int code);
 /* A message of the record being handled, read with the key log. */
 void mlog_decrypted(struct tconn *c, int dir, char letter);
 char hs_letter(uint8_t type);
+/* A history letter's message name (upper case; '.' FIN, '!' RST; 'c', 'h'
+ * an encrypted renegotiation ClientHello or HelloRequest), "Other" if none. */
+const char *hist_letter_name(char letter);
 void set_last(struct tconn *c, int dir, const char *name);
 /* Decides h's outcome (once) and, unless it is a renegotiation past
  * MAX_RENEG_REPORTED, emits its facts. */
