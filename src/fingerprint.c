@@ -269,17 +269,22 @@ void fp_client_from_hello(struct fp_client *c, const tls_client_hello *ch, bool 
                   !e->ec_point_formats_truncated;
 }
 
-void fp_server_from_hello(struct fp_server *s, const tls_server_hello *sh)
+void fp_server_from(struct fp_server *s, uint16_t legacy_version, uint16_t cipher, const tls_u16_list *types,
+                    tls_anomalies anomalies)
 {
     memset(s, 0, sizeof *s);
-    s->version = sh->legacy_version;
-    s->cipher = sh->cipher;
-    s->exts = sh->ext.types.v;
-    s->nexts = sh->ext.types.n;
+    s->version = legacy_version;
+    s->cipher = cipher;
+    s->exts = types->v;
+    s->nexts = types->n;
     /* JA3S reads only the extension types, which a malformed body does not
      * change: a ServerHello must just have parsed to its end */
-    s->complete = sh->legacy_version != 0x0002 && !(sh->anomalies & TLS_ANOM_BIT(HANDSHAKE_TRUNCATED)) &&
-                  !sh->ext.types.truncated;
+    s->complete = legacy_version != 0x0002 && !(anomalies & TLS_ANOM_BIT(HANDSHAKE_TRUNCATED)) && !types->truncated;
+}
+
+void fp_server_from_hello(struct fp_server *s, const tls_server_hello *sh)
+{
+    fp_server_from(s, sh->legacy_version, sh->cipher, &sh->ext.types, sh->anomalies);
 }
 
 const char *fp_format(int k, const struct fp_hellos *h, char *buf, size_t cap)

@@ -50,6 +50,9 @@ enum fp_kind { FP_JA3, FP_JA3_STRING, FP_JA3S, FP_JA3S_STRING, FP_JA4, FP_JA4_R,
  * SSLv2 format (an SSLv2 ServerHello: legacy_version 0x0002). */
 void fp_client_from_hello(struct fp_client *c, const tls_client_hello *ch, bool sslv2);
 void fp_server_from_hello(struct fp_server *s, const tls_server_hello *sh);
+/* The same from the fields a handshake keeps of its ServerHello. */
+void fp_server_from(struct fp_server *s, uint16_t legacy_version, uint16_t cipher, const tls_u16_list *types,
+                    tls_anomalies anomalies);
 
 /* Writes field k of h into buf (cap >= FP_STR_MAX); NULL when it cannot
  * be computed exactly (no hello, a list over its cap, a malformed hello). */

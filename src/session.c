@@ -248,6 +248,10 @@ static void free_hs(struct hs *h)
     free(h->leaf);
     free(h->chain_x);
     free(h->client_leaf);
+    if (h->alerts) {
+        uncharge(h->c->s, MAX_ALERTS * sizeof *h->alerts);
+        free(h->alerts);
+    }
     free(h);
 }
 
@@ -457,6 +461,10 @@ void add_alert(struct tconn *c, struct hs *h, int dir, int level, int code, bool
         c->anomalies |= TLS_ANOM_BIT(LIST_TRUNCATED);
         return;
     }
+    if (!h->alerts) {
+        h->alerts = xcalloc(MAX_ALERTS, sizeof *h->alerts);
+        charge(c->s, MAX_ALERTS * sizeof *h->alerts);
+    }
     struct alert_rec *a = &h->alerts[h->nalerts++];
     a->from = (uint8_t)dir;
     a->level = enc ? -1 : level;
@@ -533,6 +541,24 @@ static void on_client_hello(struct tconn *c, const tls_message *m, bool sslv2)
     if (!h->reneg && !h->hrr) to_append(c->s, h);
 }
 
+static void keep_server_hello(struct sh_kept *k, const tls_server_hello *sh)
+{
+    k->legacy_version = sh->legacy_version;
+    k->version = sh->version;
+    k->cipher = sh->cipher;
+    k->key_share_group = sh->ext.key_share_group;
+    memcpy(k->random, sh->random, sizeof k->random);
+    k->has_psk = sh->ext.has_psk;
+    k->has_etm = sh->ext.has_etm;
+    k->has_reneg_info = sh->ext.has_reneg_info;
+    k->alpn_n = sh->ext.alpn_n;
+    memcpy(k->alpn0, sh->ext.alpn[0], sizeof k->alpn0);
+    k->types.n = sh->ext.types.n;
+    k->types.truncated = sh->ext.types.truncated;
+    memcpy(k->types.v, sh->ext.types.v, sh->ext.types.n * sizeof k->types.v[0]);
+    k->anomalies = sh->anomalies;
+}
+
 static void on_server_hello(struct tconn *c, const tls_message *m)
 {
     struct hs *h = c->cur;
@@ -543,7 +569,7 @@ static void on_server_hello(struct tconn *c, const tls_message *m)
         h->hrr_group = sh->ext.key_share_group;
         return;
     }
-    h->sh = *sh;
+    keep_server_hello(&h->sh, sh);
     h->have_sh = true;
     h->sh_read = true;
     h->t_sh = c->now;
@@ -694,7 +720,7 @@ void handle_alert(struct tconn *c, int dir, int level, int code, bool encrypted,
     } else {
         add_alert(c, h, dir, level, code, false, false);
         if (decrypted) {
-            h->alerts[h->nalerts ? h->nalerts - 1 : 0].decrypted = true;
+            if (h->nalerts) h->alerts[h->nalerts - 1].decrypted = true;
             if (h->reneg && dir != h->initiator && !h->reneg_answered && !h->reneg_ignored &&
                 (level == 2 || code == TLS_ALERT_NO_RENEGOTIATION)) {
                 h->reneg_rejected_seen = true;

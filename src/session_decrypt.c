@@ -83,9 +83,9 @@ static void start_inner(struct tconn *c)
 
 /* Keys at the ServerHello, when a key log has them. */
 /* encrypt_then_mac (RFC 7366) is in force when both hellos carry it */
-static bool etm_of(const tls_client_hello *ch, const tls_server_hello *sh)
+static bool etm_of(const tls_client_hello *ch, const struct sh_kept *sh)
 {
-    return ch->ext.has_etm && sh->ext.has_etm;
+    return ch->ext.has_etm && sh->has_etm;
 }
 
 void keys_at_server_hello(struct tconn *c, struct hs *h)

@@ -93,7 +93,7 @@ static void add_fingerprints(tls_facts *o, struct emit_buf *eb, const struct hs 
     }
     if (h->have_sh && h->sh_read) {
         fp->have_s = true;
-        fp_server_from_hello(&fp->s, &h->sh);
+        fp_server_from(&fp->s, h->sh.legacy_version, h->sh.cipher, &h->sh.types, h->sh.anomalies);
     }
     o->ja3 = o->ja3_string = o->ja3s = o->ja3s_string = o->ja4 = o->ja4_r = fp;
     if (!fp->have_c || !fp->c.complete) {
@@ -111,7 +111,7 @@ static void add_fingerprints(tls_facts *o, struct emit_buf *eb, const struct hs 
 static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *h)
 {
     const tls_client_hello *ch = &h->ch;
-    const tls_server_hello *sh = &h->sh;
+    const struct sh_kept *sh = &h->sh;
     if (h->have_sh) {
         o->version = o->version_code = sh->version;
         if (sh->version == 0x0002) { /* SSLv2: 3-byte cipher specs, no TLS suite */
@@ -171,7 +171,7 @@ static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *
         FNULL(TLS, o, client_max_version_code);
     }
     uint16_t grp = 0;
-    if (h->have_sh && sh->ext.key_share_group) grp = sh->ext.key_share_group;
+    if (h->have_sh && sh->key_share_group) grp = sh->key_share_group;
     else if (h->ske_group) grp = h->ske_group;
     if (grp) o->group = grp;
     else FNULL(TLS, o, group);
@@ -180,12 +180,12 @@ static void add_negotiation(tls_facts *o, struct emit_buf *eb, const struct hs *
     o->hrr = h->hrr;
     if (h->hrr_group) o->hrr_group = h->hrr_group;
     else FNULL(TLS, o, hrr_group);
-    o->alpn_selected = h->have_sh && sh->ext.alpn_n ? sh->ext.alpn[0] : h->ee_alpn[0] ? h->ee_alpn : NULL;
-    if (h->have_sh) o->server_extensions = codes(&sh->ext.types);
+    o->alpn_selected = h->have_sh && sh->alpn_n ? sh->alpn0 : h->ee_alpn[0] ? h->ee_alpn : NULL;
+    if (h->have_sh) o->server_extensions = codes(&sh->types);
     FALL(RENEG_INFO, &o->reneg_info);
     if (h->have_ch) o->reneg_info.client = ch->ext.has_reneg_info;
     else FNULL(RENEG_INFO, &o->reneg_info, client);
-    if (h->have_sh) o->reneg_info.server = sh->ext.has_reneg_info;
+    if (h->have_sh) o->reneg_info.server = sh->has_reneg_info;
     else FNULL(RENEG_INFO, &o->reneg_info, server);
     o->heartbeat_offered = h->have_ch && ch->ext.has_heartbeat;
     FALL(EARLY_DATA, &o->early_data);
@@ -243,7 +243,7 @@ static int resumption_offered(const struct hs *h)
 bool is_resumed(const struct hs *h)
 {
     if (!h->have_sh) return false;
-    if (h->tls13) return h->sh.ext.has_psk;
+    if (h->tls13) return h->sh.has_psk;
     return h->abbreviated;
 }
 

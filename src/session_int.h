@@ -41,6 +41,23 @@ struct alert_rec {
     double time;
 };
 
+/* What a handshake keeps of its ServerHello: the fields the facts, the
+ * fingerprints and decryption read (the parsed message is 2.6 KB, this
+ * about 0.4 KB: the state of a thousand handshakes at once is smaller,
+ * and so is the copy). */
+struct sh_kept {
+    uint16_t legacy_version;
+    uint16_t version;       /* effective: supported_versions if present, else legacy */
+    uint16_t cipher;
+    uint16_t key_share_group;
+    uint8_t random[32];
+    bool has_psk, has_etm, has_reneg_info;
+    uint8_t alpn_n;
+    char alpn0[TLS_ALPN_MAX_LEN + 1]; /* the selected protocol (sanitised) */
+    tls_u16_list types;     /* extension types, wire order */
+    tls_anomalies anomalies;
+};
+
 struct hs {
     int64_t index;
     bool reneg, reneg_cleartext;
@@ -53,7 +70,7 @@ struct hs {
     bool ch_read, sh_read;  /* the hellos were read in this handshake (not inherited) */
     uint16_t hrr_group;
     tls_client_hello ch;
-    tls_server_hello sh;
+    struct sh_kept sh;
     bool tls13;
     bool server_cert_seen;
     /* certificates as parsed (once): the server's leaf and the rest of its
@@ -78,7 +95,7 @@ struct hs {
     bool gap;  /* bytes of this handshake lost by the capture (proven by an ACK) */
     bool fatal;
     bool enc_alert_in_hs;
-    struct alert_rec alerts[MAX_ALERTS];
+    struct alert_rec *alerts; /* MAX_ALERTS, allocated with the first alert */
     int nalerts, alerts_dropped;
     bool duplicate_ch;
     uint8_t *der[MAX_DER];
