@@ -85,6 +85,8 @@ bool tls_record_partial(const tls_record_stream *st)
     return st->hdr_have > 0 || st->state != ST_HEADER;
 }
 
+bool tls_record_gathering(const tls_record_stream *st) { return st->state == ST_BODY; }
+
 static void desync(tls_record_stream *st, enum tls_anomaly why)
 {
     st->desynced = true;

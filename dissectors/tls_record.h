@@ -111,4 +111,7 @@ bool tls_record_desynced(const tls_record_stream *st);
 bool tls_record_resyncing(const tls_record_stream *st);
 /* True while part of a record is pending (header or body). */
 bool tls_record_partial(const tls_record_stream *st);
+/* True while a record's body is being gathered into the buffer (a record
+ * being skipped, or half a header, holds no buffer). */
+bool tls_record_gathering(const tls_record_stream *st);
 #endif

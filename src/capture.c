@@ -414,12 +414,15 @@ static int run_file(const char *name, const struct capture_opts *o, const struct
     struct gzsrc *gz;
     FILE *f = open_stream(name, err, &gz);
     if (!f) return cannot_read(name, label, err);
-    /* pcapng (first block a Section Header Block, 0x0A...) goes to our own
-     * reader; everything else to libpcap. One byte of look-ahead, pushed
-     * back, works on stdin and on the gzip stream alike. */
+    /* pcapng (first block a Section Header Block, 0x0A...) and classic
+     * pcap go to our own reader, which hands each packet over in place
+     * (libpcap copies every packet twice: into stdio's buffer, then into
+     * its own); anything else to libpcap, which names what it is not. One
+     * byte of look-ahead, pushed back, works on stdin and on the gzip
+     * stream alike. */
     int c = getc(f);
     if (c != EOF) ungetc(c, f);
-    if (c == 0x0a) return run_pcapng(f, name, label, gz, o, cbs, st, privs_dropped);
+    if (c == 0x0a || pcapng_is_pcap_first_byte(c)) return run_pcapng(f, name, label, gz, o, cbs, st, privs_dropped);
     return run_pcap(f, name, label, gz, o, cbs, st, privs_dropped);
 }
 

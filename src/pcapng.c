@@ -60,6 +60,17 @@ struct pcapng {
     uint64_t clamped;
     int failed;
     char err[200];
+    /* a classic pcap file (libpcap's format) read through the same window */
+    struct {
+        int on;
+        int nsec;          /* timestamps in nanoseconds */
+        int lengths;       /* 0 as written; 1 swapped (2.2 and older); 2 swapped when caplen > len (2.3) */
+        uint32_t hdrsize;  /* record header: 16, or 24 in Kuznetsov's patched format */
+        uint32_t snapshot; /* the header's snaplen, made sane */
+        uint32_t linktype;
+        int dlt;
+        int announced;     /* its one interface was handed over */
+    } cl;
 };
 
 static uint16_t rd16(const struct pcapng *r, const uint8_t *p)
@@ -84,7 +95,8 @@ static uint64_t offset_of(const struct pcapng *r) { return r->base + r->pos; }
 static int fail(struct pcapng *r, uint64_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct pcapng *r, uint64_t at, const char *fmt, ...)
 {
-    int n = snprintf(r->err, sizeof r->err, "block at offset %llu: ", (unsigned long long)at);
+    int n = snprintf(r->err, sizeof r->err, "%s at offset %llu: ", r->cl.on ? "record" : "block",
+                     (unsigned long long)at);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof r->err) vsnprintf(r->err + n, sizeof r->err - (size_t)n, fmt, ap);
@@ -389,8 +401,117 @@ static int finish_pending(struct pcapng *r)
     return 0;
 }
 
+/* ------------------------------------------------------ classic pcap
+ *
+ * Read as libpcap 1.10 reads it (sf-pcap.c), but in place: the record
+ * header and the packet are parsed in the window, no copy per packet.
+ * Magic a1b2c3d4 (microseconds) or a1b23c4d (nanoseconds, truncated to
+ * microseconds as libpcap does for a microsecond handle), either byte
+ * order, and Kuznetsov's a1b2cd34 (8 more bytes per record header, skipped).
+ * Version 2.x up to 2.4 (and 543.0): before 2.3 the captured and original
+ * lengths were written swapped, in 2.3 maybe (swapped when caplen > len).
+ * The link type's upper 6 bits (FCS length) are dropped. A snaplen of 0
+ * or above PCAPNG_MAX_CAPLEN means PCAPNG_MAX_CAPLEN. A record whose
+ * captured length is above PCAPNG_MAX_CAPLEN is an error (a damaged file);
+ * one above the snaplen but not above the maximum is cut to the snaplen,
+ * the rest skipped, as libpcap does. */
+#define CL_MAGIC_US 0xa1b2c3d4u
+#define CL_MAGIC_NS 0xa1b23c4du
+#define CL_MAGIC_KUZ 0xa1b2cd34u
+
+static uint32_t cl_swap32(uint32_t v)
+{
+    return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
+}
+
+/* The first 4 bytes: 1 a classic pcap magic (sets the byte order), else 0. */
+static int cl_magic(struct pcapng *r, const uint8_t *b)
+{
+    uint32_t le = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    uint32_t be = cl_swap32(le);
+    uint32_t m = le == CL_MAGIC_US || le == CL_MAGIC_NS || le == CL_MAGIC_KUZ ? le : be;
+    if (m != CL_MAGIC_US && m != CL_MAGIC_NS && m != CL_MAGIC_KUZ) return 0;
+    r->big = m == be;
+    r->cl.nsec = m == CL_MAGIC_NS;
+    r->cl.hdrsize = m == CL_MAGIC_KUZ ? 24 : 16;
+    return 1;
+}
+
+/* The 24-byte file header, in the window at pos. */
+static int cl_header(struct pcapng *r)
+{
+    const uint8_t *b = r->buf + r->pos;
+    uint16_t major = rd16(r, b + 4), minor = rd16(r, b + 6);
+    if (major < 2) return fail(r, 0, "file header: archaic pcap version %u.%u", major, minor);
+    if (!(major == 2 && minor <= 4) && !(major == 543 && minor == 0))
+        return fail(r, 0, "file header: unsupported pcap version %u.%u", major, minor);
+    r->cl.lengths = major == 2 && minor < 3 ? 1 : major == 2 && minor == 3 ? 2 : 0;
+    uint32_t snap = rd32(r, b + 16);
+    r->cl.snapshot = snap == 0 || snap > PCAPNG_MAX_CAPLEN ? PCAPNG_MAX_CAPLEN : snap;
+    r->cl.linktype = rd32(r, b + 20) & 0x03FFFFFFu;
+    r->cl.dlt = pcapng_linktype_to_dlt(r->cl.linktype);
+    r->cl.on = 1;
+    r->section = 1;
+    r->pos += 24;
+    return 0;
+}
+
+static int cl_next(struct pcapng *r, struct pcapng_pkt *p)
+{
+    p->linktype = r->cl.linktype;
+    p->dlt = r->cl.dlt;
+    p->iface = 0;
+    p->section = 1;
+    if (!r->cl.announced) {
+        r->cl.announced = 1;
+        r->ifs_total = 1;
+        return PCAPNG_IFACE;
+    }
+    if (r->failed) return PCAPNG_ERROR;
+    if (r->pend_skip) { /* the rest of a record cut to the snaplen */
+        uint64_t at = r->pend_block, n = r->pend_skip;
+        r->pend_skip = 0;
+        int rc = skip(r, n);
+        if (rc != 1) return io_fail(r, at, rc, "record");
+    }
+    uint64_t at = offset_of(r);
+    uint32_t hs = r->cl.hdrsize;
+    int rc = fill(r, hs);
+    if (rc == 0 && r->end == r->pos) return PCAPNG_END;
+    if (rc != 1) return io_fail(r, at, rc, "record header");
+    const uint8_t *b = r->buf + r->pos;
+    uint32_t sec = rd32(r, b), frac = rd32(r, b + 4), caplen = rd32(r, b + 8), len = rd32(r, b + 12);
+    if (r->cl.lengths == 1 || (r->cl.lengths == 2 && caplen > len)) {
+        uint32_t t = caplen;
+        caplen = len;
+        len = t;
+    }
+    if (caplen > PCAPNG_MAX_CAPLEN)
+        return fail(r, at, "captured length %u is more than the maximum of %u", caplen, PCAPNG_MAX_CAPLEN);
+    uint32_t take = caplen <= r->cl.snapshot ? caplen : r->cl.snapshot;
+    rc = fill(r, hs + take);
+    if (rc < 0) return io_fail(r, at, rc, "record");
+    if (rc == 0)
+        return fail(r, at, "the file ends %llu bytes into the record (%u header + %u captured bytes)",
+                    (unsigned long long)(r->base + r->end - at), hs, take);
+    b = r->buf + r->pos;
+    uint32_t usec = r->cl.nsec ? frac / 1000u : frac;
+    p->hdr.ts.tv_sec = (time_t)sec + (time_t)(usec / 1000000u);
+    p->hdr.ts.tv_usec = (suseconds_t)(usec % 1000000u);
+    p->hdr.caplen = take;
+    p->hdr.len = len >= caplen ? len : caplen; /* as for pcapng: never less than was captured */
+    p->data = b + hs;
+    r->pos += hs + take;
+    if (take < caplen) {
+        r->pend_block = at;
+        r->pend_skip = caplen - take;
+    }
+    return PCAPNG_PACKET;
+}
+
 int pcapng_next(struct pcapng *r, struct pcapng_pkt *p)
 {
+    if (r->cl.on) return cl_next(r, p);
     for (;;) {
         if (r->failed || finish_pending(r)) return PCAPNG_ERROR;
         uint64_t at = offset_of(r);
@@ -445,6 +566,12 @@ int pcapng_is_magic(const uint8_t *b)
     return b[0] == 0x0a && b[1] == 0x0d && b[2] == 0x0d && b[3] == 0x0a;
 }
 
+int pcapng_is_pcap_first_byte(int c)
+{
+    /* a1b2c3d4, a1b23c4d, a1b2cd34 big-endian; d4/4d/34 first little-endian */
+    return c == 0xa1 || c == 0xd4 || c == 0x4d || c == 0x34;
+}
+
 struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)
 {
     struct pcapng *r = calloc(1, sizeof *r);
@@ -461,11 +588,24 @@ struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)
     r->lazy = fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
     /* the first block must be a section header; read it now, so that a
      * file that is no pcapng is reported as unreadable, not as damaged */
-    int rc = fill(r, 12);
+    int rc = fill(r, 4);
+    if (rc == 1 && cl_magic(r, r->buf)) {
+        rc = fill(r, 24);
+        if (rc != 1) {
+            snprintf(err, errlen, "%s", rc < 0 ? strerror(errno ? errno : EIO) : "file ends inside the pcap file header");
+        } else if (cl_header(r) == 0) {
+            return r;
+        } else {
+            snprintf(err, errlen, "%s", r->err);
+        }
+        pcapng_close(r);
+        return NULL;
+    }
+    if (rc == 1) rc = fill(r, 12);
     if (rc != 1 || !pcapng_is_magic(r->buf)) {
         snprintf(err, errlen, "%s", rc < 0 ? strerror(errno ? errno : EIO)
                                             : rc == 0 ? "file ends inside the pcapng section header"
-                                                      : "not a pcapng file");
+                                                      : "not a pcapng or pcap file");
         pcapng_close(r);
         return NULL;
     }

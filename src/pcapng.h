@@ -1,5 +1,6 @@
-/* Our own pcapng reader, used for every capture file (or stdin) whose first
- * block is a Section Header Block. libpcap (1.10) refuses or stops at a
+/* Our own capture file reader, used for every capture file (or stdin) whose
+ * first block is a Section Header Block, and for classic pcap files (see
+ * pcapng.c: read as libpcap reads them, but with no copy per packet). libpcap (1.10) refuses or stops at a
  * pcapng file whose interfaces have different link types, and converts
  * every interface's timestamps to one resolution; this reader hands each
  * packet over with its own interface's link type and its timestamp
@@ -58,8 +59,14 @@ struct pcapng;
 
 /* Non-zero when the 4 bytes are a Section Header Block's type. */
 int pcapng_is_magic(const uint8_t *b);
+/* Non-zero when a file starting with this byte may be a classic pcap file
+ * (pcapng_open decides on the whole magic). */
+int pcapng_is_pcap_first_byte(int c);
 /* Reads the first Section Header Block from f (borrowed; the caller closes
- * it). NULL on failure, with the reason in err. */
+ * it), or a classic pcap file header: such a file reads as one section
+ * with one interface, announced by the first pcapng_next as PCAPNG_IFACE,
+ * and its errors name "record at offset N". NULL on failure, with the
+ * reason in err. */
 struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen);
 /* The next packet or interface definition (enum pcapng_result). After
  * PCAPNG_ERROR every later call returns PCAPNG_ERROR again. */

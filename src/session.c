@@ -252,7 +252,7 @@ static void free_hs(struct hs *h)
         uncharge(h->c->s, MAX_ALERTS * sizeof *h->alerts);
         free(h->alerts);
     }
-    free(h);
+    fl_put(&h->c->s->hs_pool, h);
 }
 
 void decide(struct tconn *c, struct hs *h, int outcome)
@@ -390,7 +390,10 @@ static void apply_deferred(struct tconn *c)
         return;
     }
     if (c->st[C].rec.enc == TLS_RECORD_CLEAR || c->st[S].rec.enc == TLS_RECORD_CLEAR) return;
-    if (tls_record_partial(&c->st[C].rec) || tls_record_partial(&c->st[S].rec)) return;
+    /* a record whose body is being gathered would lose it; one being
+     * skipped (encrypted application data, most of a long flow) or half a
+     * header (kept aside) loses nothing */
+    if (tls_record_gathering(&c->st[C].rec) || tls_record_gathering(&c->st[S].rec)) return;
     for (int d = 0; d < 2; d++) {
         tls_stream_set_headers_only(&c->st[d], true);
         tls_stream_release(&c->st[d]);
@@ -428,7 +431,7 @@ void complete(struct tconn *c, struct hs *h)
 struct hs *new_hs(struct tconn *c, bool reneg, int initiator)
 {
     make_room(c->s, sizeof(struct hs)); /* never refused: bounded to one per connection */
-    struct hs *h = xcalloc(1, sizeof *h);
+    struct hs *h = fl_get(&c->s->hs_pool);
     charge(c->s, sizeof *h);
     if (reneg && c->cur && c->cur->have_sh) {
         /* an encrypted renegotiation shows no hellos: report it with what
@@ -863,7 +866,7 @@ static void conn_free(struct tconn *c)
     if (c->ml) uncharge(s, sizeof *c->ml);
     free(c->ml);
     uncharge(s, sizeof *c);
-    free(c);
+    fl_put(&s->conn_pool, c);
 }
 
 /* Budget pressure: the connection's pending handshake is reported as it
@@ -890,7 +893,7 @@ static struct tconn *conn_of(struct sessions *s, struct flow *f)
     struct tconn *c = f->app;
     if (c) return c;
     make_room(s, sizeof *c);
-    c = xcalloc(1, sizeof *c);
+    c = fl_get(&s->conn_pool);
     charge(s, sizeof *c);
     if (s->o.message_log) { /* one allocation per connection, none per message */
         c->ml = xcalloc(1, sizeof *c->ml);
@@ -1141,6 +1144,10 @@ bool session_loss_overlaps(struct sessions *s, double from, double to)
     return false;
 }
 
+/* Freed handshake and connection states kept for reuse, at most (about
+ * 3 MB): a burst's worth, not the burst's peak. */
+#define SESSION_POOL_CAP 512
+
 struct sessions *sessions_new(const struct session_opts *o, session_emit_fn emit, void *ctx)
 {
     struct sessions *s = xcalloc(1, sizeof *s);
@@ -1153,6 +1160,8 @@ struct sessions *sessions_new(const struct session_opts *o, session_emit_fn emit
     s->emit = emit;
     s->ctx = ctx;
     s->xc = x509cache_new(0);
+    freelist_init(&s->hs_pool, sizeof(struct hs), SESSION_POOL_CAP);
+    freelist_init(&s->conn_pool, sizeof(struct tconn), SESSION_POOL_CAP);
     return s;
 }
 
@@ -1160,6 +1169,8 @@ void sessions_free(struct sessions *s)
 {
     if (!s) return;
     x509cache_free(s->xc);
+    freelist_drain(&s->hs_pool);
+    freelist_drain(&s->conn_pool);
     free(s);
 }
 

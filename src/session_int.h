@@ -22,6 +22,7 @@
 #include "tls_stream.h"
 #include "x509_summary.h"
 #include "x509cache.h"
+#include "xalloc.h"
 
 #define HIST_MAX 100
 #define MAX_ALERTS 16
@@ -224,6 +225,7 @@ struct sessions {
     struct keylog *kl;
     struct emit_buf eb;                 /* the facts of the handshake being emitted */
     struct x509cache *xc;               /* certificates parsed once */
+    struct freelist hs_pool, conn_pool; /* freed state, taken back by the next connections */
     tls_mem mem;                        /* the dissector's buffers, within the budget */
     struct tconn *lru_head, *lru_tail;  /* connections, least recently fed first */
     struct tconn *current;              /* being fed: never shed */

@@ -1,6 +1,7 @@
 /* Entry: the whole packet path on a fuzzed capture file, the way
- * `tlswatch -r FILE` runs it: libpcap reads the bytes (pcap or pcapng,
- * through fmemopen) -> decode -> reassembly (libnids, set up and torn down
+ * `tlswatch -r FILE` runs it: tlswatch's own reader (src/pcapng.c) reads
+ * the bytes (pcap or pcapng, through fmemopen; libpcap what it does not
+ * know) -> decode -> reassembly (libnids, set up and torn down
  * per input) -> session -> the shipped rules/ (loaded once) -> JSON or text
  * events written to a discarding sink, then the end-of-capture flush and
  * the final stats event (src/pipeline.c, shared with main.c).
@@ -12,8 +13,8 @@
  * --checksums off, 7 no key log (else every .keylog of pcaps/); byte 13 bit 0 no certificate
  * checker, bit 1 max_handshake_bytes 1024, bit 2 --max-memory 1M, bit 3 the
  * message log of --report (tls.messages). pcapng inputs (first block a
- * Section Header Block) go through tlswatch's own reader (src/pcapng.c) as
- * `tlswatch -r` does, with the defaults (JSON, --all, key log, checker). */
+ * Section Header Block) run with the defaults (JSON, --all, key log,
+ * checker). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[PCAP_ERRBUF_SIZE] = "";
     struct pcapng *ng = NULL;
     pcap_t *pc = NULL;
-    if (pcapng_is_magic(data)) ng = pcapng_open(fp, err, sizeof err);
+    if (pcapng_is_magic(data) || pcapng_is_pcap_first_byte(data[0])) ng = pcapng_open(fp, err, sizeof err);
     else pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, err);
     if (!pc && !ng) {
         fclose(fp);

@@ -88,7 +88,8 @@ jq -r 'select(.event_type=="finding") | .dest_port' "$T/nokeys.json" | sort | un
 n13=$(awk -F'\t' '$7 == 13' "$N" | wc -l)
 if [ "$n13" -gt 0 ] && cmp -s "$T/nk-want.txt" "$T/nk-got.txt"; then
     echo "PASS incidents-mixed: without the key log ($n13 TLS 1.3 connections), one finding per failed connection on each cause's server"
-else echo "FAIL incidents-mixed: without the key log, findings per server port differ (< generated, > tlswatch):"; diff "$T/nk-want.txt" "$T/nk-got.txt" | grep '^[<>]'; fi
+else echo "FAIL incidents-mixed: without the key log, findings per server port differ (< generated, > tlswatch; capture kept in build/incidents-mixed-failure):"; diff "$T/nk-want.txt" "$T/nk-got.txt" | grep '^[<>]'
+     rm -rf "$TOP/build/incidents-mixed-failure"; cp -r "$T" "$TOP/build/incidents-mixed-failure"; fi
 
 # --summary: one line per cause, with its handshakes and clients
 s=$(grep -c '^ *[0-9]*\. ' "$T/base.err")

@@ -4,7 +4,9 @@
  * 0xFFFFFFFF, past the end; captured length past its block or above the
  * cap; undefined interfaces; options past their block; bad trailers, byte
  * order magic and version; sections of either byte order; a file cut at
- * every byte. */
+ * every byte. Classic pcap files through the same reader: every magic,
+ * byte order and version against libpcap's own reading of the same bytes,
+ * snaplen cuts, hostile lengths and versions, every cut. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -474,11 +476,170 @@ static void test_every_cut(void)
           V.n);
 }
 
+/* ------------------------------------------------------------ classic pcap */
+
+/* A classic pcap file: header with this magic/version/snaplen/linktype,
+ * then records (ts_sec, ts_frac, caplen, len as written, 8 more bytes for
+ * Kuznetsov's format). */
+static void cl_header(struct buf *w, int big, uint32_t magic, uint16_t major, uint16_t minor, uint32_t snap,
+                      uint32_t linktype)
+{
+    w->n = 0;
+    w->big = big;
+    u32(w, magic);
+    u16(w, major);
+    u16(w, minor);
+    u32(w, 0);
+    u32(w, 0);
+    u32(w, snap);
+    u32(w, linktype);
+}
+
+static void cl_record(struct buf *w, uint32_t magic, uint32_t sec, uint32_t frac, uint32_t caplen, uint32_t len,
+                      const uint8_t *data, uint32_t ndata)
+{
+    u32(w, sec);
+    u32(w, frac);
+    u32(w, caplen);
+    u32(w, len);
+    if (magic == 0xa1b2cd34u) {
+        u32(w, 7); /* ifindex */
+        u16(w, 0x0800);
+        u16(w, 0);
+    }
+    put(w, data, ndata);
+}
+
+/* The same file through libpcap: what it hands over must be what we do. */
+static int same_as_libpcap(const struct buf *w, const struct run *ours, char *why, size_t cap)
+{
+    FILE *f = fmemopen((void *)(uintptr_t)w->b, w->n, "rb");
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *p = f ? pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, err) : NULL;
+    if (!p) {
+        snprintf(why, cap, "libpcap cannot open it: %s", f ? err : "fmemopen");
+        if (f) fclose(f);
+        return 0;
+    }
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    int n = 0, rc, ok = 1;
+    while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
+        if (n < 8 && (h->ts.tv_sec != ours->ts[n].tv_sec || h->ts.tv_usec != ours->ts[n].tv_usec ||
+                      h->caplen != ours->caplen[n] || h->len != ours->len[n])) {
+            snprintf(why, cap, "packet %d: libpcap %lld.%06ld caplen %u len %u, ours %lld.%06ld caplen %u len %u", n + 1,
+                     (long long)h->ts.tv_sec, (long)h->ts.tv_usec, h->caplen, h->len, (long long)ours->ts[n].tv_sec,
+                     (long)ours->ts[n].tv_usec, ours->caplen[n], ours->len[n]);
+            ok = 0;
+        }
+        n++;
+    }
+    if (ok && n != ours->npkt) {
+        snprintf(why, cap, "libpcap read %d packets, ours %d", n, ours->npkt);
+        ok = 0;
+    }
+    if (ok && (rc == PCAP_ERROR) != (ours->res == PCAPNG_ERROR)) {
+        snprintf(why, cap, "libpcap %s, ours %s", rc == PCAP_ERROR ? "failed" : "ended cleanly",
+                 ours->res == PCAPNG_ERROR ? ours->err : "ended cleanly");
+        ok = 0;
+    }
+    pcap_close(p);
+    return ok;
+}
+
+static void test_classic(void)
+{
+    static const uint8_t pkt[300] = { 0x45 };
+    static const uint32_t magics[] = { 0xa1b2c3d4u, 0xa1b23c4du, 0xa1b2cd34u };
+    char why[300];
+    /* every magic in both byte orders, versions 2.4, 2.3 and 2.2 (lengths
+     * written swapped): what libpcap reads, packet for packet */
+    for (int m = 0; m < 3; m++)
+        for (int big = 0; big < 2; big++)
+            for (uint16_t minor = 2; minor <= 4; minor++) {
+                int swapped = minor < 3;
+                cl_header(&W, big, magics[m], 2, minor, 65535, 1);
+                cl_record(&W, magics[m], 1700000000, m == 1 ? 123456789u : 123456u, swapped ? 60 : 40,
+                          swapped ? 40 : 60, pkt, 40);
+                cl_record(&W, magics[m], 1700000001, m == 1 ? 999999999u : 999999u, 300, 300, pkt, 300);
+                /* 2.3: swapped only when caplen > len as written */
+                cl_record(&W, magics[m], 1700000002, 5, minor <= 3 ? 30 : 20, minor <= 3 ? 20 : 30, pkt, 20);
+                struct run r = run(&W);
+                int ok = r.res == PCAPNG_END && r.npkt == 3 && r.nif == 1 && r.dlt[0] == 1 && r.caplen[0] == 40 &&
+                         r.len[0] == 60 && r.ts[0].tv_sec == 1700000000 &&
+                         r.ts[0].tv_usec == 123456 && r.ts[1].tv_usec == 999999 && r.caplen[2] == 20 && r.len[2] == 30;
+                CHECK(ok, "classic pcap magic %08x %s-endian 2.%u: 3 packets, lengths and time as written (%s)",
+                      magics[m], big ? "big" : "little", minor, r.err);
+                CHECK(same_as_libpcap(&W, &r, why, sizeof why), "classic pcap magic %08x %s-endian 2.%u: as libpcap reads it%s%s",
+                      magics[m], big ? "big" : "little", minor, *why ? ": " : "", why);
+                why[0] = '\0';
+            }
+    /* snaplen 100: a 300-byte record is cut to 100 and the rest skipped;
+     * the next record still reads */
+    cl_header(&W, 0, magics[0], 2, 4, 100, 1);
+    cl_record(&W, magics[0], 1, 0, 300, 300, pkt, 300);
+    cl_record(&W, magics[0], 2, 0, 40, 40, pkt, 40);
+    struct run r = run(&W);
+    CHECK(r.res == PCAPNG_END && r.npkt == 2 && r.caplen[0] == 100 && r.len[0] == 300 && r.caplen[1] == 40 &&
+              r.ts[1].tv_sec == 2,
+          "a record above the snaplen is cut to it, the next one reads (%s)", r.err);
+    CHECK(same_as_libpcap(&W, &r, why, sizeof why), "snaplen cut: as libpcap reads it %s", why);
+    /* snaplen 0 and linktype with FCS bits: maximum snaplen, Ethernet */
+    cl_header(&W, 1, magics[0], 2, 4, 0, 1u | 0x14000000u);
+    cl_record(&W, magics[0], 1, 0, 300, 300, pkt, 300);
+    r = run(&W);
+    CHECK(r.res == PCAPNG_END && r.npkt == 1 && r.caplen[0] == 300 && r.dlt[0] == 1,
+          "snaplen 0 means the maximum; the FCS bits of the link type are dropped (%s)", r.err);
+    /* LINKTYPE_RAW (101) is DLT_RAW */
+    cl_header(&W, 0, magics[0], 2, 4, 65535, 101);
+    r = run(&W);
+    CHECK(r.res == PCAPNG_END && r.nif == 1 && r.npkt == 0, "a header alone: one interface, no packet (%s)", r.err);
+    /* hostile */
+    cl_header(&W, 0, magics[0], 2, 4, 65535, 1);
+    cl_record(&W, magics[0], 1, 0, 40, 40, pkt, 40);
+    cl_record(&W, magics[0], 2, 0, PCAPNG_MAX_CAPLEN + 1, 70, pkt, 40);
+    r = run(&W);
+    CHECK(r.res == PCAPNG_ERROR && r.npkt == 1 && strstr(r.err, "record at offset 80: captured length 262145"),
+          "a captured length above the maximum: an error at its record's offset, the packet before it read (%s)", r.err);
+    cl_header(&W, 0, magics[0], 1, 0, 65535, 1);
+    r = run(&W);
+    CHECK(!r.opened && strstr(r.err, "archaic"), "version 1.0 is refused at open (%s)", r.err);
+    cl_header(&W, 0, magics[0], 2, 5, 65535, 1);
+    r = run(&W);
+    CHECK(!r.opened && strstr(r.err, "unsupported pcap version 2.5"), "version 2.5 is refused at open (%s)", r.err);
+    cl_header(&W, 0, 0xa1b2c3d5u, 2, 4, 65535, 1);
+    r = run(&W);
+    CHECK(!r.opened, "an unknown magic is no pcap file (%s)", r.err);
+    /* every cut: the packets before it, "the file ends" inside a record */
+    cl_header(&V, 0, magics[0], 2, 4, 65535, 1);
+    size_t b0 = V.n;
+    cl_record(&V, magics[0], 1, 0, 40, 40, pkt, 40);
+    size_t b1 = V.n;
+    cl_record(&V, magics[0], 2, 0, 37, 37, pkt, 37);
+    size_t b2 = V.n;
+    int bad = 0;
+    for (size_t n = 0; n <= V.n; n++) {
+        W = V;
+        W.n = n;
+        r = run(&W);
+        int want_pk = n >= b2 ? 2 : n >= b1 ? 1 : 0;
+        int good;
+        if (n < b0) good = !r.opened;
+        else if (n == b0 || n == b1 || n == b2) good = r.res == PCAPNG_END && r.npkt == want_pk;
+        else good = r.res == PCAPNG_ERROR && r.npkt == want_pk && strstr(r.err, "the file ends");
+        if (!good && bad++ < 3) printf("  cut at %zu: res %d, %d packets, %s\n", n, r.res, r.npkt, r.err);
+        if (n >= b0 && !same_as_libpcap(&W, &r, why, sizeof why) && bad++ < 3) printf("  cut at %zu: %s\n", n, why);
+    }
+    CHECK(bad == 0, "every cut of a 2-packet classic pcap (%zu bytes): as libpcap, and \"the file ends\" inside a record",
+          V.n);
+}
+
 int main(void)
 {
     test_timestamps();
     test_valid();
     test_hostile();
     test_every_cut();
+    test_classic();
     return T_DONE();
 }
