@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 }
 C
 LIBS="-lnids -lnet -lpcap -lssl -lcrypto -lz -lm $(pkg-config --libs gthread-2.0 2>/dev/null)"
-cc -O2 -Isrc -o "$D/micro" "$D/micro.c" "$NEW/libtlswatch.a" "$NEW/libdissect.a" $LIBS || exit 1
+cc -O2 -Isrc -Idissectors -o "$D/micro" "$D/micro.c" "$NEW/libtlswatch.a" "$NEW/libdissect.a" $LIBS || exit 1
 CH="$D/chain*.der"
 echo
 echo "| certcheck alone ($ITER calls, chain of $(ls $CH | wc -l)) | us/call |"
@@ -189,7 +189,7 @@ echo "| new: certcheck_server, cache off, same chain | $("$D/micro" "$ITER" 1 0 
 echo "| new: certcheck_chain + certcheck_seen, cache off | $("$D/micro" "$ITER" 0 0 0 - $CH) |"
 echo "| new: certcheck_server, cache off, --ca-path /etc/ssl/certs | $("$D/micro" "$ITER" 1 0 0 /etc/ssl/certs $CH) |"
 if [ -n "$OLD" ] && [ -f "$OLD/libtlswatch.a" ]; then
-    cc -O2 -DOLD_API -I"$OLD/../../src" -o "$D/micro-old" "$D/micro.c" "$OLD/libtlswatch.a" "$OLD/libdissect.a" $LIBS || exit 1
+    cc -O2 -DOLD_API -I"$OLD/../../src" -I"$OLD/../../dissectors" -o "$D/micro-old" "$D/micro.c" "$OLD/libtlswatch.a" "$OLD/libdissect.a" $LIBS || exit 1
     echo "| old: certcheck_chain + certcheck_seen (system hashed dir) | $("$D/micro-old" "$ITER" 0 0 0 - $CH) |"
 fi
 [ "${KEEP:-0}" = 1 ] || rm -f "$D"/*.pcap "$D/out.json"
