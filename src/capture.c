@@ -422,7 +422,7 @@ static int run_file(const char *name, const struct capture_opts *o, const struct
      * stream alike. */
     int c = getc(f);
     if (c != EOF) ungetc(c, f);
-    if (c == 0x0a || pcapng_is_pcap_first_byte(c)) return run_pcapng(f, name, label, gz, o, cbs, st, privs_dropped);
+    if (pcapng_reads_first_byte(c)) return run_pcapng(f, name, label, gz, o, cbs, st, privs_dropped);
     return run_pcap(f, name, label, gz, o, cbs, st, privs_dropped);
 }
 

@@ -419,16 +419,11 @@ static int finish_pending(struct pcapng *r)
 #define CL_MAGIC_NS 0xa1b23c4du
 #define CL_MAGIC_KUZ 0xa1b2cd34u
 
-static uint32_t cl_swap32(uint32_t v)
-{
-    return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
-}
-
 /* The first 4 bytes: 1 a classic pcap magic (sets the byte order), else 0. */
 static int cl_magic(struct pcapng *r, const uint8_t *b)
 {
     uint32_t le = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    uint32_t be = cl_swap32(le);
+    uint32_t be = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
     uint32_t m = le == CL_MAGIC_US || le == CL_MAGIC_NS || le == CL_MAGIC_KUZ ? le : be;
     if (m != CL_MAGIC_US && m != CL_MAGIC_NS && m != CL_MAGIC_KUZ) return 0;
     r->big = m == be;
@@ -566,10 +561,11 @@ int pcapng_is_magic(const uint8_t *b)
     return b[0] == 0x0a && b[1] == 0x0d && b[2] == 0x0d && b[3] == 0x0a;
 }
 
-int pcapng_is_pcap_first_byte(int c)
+int pcapng_reads_first_byte(int c)
 {
-    /* a1b2c3d4, a1b23c4d, a1b2cd34 big-endian; d4/4d/34 first little-endian */
-    return c == 0xa1 || c == 0xd4 || c == 0x4d || c == 0x34;
+    /* pcapng: 0a0d0d0a; classic pcap: a1b2c3d4, a1b23c4d, a1b2cd34
+     * big-endian, d4/4d/34 first little-endian */
+    return c == 0x0a || c == 0xa1 || c == 0xd4 || c == 0x4d || c == 0x34;
 }
 
 struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)

@@ -59,9 +59,9 @@ struct pcapng;
 
 /* Non-zero when the 4 bytes are a Section Header Block's type. */
 int pcapng_is_magic(const uint8_t *b);
-/* Non-zero when a file starting with this byte may be a classic pcap file
- * (pcapng_open decides on the whole magic). */
-int pcapng_is_pcap_first_byte(int c);
+/* Non-zero when a file starting with this byte may be pcapng or classic
+ * pcap, for this reader (pcapng_open decides on the whole magic). */
+int pcapng_reads_first_byte(int c);
 /* Reads the first Section Header Block from f (borrowed; the caller closes
  * it), or a classic pcap file header: such a file reads as one section
  * with one interface, announced by the first pcapng_next as PCAPNG_IFACE,

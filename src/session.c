@@ -1160,8 +1160,8 @@ struct sessions *sessions_new(const struct session_opts *o, session_emit_fn emit
     s->emit = emit;
     s->ctx = ctx;
     s->xc = x509cache_new(0);
-    freelist_init(&s->hs_pool, sizeof(struct hs), SESSION_POOL_CAP);
-    freelist_init(&s->conn_pool, sizeof(struct tconn), SESSION_POOL_CAP);
+    fl_init(&s->hs_pool, sizeof(struct hs), SESSION_POOL_CAP);
+    fl_init(&s->conn_pool, sizeof(struct tconn), SESSION_POOL_CAP);
     return s;
 }
 
@@ -1169,8 +1169,8 @@ void sessions_free(struct sessions *s)
 {
     if (!s) return;
     x509cache_free(s->xc);
-    freelist_drain(&s->hs_pool);
-    freelist_drain(&s->conn_pool);
+    fl_drain(&s->hs_pool);
+    fl_drain(&s->conn_pool);
     free(s);
 }
 

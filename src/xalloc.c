@@ -45,7 +45,7 @@ char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
 #define FL_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-void freelist_init(struct freelist *fl, size_t size, unsigned cap)
+void fl_init(struct freelist *fl, size_t size, unsigned cap)
 {
     fl->head = NULL;
     fl->size = size < sizeof(void *) ? sizeof(void *) : size;
@@ -78,7 +78,7 @@ void fl_put(struct freelist *fl, void *p)
     FL_POISON((uint8_t *)p + sizeof(void *), fl->size - sizeof(void *));
 }
 
-void freelist_drain(struct freelist *fl)
+void fl_drain(struct freelist *fl)
 {
     while (fl->head) {
         void *p = fl->head;

@@ -23,9 +23,9 @@ struct freelist {
     unsigned n, cap;
 };
 
-void freelist_init(struct freelist *fl, size_t size, unsigned cap);
+void fl_init(struct freelist *fl, size_t size, unsigned cap);
 void *fl_get(struct freelist *fl);
 void fl_put(struct freelist *fl, void *p);
-void freelist_drain(struct freelist *fl);
+void fl_drain(struct freelist *fl);
 
 #endif

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[PCAP_ERRBUF_SIZE] = "";
     struct pcapng *ng = NULL;
     pcap_t *pc = NULL;
-    if (pcapng_is_magic(data) || pcapng_is_pcap_first_byte(data[0])) ng = pcapng_open(fp, err, sizeof err);
+    if (pcapng_reads_first_byte(data[0])) ng = pcapng_open(fp, err, sizeof err);
     else pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, err);
     if (!pc && !ng) {
         fclose(fp);
