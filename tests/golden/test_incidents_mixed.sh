@@ -86,8 +86,28 @@ else echo "FAIL incidents-mixed: $tls tls events for $connected connections:"; d
 awk -F'\t' '$6 > 0 {print $4" "$6}' "$E" | sort > "$T/nk-want.txt"
 jq -r 'select(.event_type=="finding") | .dest_port' "$T/nokeys.json" | sort | uniq -c | awk '{print $2" "$1}' | sort > "$T/nk-got.txt"
 n13=$(awk -F'\t' '$7 == 13' "$N" | wc -l)
-if [ "$n13" -gt 0 ] && cmp -s "$T/nk-want.txt" "$T/nk-got.txt"; then
-    echo "PASS incidents-mixed: without the key log ($n13 TLS 1.3 connections), one finding per failed connection on each cause's server"
+# The one ambiguity the README documents: a TLS 1.3 server's encrypted
+# alert after the client's Finished is data when the client closes first.
+# On loopback s_server sometimes closes a few ms after s_client has: such a
+# failed connection (checked in the capture: its client's FIN is the
+# connection's first) may go without its finding, no other, and few of them.
+jq -r 'select(.event_type=="finding") | .src_port' "$T/nokeys.json" | sort -u > "$T/nk-ports.txt"
+awk -F'\t' -v e="$E" 'BEGIN { while ((getline l < e) > 0) { split(l, f, "\t"); if (f[6] > 0) bad[f[1]] = 1 } }
+                      ($1 in bad) && $4 == 1 && $5 == 1 && $7 == 13 {print $3}' "$N" | sort -u | comm -23 - "$T/nk-ports.txt" > "$T/nk-missing.txt"
+: > "$T/nk-ambiguous.txt"
+if [ -s "$T/nk-missing.txt" ] && [ "$(wc -l < "$T/nk-missing.txt")" -le 3 ]; then
+    tshark -r "$T/cap.pcap" -Y 'tcp.flags.fin==1' -T fields -e tcp.stream -e tcp.srcport -e tcp.dstport 2>/dev/null |
+        awk '!seen[$1]++ {print $2}' | sort -u | comm -12 - "$T/nk-missing.txt" > "$T/nk-client-first.txt"
+    if cmp -s "$T/nk-client-first.txt" "$T/nk-missing.txt"; then
+        awk -F'\t' 'BEGIN { while ((getline l < "'"$E"'") > 0) { split(l, f, "\t"); port[f[1]] = f[4] } }
+                     NR == FNR { miss[$1] = 1; next } ($3 in miss) { print port[$1] }' "$T/nk-missing.txt" "$N" |
+            sort | uniq -c | awk '{print $2" "$1}' > "$T/nk-ambiguous.txt"
+    fi
+fi
+awk 'FILENAME == ARGV[1] { a[$1] = $2; next } { n = $2 - a[$1]; if (n > 0) print $1" "n }' "$T/nk-ambiguous.txt" "$T/nk-want.txt" > "$T/nk-want-adj.txt"
+amb=$(awk '{s += $2} END {print s + 0}' "$T/nk-ambiguous.txt")
+if [ "$n13" -gt 0 ] && cmp -s "$T/nk-want-adj.txt" "$T/nk-got.txt"; then
+    echo "PASS incidents-mixed: without the key log ($n13 TLS 1.3 connections), one finding per failed connection on each cause's server ($amb left without one because the client closed first, as documented)"
 else echo "FAIL incidents-mixed: without the key log, findings per server port differ (< generated, > tlswatch; capture kept in build/incidents-mixed-failure):"; diff "$T/nk-want.txt" "$T/nk-got.txt" | grep '^[<>]'
      rm -rf "$TOP/build/incidents-mixed-failure"; cp -r "$T" "$TOP/build/incidents-mixed-failure"; fi
 
