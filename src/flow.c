@@ -13,8 +13,8 @@
  * identity is 76 bytes of which 60 are always zero (flow_key_make clears
  * them): hashing the 16 others (family, tun_type, ports, addresses) takes 3
  * compression blocks instead of 10; an IPv6 key without one, its first 40
- * bytes. A key with a tunnel identity is hashed whole. uthash still
- * compares whole keys. */
+ * bytes. A key with a tunnel identity is hashed whole. Keys are compared
+ * with flow_key_eq (16 bytes of an IPv4 key). */
 static unsigned flow_key_hash(const struct flow_key *k)
 {
     if (k->tun_type) return (unsigned)siphash24(siphash_key, k, sizeof *k);
@@ -25,6 +25,9 @@ static unsigned flow_key_hash(const struct flow_key *k)
     memcpy(b + 12, k->addr_b, 4);
     return (unsigned)siphash24(siphash_key, b, sizeof b);
 }
+#undef HASH_KEYCMP
+#define HASH_KEYCMP(a, b, n) \
+    (flow_key_eq((const struct flow_key *)(const void *)(a), (const struct flow_key *)(const void *)(b)) ? 0 : 1)
 #undef HASH_FUNCTION
 #define HASH_FUNCTION(keyptr, keylen, hashv)                                  \
     do {                                                                      \

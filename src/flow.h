@@ -7,6 +7,7 @@
 #define TLSWATCH_FLOW_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/time.h>
 
 #include "community_id.h"
@@ -119,6 +120,28 @@ typedef void (*flow_release_fn)(struct flow *f, void *ctx);
 struct flow_table *flow_table_new(size_t max_flows);
 void flow_table_destroy(struct flow_table *t); /* frees every flow via flow_free */
 void flow_table_set_release(struct flow_table *t, flow_release_fn fn, void *ctx);
+
+/* Equality of two keys made by flow_key_make (the bytes an address family
+ * or a missing tunnel identity leaves unused are zero in both): 8 bytes of
+ * family, tunnel type and ports, then the addresses; an IPv4 key without a
+ * tunnel identity needs 16 bytes compared, not 76. */
+_Static_assert(offsetof(struct flow_key, addr_a) == 8, "flow_key_eq compares the first 8 bytes as one word");
+static inline int flow_key_eq(const struct flow_key *a, const struct flow_key *b)
+{
+    uint64_t ha, hb;
+    memcpy(&ha, a, sizeof ha);
+    memcpy(&hb, b, sizeof hb);
+    if (ha != hb) return 0;
+    if (a->family == 4 && !a->tun_type) {
+        uint32_t x[2], y[2];
+        memcpy(&x[0], a->addr_a, 4);
+        memcpy(&x[1], a->addr_b, 4);
+        memcpy(&y[0], b->addr_a, 4);
+        memcpy(&y[1], b->addr_b, 4);
+        return x[0] == y[0] && x[1] == y[1];
+    }
+    return memcmp(a, b, sizeof *a) == 0;
+}
 
 void flow_key_make(struct flow_key *k, int family, const uint8_t *saddr, uint16_t sport,
                    const uint8_t *daddr, uint16_t dport);

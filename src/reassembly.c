@@ -902,7 +902,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         flow_key_tunnel(&k, tun->key_type, tun->key_id, tun->key_family,
                         tun->key_family ? tun->key_src : NULL, tun->key_family ? tun->key_dst : NULL);
     /* packet trains: the previous segment's flow first, then the table */
-    struct flow *f = r->last_flow && memcmp(&r->last_flow->key, &k, sizeof k) == 0
+    struct flow *f = r->last_flow && flow_key_eq(&r->last_flow->key, &k)
                          ? r->last_flow
                          : flow_lookup(r->flows, &k);
     enum flow_dir dir = f ? flow_dir_of(f, saddr, s.sport) : DIR_TO_SERVER;
