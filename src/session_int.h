@@ -142,18 +142,23 @@ struct tconn {
     struct sessions *s;
     struct flow *f;
     enum conn_state state;
+    /* what every delivery reads, in the first cache line */
+    bool ovpn; /* OpenVPN over TCP, confirmed by the server's reset */
+    bool headers_only;
+    bool server_answered;
+    bool server_not_tls, client_not_tls;
+    int in_feed; /* the dissector is reading this connection */
+    double now;
+    struct hs *cur;
     tls_stream st[2];
     struct side side[2];
     struct tconn *lru_prev, *lru_next; /* least recently fed first */
-    int in_feed;                       /* the dissector is reading this connection */
     bool free_pending;                 /* conn_free() waited for the dissector */
     bool want_headers_only;            /* deferred until the dissector returns */
     uint64_t seen[2];
     bool any_data[2];
-    struct hs *cur;
     int64_t n_hs;
     bool first_done, tls13;
-    bool headers_only;
     char hist[HIST_MAX + 1];
     int hist_len;
     struct mlog *ml;                /* the first MLOG_MAX messages (session_opts.message_log), else NULL */
@@ -161,9 +166,7 @@ struct tconn {
     int close_by, close_how; /* -1 none; how: 0 fin, 1 rst */
     char close_after[NAME_LEN];
     bool fin[2];
-    bool server_answered;
     char server_first[FIRST_BYTES + 1], client_first[FIRST_BYTES + 1];
-    bool server_not_tls, client_not_tls;
     bool midstream;
     int64_t reneg_count;
     uint64_t enc_records[2], enc_bytes[2];
@@ -173,7 +176,6 @@ struct tconn {
     uint32_t hb_max_req, hb_max_resp; /* longest encrypted heartbeat record each way */
     bool hb_overflow, hb_encrypted;
     tls_anomalies anomalies;
-    double now;
     /* decryption with a key log */
     struct tlsdec dec[2];
     tls_handshake_reasm inner[2];
@@ -188,7 +190,6 @@ struct tconn {
     uint64_t dec_failed, dec_ok[2];
     /* OpenVPN over TCP (session_detect.c): the TLS of its control channel
      * reaches st[] through a demultiplexer per direction */
-    bool ovpn;                 /* confirmed by the server's reset */
     bool ovpn_pending;         /* the client's reset seen, the server's not yet */
     uint8_t ovpn_prot;         /* enum ovpn_protection */
     uint8_t ovpn_hmac;         /* tls-auth HMAC bytes */
