@@ -119,41 +119,47 @@ struct pstep {
     const struct facts_field *fd; /* key step: its field, resolved at load */
 };
 
+/* Fields in the order evaluation reads them: the first cache line has
+ * what every node's evaluation needs (kind, children, path steps, the
+ * compiled code), the second what leaves of some kinds read, the rest is
+ * for the checker, errors and rendering. */
 struct node {
     enum nk k;
-    int op;      /* cmpop, arithmetic char, fn, negation flag for in/contains/matches */
-    int line, col;
-    unsigned type; /* static type */
-    char *sprefix; /* schema path of the value (objects), for field access */
-    struct node *a, *b, *c; /* children; c: "where" condition */
-    struct node **args;
-    size_t nargs;
-    /* literal */
-    unsigned lt; /* T_NULL/T_BOOL/T_INT/T_DBL/T_STR */
-    int64_t li;
-    double ld;
-    char *ls;
-    /* path */
-    struct pstep *steps;
-    size_t nsteps;
-    char *pathtext;
-    /* param */
-    size_t param;
-    regex_t *re;
-    int height; /* levels of the subtree (eval/node_free recurse this deep) */
+    int op; /* cmpop, arithmetic char, fn, negation flag for in/contains/matches */
     /* compiled comparison of a coded field (K_ENUM, K_NAME) with string
      * literals: 1 the path is n->a, 2 it is n->b; the literals' codes
      * (-2: a string the field can never hold) */
     int code_mode;
-    long code;
-    long *codes; /* N_IN: one per list element */
     /* N_PATH of key steps only, all resolved, from the root or the "where"
      * element (no base expression): evaluation reaches its last field
      * directly, without walk() and facts_get() on every step */
     int direct;
+    struct node *a, *b, *c; /* children; c: "where" condition */
+    /* path */
+    struct pstep *steps;
+    size_t nsteps;
+    long code;
+    /* second cache line */
+    long *codes; /* N_IN: one per list element */
     /* N_CONTAINS of a K_BITS path with a string literal (code_mode 1):
      * the bits whose names are that string */
     uint64_t bits;
+    struct node **args;
+    size_t nargs;
+    /* literal */
+    unsigned lt; /* T_NULL/T_BOOL/T_INT/T_DBL/T_STR */
+    unsigned type; /* static type */
+    int64_t li;
+    double ld;
+    /* param */
+    size_t param;
+    /* cold */
+    char *ls;
+    char *pathtext;
+    char *sprefix; /* schema path of the value (objects), for field access */
+    regex_t *re;
+    int line, col;
+    int height; /* levels of the subtree (eval/node_free recurse this deep) */
 };
 
 struct tpart {
