@@ -53,7 +53,7 @@ void rules_node_free(struct node *n)
         regfree(n->re);
         free(n->re);
     }
-    free(n);
+    if (!n->packed) free(n);
 }
 static void idrefs_free(struct idref *r, size_t n)
 {
@@ -130,6 +130,7 @@ void rules_free(struct ruleset *rs)
 {
     if (!rs) return;
     for (size_t i = 0; i < rs->n; i++) rules_rule_free(&rs->r[i]);
+    free(rs->when_block);
     free(rs->r);
     for (size_t i = 0; i < rs->np; i++) {
         free(rs->p[i].name);

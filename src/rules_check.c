@@ -271,6 +271,49 @@ static void add_supp(struct rule *r, size_t by)
     r->supp[r->nsupp++] = by;
 }
 
+/* ------------------------------------------------------------ packing */
+
+static size_t count_nodes(const struct node *n)
+{
+    if (!n) return 0;
+    size_t c = 1 + count_nodes(n->a) + count_nodes(n->b) + count_nodes(n->c);
+    for (size_t i = 0; i < n->nargs; i++) c += count_nodes(n->args[i]);
+    return c;
+}
+
+/* Moves a tree into blk from *next on, in the order evaluation visits it
+ * (a node, then its children left to right). What the nodes own (steps,
+ * strings, argument arrays) moves with them; their own allocations are
+ * freed. */
+static struct node *pack_node(struct node *n, struct node *blk, size_t *next)
+{
+    if (!n) return NULL;
+    struct node *m = &blk[(*next)++];
+    *m = *n;
+    m->packed = 1;
+    if (!n->packed) free(n);
+    m->a = pack_node(m->a, blk, next);
+    m->b = pack_node(m->b, blk, next);
+    m->c = pack_node(m->c, blk, next);
+    for (size_t i = 0; i < m->nargs; i++) m->args[i] = pack_node(m->args[i], blk, next);
+    return m;
+}
+
+/* Every rule's condition in one block, rule after rule, each in the order
+ * its evaluation reads it: the conditions of one handshake's evaluation
+ * are read front to back through memory, not from wherever the parser's
+ * allocations landed (one cache miss per node otherwise). */
+static void pack_conditions(struct ruleset *rs)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < rs->n; i++) total += count_nodes(rs->r[i].when);
+    struct node *blk = total ? xcalloc(total, sizeof *blk) : NULL;
+    size_t next = 0;
+    for (size_t i = 0; i < rs->n; i++) rs->r[i].when = pack_node(rs->r[i].when, blk, &next);
+    free(rs->when_block); /* an earlier packing's nodes, all moved */
+    rs->when_block = blk;
+}
+
 int rules_finalize(struct ruleset *rs, rules_error_fn err, void *ctx)
 {
     for (size_t i = 0; i < rs->n; i++) {
@@ -283,6 +326,7 @@ int rules_finalize(struct ruleset *rs, rules_error_fn err, void *ctx)
         compile_cval(&r->advice);
         compile_cval(&r->evidence);
     }
+    pack_conditions(rs);
     struct parser P;
     memset(&P, 0, sizeof P);
     P.err = err;

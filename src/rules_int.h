@@ -160,6 +160,7 @@ struct node {
     regex_t *re;
     int line, col;
     int height; /* levels of the subtree (eval/node_free recurse this deep) */
+    int packed; /* in ruleset.when_block (freed with it), not its own allocation */
 };
 
 struct tpart {
@@ -215,6 +216,7 @@ struct storm; /* rules_storm.c */
 struct ruleset {
     struct rule *r;
     size_t n, cap;
+    struct node *when_block; /* every rule's condition, one after another (rules_finalize) */
     struct facts_scratch sc; /* names formatted while evaluating one rule */
     struct param *p;
     size_t np, pcap;
