@@ -147,14 +147,14 @@ struct tconn {
     bool headers_only;
     bool server_answered;
     bool server_not_tls, client_not_tls;
+    bool free_pending;      /* conn_free() waited for the dissector */
+    bool want_headers_only; /* deferred until the dissector returns */
     int in_feed; /* the dissector is reading this connection */
     double now;
     struct hs *cur;
     tls_stream st[2];
     struct side side[2];
     struct tconn *lru_prev, *lru_next; /* least recently fed first */
-    bool free_pending;                 /* conn_free() waited for the dissector */
-    bool want_headers_only;            /* deferred until the dissector returns */
     uint64_t seen[2];
     bool any_data[2];
     int64_t n_hs;
