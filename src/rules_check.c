@@ -223,7 +223,8 @@ static void compile_codes(struct node *n)
     compile_codes(n->b);
     compile_codes(n->c);
     for (size_t i = 0; i < n->nargs; i++) compile_codes(n->args[i]);
-    n->direct = direct_path(n);
+    n->direct = (int16_t)direct_path(n);
+    n->fd = n->direct ? n->steps[n->nsteps - 1].fd : NULL;
     if (n->k == N_CMP && (n->op == OP_EQ || n->op == OP_NE) && !n->code_mode) {
         const struct facts_field *fd;
         if ((fd = coded_path(n->a)) && str_lit(n->b)) {

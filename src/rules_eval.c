@@ -98,6 +98,12 @@ static int direct_last(const struct node *n, const struct env *E, const char **o
         t = E->elem->t;
         o = E->elem->p;
     }
+    if (n->nsteps == 1) { /* most paths: a field of the root or the element */
+        const struct facts_field *fd = n->fd;
+        if (!o || fd < t->fields || fd >= t->fields + t->nfields) return 0;
+        *obj = o;
+        return 1;
+    }
     for (size_t i = 0;; i++) {
         const struct facts_field *fd = n->steps[i].fd;
         if (!o || fd < t->fields || fd >= t->fields + t->nfields) return 0;
@@ -127,7 +133,7 @@ static void direct_get(const struct node *n, const struct env *E, struct fval *v
         v->k = FV_NULL;
         return;
     }
-    facts_get(n->steps[n->nsteps - 1].fd, obj, v, E->sc);
+    facts_get(n->fd, obj, v, E->sc);
 }
 
 __attribute__((noinline)) static struct rv eval_path(const struct node *n, const struct env *E)
@@ -146,7 +152,7 @@ __attribute__((noinline)) static struct rv eval_path(const struct node *n, const
  * without looking its name up: 1 and *code, 0 when null or absent. */
 static int path_code(const struct node *n, const struct env *E, long *code)
 {
-    const struct facts_field *fd = n->steps[n->nsteps - 1].fd;
+    const struct facts_field *fd = n->direct ? n->fd : n->steps[n->nsteps - 1].fd;
     const char *obj;
     if (n->direct) {
         if (!direct_last(n, E, &obj)) return 0;
@@ -485,7 +491,7 @@ static int field_truth(const struct facts_field *fd, const char *obj)
 static int direct_objs(const struct node *n, const struct env *E, struct fval *arr)
 {
     if (n->k != N_PATH || !n->direct) return -1;
-    const struct facts_field *fd = n->steps[n->nsteps - 1].fd;
+    const struct facts_field *fd = n->fd;
     if (fd->kind != K_OBJA) return -1;
     const char *obj;
     if (!direct_last(n, E, &obj) || (uint8_t)obj[fd->st] != FACTS_VAL) return 0;
@@ -570,7 +576,7 @@ static int eval_scalar(const struct node *n, const struct env *E, struct sv *v)
     }
     case N_PATH: {
         if (!n->direct) return 0;
-        const struct facts_field *fd = n->steps[n->nsteps - 1].fd;
+        const struct facts_field *fd = n->fd;
         if (fd->kind != K_BOOL && fd->kind != K_INT && fd->kind != K_DBL) return 0;
         const char *obj;
         if (!direct_last(n, E, &obj) || (uint8_t)obj[fd->st] != FACTS_VAL) return 1;
@@ -668,7 +674,7 @@ static int sv_cmp(int op, const struct sv *a, const struct sv *b)
 static int contains_fast(const struct node *n, const struct env *E)
 {
     if (!n->a->direct) return -1;
-    const struct facts_field *fd = n->a->steps[n->a->nsteps - 1].fd;
+    const struct facts_field *fd = n->a->fd;
     const char *obj;
     if (!direct_last(n->a, E, &obj) || (uint8_t)obj[fd->st] != FACTS_VAL) {
         if (fd->kind == K_BITS || fd->kind == K_NAMES) return 0; /* null: false, negated or not */
@@ -682,7 +688,7 @@ static int contains_fast(const struct node *n, const struct env *E)
     }
     const struct node *b = n->b;
     if (fd->kind != K_NAMES || !b->direct) return -1;
-    const struct facts_field *bfd = b->steps[b->nsteps - 1].fd;
+    const struct facts_field *bfd = b->fd;
     const char *bobj;
     if (bfd->kind != K_NAME || bfd->arg != fd->arg || !direct_last(b, E, &bobj) ||
         (uint8_t)bobj[bfd->st] != FACTS_VAL)
@@ -717,14 +723,14 @@ __attribute__((noinline)) static int truth_leaf(const struct node *n, const stru
     case N_EXISTS:
         if (n->a->direct) {
             if (!direct_last(n->a, E, &obj)) return 0;
-            int null = field_null(n->a->steps[n->a->nsteps - 1].fd, obj);
+            int null = field_null(n->a->fd, obj);
             if (null >= 0) return !null;
         }
         return -1;
     case N_PATH:
         if (n->direct) {
             if (!direct_last(n, E, &obj)) return 0;
-            return field_truth(n->steps[n->nsteps - 1].fd, obj);
+            return field_truth(n->fd, obj);
         }
         return -1;
     case N_CMP:

@@ -129,16 +129,17 @@ struct node {
     /* compiled comparison of a coded field (K_ENUM, K_NAME) with string
      * literals: 1 the path is n->a, 2 it is n->b; the literals' codes
      * (-2: a string the field can never hold) */
-    int code_mode;
+    int16_t code_mode;
     /* N_PATH of key steps only, all resolved, from the root or the "where"
      * element (no base expression): evaluation reaches its last field
      * directly, without walk() and facts_get() on every step */
-    int direct;
+    int16_t direct;
+    uint32_t nsteps;
     struct node *a, *b, *c; /* children; c: "where" condition */
+    const struct facts_field *fd; /* direct: the last step's field */
+    long code;
     /* path */
     struct pstep *steps;
-    size_t nsteps;
-    long code;
     /* second cache line */
     long *codes; /* N_IN: one per list element */
     /* N_CONTAINS of a K_BITS path with a string literal (code_mode 1):
