@@ -187,21 +187,22 @@ struct idref {
 };
 
 struct rule {
+    /* what rules_eval reads of every rule for every handshake, first */
+    struct node *when;
+    int disabled;
+    int sensor; /* category "capture": evaluated on capture intervals, not handshakes */
+    int fired;  /* scratch during rules_eval */
+    int has_thr;
     char *id, *category, *summary, *file;
     int line, col;
     enum rule_severity sev;
-    struct node *when;
     struct cval confidence, fix_side, message, advice, evidence;
     struct idref *supp_ids, *explains;
     size_t nsupp_ids, nexplains;
     size_t *supp; /* indices of rules that suppress this one */
     size_t nsupp;
-    int has_thr;
     struct node *thr_count, *thr_window, *thr_weight;
     enum thr_by thr_by;
-    int disabled;
-    int sensor; /* category "capture": evaluated on capture intervals, not handshakes */
-    int fired; /* scratch during rules_eval */
 };
 
 struct param {
