@@ -201,7 +201,7 @@ static const struct facts_field *coded_path(const struct node *p)
 
 static int str_lit(const struct node *l) { return l && l->k == N_LIT && l->lt == T_STR; }
 
-/* A path the evaluator may read directly (node.direct): no base
+/* A path the evaluator may read directly (node.fd): no base
  * expression, and every step a key step bound to its field. */
 static int direct_path(const struct node *p)
 {
@@ -223,8 +223,7 @@ static void compile_codes(struct node *n)
     compile_codes(n->b);
     compile_codes(n->c);
     for (size_t i = 0; i < n->nargs; i++) compile_codes(n->args[i]);
-    n->direct = (int16_t)direct_path(n);
-    n->fd = n->direct ? n->steps[n->nsteps - 1].fd : NULL;
+    n->fd = direct_path(n) ? n->steps[n->nsteps - 1].fd : NULL;
     if (n->k == N_CMP && (n->op == OP_EQ || n->op == OP_NE) && !n->code_mode) {
         const struct facts_field *fd;
         if ((fd = coded_path(n->a)) && str_lit(n->b)) {
@@ -234,7 +233,7 @@ static void compile_codes(struct node *n)
             n->code_mode = 2;
             n->code = literal_code(fd, n->a->ls);
         }
-    } else if (n->k == N_CONTAINS && !n->code_mode && n->a->direct && str_lit(n->b) &&
+    } else if (n->k == N_CONTAINS && !n->code_mode && n->a->fd && str_lit(n->b) &&
                n->a->steps[n->a->nsteps - 1].fd->kind == K_BITS) {
         /* a bit list's items are the names of its set bits: contains is a
          * mask test (every bit of that name, should two share one) */

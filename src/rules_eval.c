@@ -84,7 +84,7 @@ static int path_base(const struct node *n, const struct env *E, struct fval *bas
     return 1;
 }
 
-/* A direct path (node.direct) up to its last field: 1 with the object
+/* A direct path (node.fd set) up to its last field: 1 with the object
  * holding that field (*obj, unread), 0 when the path is null on the way.
  * Reads exactly what path_base() and walk() read: an object step follows
  * a present K_OBJ or non-NULL K_OBJP; any other value before the last
@@ -98,16 +98,11 @@ static int direct_last(const struct node *n, const struct env *E, const char **o
         t = E->elem->t;
         o = E->elem->p;
     }
-    if (n->nsteps == 1) { /* most paths: a field of the root or the element */
-        const struct facts_field *fd = n->fd;
-        if (!o || fd < t->fields || fd >= t->fields + t->nfields) return 0;
-        *obj = o;
-        return 1;
-    }
-    for (size_t i = 0;; i++) {
+    /* every step but the last from the step array, the last from n->fd
+     * (most paths have one step: no step array read) */
+    for (size_t i = 0; i + 1 < n->nsteps; i++) {
         const struct facts_field *fd = n->steps[i].fd;
         if (!o || fd < t->fields || fd >= t->fields + t->nfields) return 0;
-        if (i == n->nsteps - 1) break;
         if ((uint8_t)o[fd->st] != FACTS_VAL) return 0;
         if (fd->kind == K_OBJ) {
             o += fd->off;
@@ -120,6 +115,8 @@ static int direct_last(const struct node *n, const struct env *E, const char **o
         }
         t = fd->sub;
     }
+    const struct facts_field *fd = n->fd;
+    if (!o || fd < t->fields || fd >= t->fields + t->nfields) return 0;
     *obj = o;
     return 1;
 }
@@ -139,7 +136,7 @@ static void direct_get(const struct node *n, const struct env *E, struct fval *v
 __attribute__((noinline)) static struct rv eval_path(const struct node *n, const struct env *E)
 {
     struct fval base;
-    if (n->direct) {
+    if (n->fd) {
         direct_get(n, E, &base);
         return rv_from_fval(&base);
     }
@@ -152,9 +149,9 @@ __attribute__((noinline)) static struct rv eval_path(const struct node *n, const
  * without looking its name up: 1 and *code, 0 when null or absent. */
 static int path_code(const struct node *n, const struct env *E, long *code)
 {
-    const struct facts_field *fd = n->direct ? n->fd : n->steps[n->nsteps - 1].fd;
+    const struct facts_field *fd = n->fd ? n->fd : n->steps[n->nsteps - 1].fd;
     const char *obj;
-    if (n->direct) {
+    if (n->fd) {
         if (!direct_last(n, E, &obj)) return 0;
     } else {
         struct fval o;
@@ -490,7 +487,7 @@ static int field_truth(const struct facts_field *fd, const char *obj)
  * 1 and *arr (FV_OBJS), 0 when null; -1 for any other node. */
 static int direct_objs(const struct node *n, const struct env *E, struct fval *arr)
 {
-    if (n->k != N_PATH || !n->direct) return -1;
+    if (n->k != N_PATH || !n->fd) return -1;
     const struct facts_field *fd = n->fd;
     if (fd->kind != K_OBJA) return -1;
     const char *obj;
@@ -575,7 +572,7 @@ static int eval_scalar(const struct node *n, const struct env *E, struct sv *v)
         return 1;
     }
     case N_PATH: {
-        if (!n->direct) return 0;
+        if (!n->fd) return 0;
         const struct facts_field *fd = n->fd;
         if (fd->kind != K_BOOL && fd->kind != K_INT && fd->kind != K_DBL) return 0;
         const char *obj;
@@ -673,7 +670,7 @@ static int sv_cmp(int op, const struct sv *a, const struct sv *b)
  * can tell. */
 static int contains_fast(const struct node *n, const struct env *E)
 {
-    if (!n->a->direct) return -1;
+    if (!n->a->fd) return -1;
     const struct facts_field *fd = n->a->fd;
     const char *obj;
     if (!direct_last(n->a, E, &obj) || (uint8_t)obj[fd->st] != FACTS_VAL) {
@@ -687,7 +684,7 @@ static int contains_fast(const struct node *n, const struct env *E)
         return n->op ? !res : res;
     }
     const struct node *b = n->b;
-    if (fd->kind != K_NAMES || !b->direct) return -1;
+    if (fd->kind != K_NAMES || !b->fd) return -1;
     const struct facts_field *bfd = b->fd;
     const char *bobj;
     if (bfd->kind != K_NAME || bfd->arg != fd->arg || !direct_last(b, E, &bobj) ||
@@ -721,14 +718,14 @@ __attribute__((noinline)) static int truth_leaf(const struct node *n, const stru
     long c;
     switch (n->k) {
     case N_EXISTS:
-        if (n->a->direct) {
+        if (n->a->fd) {
             if (!direct_last(n->a, E, &obj)) return 0;
             int null = field_null(n->a->fd, obj);
             if (null >= 0) return !null;
         }
         return -1;
     case N_PATH:
-        if (n->direct) {
+        if (n->fd) {
             if (!direct_last(n, E, &obj)) return 0;
             return field_truth(n->fd, obj);
         }

@@ -129,14 +129,14 @@ struct node {
     /* compiled comparison of a coded field (K_ENUM, K_NAME) with string
      * literals: 1 the path is n->a, 2 it is n->b; the literals' codes
      * (-2: a string the field can never hold) */
-    int16_t code_mode;
-    /* N_PATH of key steps only, all resolved, from the root or the "where"
-     * element (no base expression): evaluation reaches its last field
-     * directly, without walk() and facts_get() on every step */
-    int16_t direct;
+    int code_mode;
     uint32_t nsteps;
     struct node *a, *b, *c; /* children; c: "where" condition */
-    const struct facts_field *fd; /* direct: the last step's field */
+    /* N_PATH of key steps only, all resolved, from the root or the "where"
+     * element (no base expression), read directly: its last step's field,
+     * which evaluation reaches without walk() and facts_get() on every
+     * step; NULL for any other node */
+    const struct facts_field *fd;
     long code;
     /* path */
     struct pstep *steps;
