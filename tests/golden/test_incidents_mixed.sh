@@ -99,7 +99,7 @@ if [ -s "$T/nk-missing.txt" ] && [ "$(wc -l < "$T/nk-missing.txt")" -le 3 ]; the
     tshark -r "$T/cap.pcap" -Y 'tcp.flags.fin==1' -T fields -e tcp.stream -e tcp.srcport -e tcp.dstport 2>/dev/null |
         awk '!seen[$1]++ {print $2}' | sort -u | comm -12 - "$T/nk-missing.txt" > "$T/nk-client-first.txt"
     if cmp -s "$T/nk-client-first.txt" "$T/nk-missing.txt"; then
-        awk -F'\t' 'BEGIN { while ((getline l < "'"$E"'") > 0) { split(l, f, "\t"); port[f[1]] = f[4] } }
+        awk -F'\t' -v e="$E" 'BEGIN { while ((getline l < e) > 0) { split(l, f, "\t"); port[f[1]] = f[4] } }
                      NR == FNR { miss[$1] = 1; next } ($3 in miss) { print port[$1] }' "$T/nk-missing.txt" "$N" |
             sort | uniq -c | awk '{print $2" "$1}' > "$T/nk-ambiguous.txt"
     fi
