@@ -180,7 +180,7 @@ static int is_gzip(const char *name)
  * fopen reads st_blksize (4 KiB) at a time, a system call per 4 KiB (a
  * third of a bulk capture's reading time on a VM). Files are read one at
  * a time, so one buffer serves them all. */
-static char rd_buf[256 << 10];
+static char rd_buf[PCAPNG_STDIO_BUF];
 
 static FILE *open_plain(const char *name, char *err)
 {

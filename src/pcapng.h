@@ -35,6 +35,10 @@
  * Longer packet blocks are read up to their data and the rest skipped;
  * longer interface blocks are an error. */
 #define PCAPNG_MAX_BLOCK (PCAPNG_MAX_CAPLEN + (64u << 10))
+/* The stdio buffer the FILE handed to pcapng_open should have (capture.c
+ * sets it): the reader's refills are whole multiples of it, which glibc
+ * reads straight into the reader's window. */
+#define PCAPNG_STDIO_BUF (256u << 10)
 #define PCAPNG_MAX_IFACES 4096u /* interfaces per section */
 /* Timestamps are clamped to what RFC 3339 output can show: 1970 to 9999. */
 #define PCAPNG_MAX_SEC 253402300799LL
