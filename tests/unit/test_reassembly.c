@@ -338,8 +338,8 @@ static void test_bypass(void)
     R = NULL;
 }
 
-/* libnids' table holds connections in their handshake only (12,352
- * streams): when it is full it lets go of its oldest, which the in-order
+/* libnids' table holds connections in their handshake only (3,120
+ * at once): when it is full it lets go of its oldest, which the in-order
  * tracker then follows (nothing is lost of an in-order stream). */
 static void test_nids_table_full(void)
 {
