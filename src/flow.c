@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The flow table's hash (every lookup is one per packet): keyed SipHash
+/* The flow table's hash (every lookup is one per packet): keyed SipHash-1-3
  * over the bytes of the key that can differ. An IPv4 key without a tunnel
  * identity is 76 bytes of which 60 are always zero (flow_key_make clears
  * them): hashing the 16 others (family, tun_type, ports, addresses) takes 3
@@ -17,13 +17,13 @@
  * with flow_key_eq (16 bytes of an IPv4 key). */
 static unsigned flow_key_hash(const struct flow_key *k)
 {
-    if (k->tun_type) return (unsigned)siphash24(siphash_key, k, sizeof *k);
-    if (k->family == 6) return (unsigned)siphash24(siphash_key, k, offsetof(struct flow_key, tun_id));
+    if (k->tun_type) return (unsigned)siphash13(siphash_key, k, sizeof *k);
+    if (k->family == 6) return (unsigned)siphash13(siphash_key, k, offsetof(struct flow_key, tun_id));
     uint8_t b[16];
     memcpy(b, k, offsetof(struct flow_key, addr_a));
     memcpy(b + 8, k->addr_a, 4);
     memcpy(b + 12, k->addr_b, 4);
-    return (unsigned)siphash24(siphash_key, b, sizeof b);
+    return (unsigned)siphash13(siphash_key, b, sizeof b);
 }
 /* 16,384 buckets from the start (256 KiB) rather than 32: uthash doubles
  * its buckets only when one chain reaches 10, which leaves 1-2.5 flows per

@@ -1,4 +1,4 @@
-/* SipHash-2-4, straight from the reference description. */
+/* SipHash-2-4 and SipHash-1-3, straight from the reference description. */
 #include "siphash.h"
 
 #include <string.h>
@@ -27,7 +27,9 @@ static uint64_t load_le64(const uint8_t *p)
     return v;
 }
 
-uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
+/* SipHash-c-d: c rounds per 8-byte word, d to finish (constants at each
+ * call, so the rounds unroll). */
+static inline uint64_t siphash_cd(const uint8_t key[16], const void *data, size_t len, int c, int d)
 {
     const uint8_t *in = data;
     uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
@@ -41,22 +43,21 @@ uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
     for (size_t i = 0; i < full; i += 8) {
         uint64_t m = load_le64(in + i);
         v3 ^= m;
-        SIPROUND;
-        SIPROUND;
+        for (int r = 0; r < c; r++) SIPROUND;
         v0 ^= m;
     }
     for (size_t i = 0; i < len % 8; i++) b |= ((uint64_t)in[full + i]) << (8 * i);
     v3 ^= b;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < c; r++) SIPROUND;
     v0 ^= b;
     v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < d; r++) SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
 }
+
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len) { return siphash_cd(key, data, len, 2, 4); }
+
+uint64_t siphash13(const uint8_t key[16], const void *data, size_t len) { return siphash_cd(key, data, len, 1, 3); }
 
 int siphash_key_init(void)
 {

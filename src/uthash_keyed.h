@@ -1,4 +1,4 @@
-/* Every uthash table in tlswatch hashes with keyed SipHash: keys come from
+/* Every uthash table in tlswatch hashes with keyed SipHash-1-3: keys come from
  * the wire (addresses, ports), and uthash's default Jenkins hash is unkeyed,
  * so crafted traffic could force every entry into one bucket. Include this
  * instead of <uthash.h>. */
@@ -11,7 +11,7 @@
 
 #define HASH_FUNCTION(keyptr, keylen, hashv)                                 \
     do {                                                                     \
-        (hashv) = (unsigned)siphash24(siphash_key, (keyptr), (size_t)(keylen)); \
+        (hashv) = (unsigned)siphash13(siphash_key, (keyptr), (size_t)(keylen)); \
     } while (0)
 #define uthash_fatal(msg)                                                    \
     do {                                                                     \
