@@ -380,11 +380,15 @@ struct tcp_stream *nids_find_tcp_stream(struct tuple4 *addr)
     if (ts) {
         const struct tuple4 *a = &ts->addr;
         if (a->saddr == addr->saddr && a->daddr == addr->daddr && a->source == addr->source &&
-            a->dest == addr->dest)
+            a->dest == addr->dest) {
+            r->st.nids_lookups_from_flow++;
             return ts;
+        }
         if (a->saddr == addr->daddr && a->daddr == addr->saddr && a->source == addr->dest &&
-            a->dest == addr->source)
+            a->dest == addr->source) {
+            r->st.nids_lookups_from_flow++;
             return NULL;
+        }
     }
     return nids_lookup(addr);
 }

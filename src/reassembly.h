@@ -86,6 +86,7 @@ struct reasm_stats {
     uint64_t bypass_holes, bypass_hole_bytes; /* holes skipped (lost by the capture) */
     uint64_t holes_filled, hole_bytes_filled; /* holes in handshakes the peer's ACK proved lost */
     uint64_t bypass_queue_full;     /* holes skipped because the hold queue was full */
+    uint64_t nids_lookups_from_flow; /* libnids' stream lookups answered from the flow (nids_find_tcp_stream) */
 };
 
 struct reasm;

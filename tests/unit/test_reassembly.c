@@ -407,6 +407,12 @@ int main(void)
     CHECK(r1 && r1->len[0] == 10 && memcmp(r1->data[0], "helloworld", 10) == 0,
           "out-of-order segments delivered in order");
     CHECK(r1 && r1->len[1] == 5, "server bytes delivered");
+    /* libnids calls nids_find_tcp_stream through its PLT: the executable's
+     * definition answers from the flow once it is established: one lookup
+     * for each client segment, two for a server's (3 segments here) */
+    CHECK(reasm_stats(R)->nids_lookups_from_flow >= 4,
+          "libnids' stream lookups of an established connection answered from its flow (%llu)",
+          (unsigned long long)reasm_stats(R)->nids_lookups_from_flow);
 
     /* 2: RST ends the connection with reason rst (flow lingers until idle) */
     handshake(0, 1002, 200, 6000, 11);
