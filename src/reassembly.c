@@ -919,8 +919,8 @@ static void set_tunnel(struct flow *f, const struct decoded_tunnel *t, enum flow
 
 /* Every TCP segment comes through here, in capture order. ip4 is the IPv4
  * packet (NULL for IPv6: a pseudo-IPv4 copy is built for libnids), ip4w the
- * same when it is writable by libnids; when it is not, the packet is copied
- * for libnids, and only if libnids is to see it (not for bypassed flows). */
+ * same as libnids is handed it; when it is NULL, the packet is copied for
+ * libnids, and only if libnids is to see it (not for bypassed flows). */
 static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const uint8_t *daddr,
                        const uint8_t *tcp, size_t tcp_len, size_t wire_tcp_len,
                        const uint8_t *ip4, uint8_t *ip4w, int feed)
@@ -1223,14 +1223,17 @@ static void packet(struct reasm *r, const struct timeval *ts, const struct decod
          * (defragmentation, source-route checks) has nothing to do, and its
          * header checks are these (the IP checksum is not one: libnids is
          * told not to check any, captures from sending hosts carry
-         * offloaded ones). No copy here: tcp_handle copies it for libnids
-         * only if libnids is to see it. */
+         * offloaded ones). No copy: libnids reads the packet where it is.
+         * process_tcp takes a u_char * but only reads through it (its
+         * header checks, the 4-tuple, options, and memcpy of the payload
+         * into its own buffers; checksums are off), and keeps nothing of
+         * it past the call. */
         r->st.ip_fast++;
         if ((p[0] >> 4) != 4 || rd16(p + 2) != ip->len) {
             nids_complaint(NIDS_WARN_IP, NIDS_WARN_IP_HDR, NULL, NULL);
             return;
         }
-        tcp_handle(r, 4, p + 12, p + 16, p + hl, ip->len - hl, ip->len - hl, p, NULL, 1);
+        tcp_handle(r, 4, p + 12, p + 16, p + hl, ip->len - hl, ip->len - hl, p, (uint8_t *)(uintptr_t)p, 1);
         return;
     }
     memcpy(r->buf, p, ip->len);
