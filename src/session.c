@@ -220,8 +220,12 @@ void set_last(struct tconn *c, int dir, const char *name)
 static void to_unlink(struct sessions *s, struct hs *h)
 {
     if (!h->in_to) return;
-    if (h->to_prev) h->to_prev->to_next = h->to_next;
-    else s->to_head = h->to_next;
+    if (h->to_prev) {
+        h->to_prev->to_next = h->to_next;
+    } else {
+        s->to_head = h->to_next;
+        if (s->to_head) s->to_head_start = s->to_head->t_start;
+    }
     if (h->to_next) h->to_next->to_prev = h->to_prev;
     else s->to_tail = h->to_prev;
     h->to_prev = h->to_next = NULL;
@@ -233,8 +237,12 @@ static void to_append(struct sessions *s, struct hs *h)
     if (h->in_to) return;
     h->to_prev = s->to_tail;
     h->to_next = NULL;
-    if (s->to_tail) s->to_tail->to_next = h;
-    else s->to_head = h;
+    if (s->to_tail) {
+        s->to_tail->to_next = h;
+    } else {
+        s->to_head = h;
+        s->to_head_start = h->t_start;
+    }
     s->to_tail = h;
     h->in_to = true;
 }
@@ -1103,6 +1111,9 @@ static void conn_end(struct sessions *s, struct flow *f)
 void sessions_tick(struct sessions *s, const struct timeval *now)
 {
     double t = tvd(now);
+    /* the head's start is kept beside the list: no handshake is read
+     * (a cache miss) for the packets before its deadline */
+    if (!s->to_head || t - s->to_head_start < s->o.handshake_timeout) return;
     while (s->to_head) {
         struct hs *h = s->to_head;
         if (t - h->t_start < s->o.handshake_timeout) break;

@@ -222,6 +222,7 @@ struct sessions {
     void *ctx;
     struct session_stats st;
     struct hs *to_head, *to_tail;
+    double to_head_start;               /* to_head->t_start: sessions_tick reads it for every packet */
     struct certcheck *cc;
     struct keylog *kl;
     struct emit_buf eb;                 /* the facts of the handshake being emitted */
