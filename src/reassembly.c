@@ -390,7 +390,7 @@ struct tcp_stream *nids_find_tcp_stream(struct tuple4 *addr)
             return NULL;
         }
     }
-    return nids_lookup(addr);
+    return nids_lookup ? nids_lookup(addr) : NULL; /* NULL only before the first reasm_new */
 }
 
 /* The 20-byte IPv4 header of a packet libnids is to see from dir: the
