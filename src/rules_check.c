@@ -234,7 +234,7 @@ static void compile_codes(struct node *n)
             n->code = literal_code(fd, n->a->ls);
         }
     } else if (n->k == N_CONTAINS && !n->code_mode && n->a->fd && str_lit(n->b) &&
-               n->a->steps[n->a->nsteps - 1].fd->kind == K_BITS) {
+               n->a->fd->kind == K_BITS) {
         /* a bit list's items are the names of its set bits: contains is a
          * mask test (every bit of that name, should two share one) */
         const struct facts_field *fd = n->a->steps[n->a->nsteps - 1].fd;
