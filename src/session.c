@@ -1113,10 +1113,8 @@ void sessions_tick(struct sessions *s, const struct timeval *now)
     double t = tvd(now);
     /* the head's start is kept beside the list: no handshake is read
      * (a cache miss) for the packets before its deadline */
-    if (!s->to_head || t - s->to_head_start < s->o.handshake_timeout) return;
-    while (s->to_head) {
+    while (s->to_head && t - s->to_head_start >= s->o.handshake_timeout) {
         struct hs *h = s->to_head;
-        if (t - h->t_start < s->o.handshake_timeout) break;
         struct tconn *c = h->c;
         to_unlink(s, h);
         if (c->server_answered || h->decided) continue;
