@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "digest.h"
+
 int community_id_v1(uint16_t seed, int family, const uint8_t *saddr, const uint8_t *daddr,
                     uint8_t proto, uint16_t sport, uint16_t dport, char out[COMMUNITY_ID_LEN])
 {
@@ -36,7 +38,7 @@ int community_id_v1(uint16_t seed, int family, const uint8_t *saddr, const uint8
 
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(buf, n, md, &mdlen, EVP_sha1(), NULL) || mdlen != 20) return -1;
+    if (!EVP_Digest(buf, n, md, &mdlen, digest_sha1(), NULL) || mdlen != 20) return -1;
     memcpy(out, "1:", 2);
     /* 20 bytes -> 28 base64 chars + NUL */
     if (EVP_EncodeBlock((unsigned char *)out + 2, md, 20) != 28) return -1;

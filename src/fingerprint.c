@@ -25,10 +25,11 @@
 #include "fingerprint.h"
 
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "digest.h"
 
 bool fp_is_grease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
 
@@ -131,28 +132,7 @@ static void hex_digest(const EVP_MD *md, const char *s, size_t n, char *out, siz
     out[k] = '\0';
 }
 
-/* MD5 and SHA-256 fetched once: EVP_Digest given EVP_md5() or EVP_sha256()
- * fetches the implementation again on every call (OpenSSL 3: a provider
- * lookup under a lock). The legacy handles remain if a fetch fails. */
-static EVP_MD *md5_fetched, *sha256_fetched;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static void md_fetch(void)
-{
-    md5_fetched = EVP_MD_fetch(NULL, "MD5", NULL);
-    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-static const EVP_MD *md_md5(void)
-{
-    pthread_once(&md_once, md_fetch);
-    return md5_fetched ? md5_fetched : EVP_md5();
-}
-static const EVP_MD *md_sha256(void)
-{
-    pthread_once(&md_once, md_fetch);
-    return sha256_fetched ? sha256_fetched : EVP_sha256();
-}
-
-void fp_md5_hex(const char *s, size_t n, char out[33]) { hex_digest(md_md5(), s, n, out, 32); }
+void fp_md5_hex(const char *s, size_t n, char out[33]) { hex_digest(digest_md5(), s, n, out, 32); }
 
 /* JA4's hash of a list: SHA-256, 12 hex digits; "000000000000" when empty */
 static void hash12(const char *s, size_t n, char out[13])
@@ -161,7 +141,7 @@ static void hash12(const char *s, size_t n, char out[13])
         memcpy(out, "000000000000", 13);
         return;
     }
-    hex_digest(md_sha256(), s, n, out, 12);
+    hex_digest(digest_sha256(), s, n, out, 12);
 }
 
 static int cmp_u16(const void *a, const void *b)
