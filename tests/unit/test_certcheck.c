@@ -589,6 +589,52 @@ int main(void)
         unlink(big);
     }
 
+    /* the on-demand bundle finds a CA whose subject OpenSSL finds equal to
+     * the issuer asked for without the same bytes: a BMPString "Odd  Root
+     * CA" asked for as the UTF8String "odd root ca" (its lookup key is
+     * made from the DER, without OpenSSL's parse) */
+    {
+        X509_NAME *n1 = X509_NAME_new(), *n2 = X509_NAME_new();
+        static const unsigned char bmp[] = { 0, 'O', 0, 'd', 0, 'd', 0, ' ', 0, ' ', 0, 'R', 0, 'o', 0, 'o',
+                                             0, 't', 0, ' ', 0, 'C', 0, 'A' };
+        X509_NAME_add_entry_by_NID(n1, NID_organizationName, MBSTRING_ASC, (const unsigned char *)"Tlswatch Tests", -1, -1, 0);
+        X509_NAME_add_entry_by_NID(n1, NID_commonName, V_ASN1_BMPSTRING, bmp, (int)sizeof bmp, -1, 0);
+        X509_NAME_add_entry_by_NID(n2, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)" tlswatch   TESTS", -1, -1, 0);
+        X509_NAME_add_entry_by_NID(n2, NID_commonName, MBSTRING_UTF8, (const unsigned char *)"odd root ca", -1, -1, 0);
+        CHECK(X509_NAME_cmp(n1, n2) == 0, "OpenSSL finds the two encodings of the name equal");
+        struct kc odd = make("placeholder", NULL, 1, T0 - 100 * DAY, T0 + 3650 * DAY, NULL, 20);
+        X509_set_subject_name(odd.cert, n1);
+        X509_set_issuer_name(odd.cert, n1);
+        X509_sign(odd.cert, odd.key, EVP_sha256());
+        struct kc odd_leaf = make("server.example", &odd, 0, nb, na, "DNS:server.example", 21);
+        X509_set_issuer_name(odd_leaf.cert, n2);
+        X509_sign(odd_leaf.cert, odd.key, EVP_sha256());
+        char big[300];
+        snprintf(big, sizeof big, "%s/odd.pem", dir);
+        FILE *bf = fopen(big, "w");
+        PEM_write_X509(bf, root.cert);
+        PEM_write_X509(bf, odd.cert);
+        fclose(bf);
+        struct certcheck_opts lz = { big, NULL, 0 }, eg = { big, dir, 0 };
+        struct certcheck *lazy = certcheck_new(&lz, err, sizeof err);
+        struct certcheck *eager = certcheck_new(&eg, err, sizeof err);
+        der_add(&d, odd_leaf.cert);
+        enum certcheck_status a1 = lazy ? certcheck_chain(lazy, (const uint8_t *const *)d.d, d.len, d.n,
+                                                          "server.example", T0, NULL) : CC_NO_CERT;
+        enum certcheck_status a2 = eager ? certcheck_chain(eager, (const uint8_t *const *)d.d, d.len, d.n,
+                                                           "server.example", T0, NULL) : CC_NO_CERT;
+        der_free(&d);
+        CHECK_EQ_INT(a2, CC_OK, "eager store: the leaf chains to the CA of the equal name");
+        CHECK_EQ_INT(a1, CC_OK, "on-demand bundle: the same CA found by its other encoding");
+        certcheck_free(lazy);
+        certcheck_free(eager);
+        unlink(big);
+        X509_NAME_free(n1);
+        X509_NAME_free(n2);
+        kc_free(&odd);
+        kc_free(&odd_leaf);
+    }
+
     certcheck_free(cc);
     unlink(cafile);
     rmdir(dir);
