@@ -437,6 +437,23 @@ void facts_write_value(const struct fval *v, struct json *j, struct facts_scratc
     case FV_LIST:
     case FV_OBJS:
         json_arr_begin(j);
+        if (v->k == FV_LIST && v->lkind == K_NAMES) {
+            /* in one pass (facts_item finds the i-th name from the start) */
+            const struct facts_codes *l = v->p;
+            char b[24];
+            for (uint32_t i = 0; i < l->n; i++)
+                if (!tls_names_is_grease(l->v[i])) json_str(j, facts_name(v->larg, l->v[i], b, sizeof b));
+            json_arr_end(j);
+            return;
+        }
+        if (v->k == FV_LIST && v->lkind == K_BITS) {
+            for (int b = 0; b < 64; b++) {
+                const char *s = (v->bits >> b) & 1 ? facts_bit_name(v->larg, b) : NULL;
+                if (s) json_str(j, s);
+            }
+            json_arr_end(j);
+            return;
+        }
         for (size_t i = 0; i < v->n; i++) {
             struct fval e;
             size_t mark = sc->used;

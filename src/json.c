@@ -24,26 +24,38 @@ void json_free(struct json *j)
     memset(j, 0, sizeof *j);
 }
 
+/* Room for n more bytes and the terminating NUL. 0: out of memory (oom set). */
+static int grow(struct json *j, size_t n)
+{
+    if (j->oom) return 0;
+    size_t ncap = j->cap ? j->cap : 512;
+    while (ncap < j->len + n + 1) ncap *= 2;
+    char *nb = realloc(j->buf, ncap);
+    if (!nb) {
+        j->oom = 1;
+        return 0;
+    }
+    j->buf = nb;
+    j->cap = ncap;
+    return 1;
+}
+
+static inline int room(struct json *j, size_t n) { return j->len + n + 1 <= j->cap || grow(j, n); }
+
 static void put(struct json *j, const char *s, size_t n)
 {
-    if (j->oom) return;
-    if (j->len + n + 1 > j->cap) {
-        size_t ncap = j->cap ? j->cap : 512;
-        while (ncap < j->len + n + 1) ncap *= 2;
-        char *nb = realloc(j->buf, ncap);
-        if (!nb) {
-            j->oom = 1;
-            return;
-        }
-        j->buf = nb;
-        j->cap = ncap;
-    }
+    if (!room(j, n)) return;
     memcpy(j->buf + j->len, s, n);
     j->len += n;
     j->buf[j->len] = '\0';
 }
 
-static void putc_(struct json *j, char c) { put(j, &c, 1); }
+static inline void putc_(struct json *j, char c)
+{
+    if (!room(j, 1)) return;
+    j->buf[j->len++] = c;
+    j->buf[j->len] = '\0';
+}
 
 /* Comma before a value or key, unless first in its container or after a key. */
 static void sep(struct json *j)
@@ -77,12 +89,46 @@ void json_obj_end(struct json *j) { close_(j, '}'); }
 void json_arr_begin(struct json *j) { open_(j, '['); }
 void json_arr_end(struct json *j) { close_(j, ']'); }
 
+/* Bytes written as they are inside a string: printable ASCII but '"' and '\\'. */
+static const unsigned char plain_tab[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+static inline int plain(unsigned char c) { return plain_tab[c]; }
+
 static void escaped(struct json *j, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    putc_(j, '"');
     const unsigned char *p = (const unsigned char *)s;
+    /* the common case, a string with nothing to escape: one copy with its quotes */
     size_t i = 0;
+    while (i < n && plain(p[i])) i++;
+    if (i == n) {
+        if (!room(j, n + 2)) return;
+        char *o = j->buf + j->len;
+        o[0] = '"';
+        memcpy(o + 1, s, n);
+        o[n + 1] = '"';
+        o[n + 2] = '\0';
+        j->len += n + 2;
+        return;
+    }
+    putc_(j, '"');
+    i = 0;
     while (i < n) {
         unsigned char c = p[i];
         if (c == '"' || c == '\\') {
@@ -96,7 +142,7 @@ static void escaped(struct json *j, const char *s, size_t n)
         } else if (c < 0x80) {
             /* a run of characters that need no escaping, in one copy */
             size_t e = i + 1;
-            while (e < n && p[e] >= 0x20 && p[e] < 0x7f && p[e] != '"' && p[e] != '\\') e++;
+            while (e < n && plain(p[e])) e++;
             put(j, s + i, e - i);
             i = e;
         } else {
@@ -120,23 +166,24 @@ static void escaped(struct json *j, const char *s, size_t n)
 void json_key(struct json *j, const char *key)
 {
     sep(j);
-    /* keys are the schema's identifiers: one copy of "key": when nothing
-     * in them needs escaping (always, in practice) */
+    /* keys are the schema's identifiers: "key": written in one go when
+     * nothing in them needs escaping (always, in practice) */
     size_t n = 0;
-    while (key[n] && (unsigned char)key[n] >= 0x20 && (unsigned char)key[n] < 0x7f && key[n] != '"' &&
-           key[n] != '\\')
-        n++;
-    if (!key[n] && n < 125) {
-        char b[128];
-        b[0] = '"';
-        memcpy(b + 1, key, n);
-        b[n + 1] = '"';
-        b[n + 2] = ':';
-        put(j, b, n + 3);
-    } else {
-        escaped(j, key, strlen(key));
-        putc_(j, ':');
+    while (plain((unsigned char)key[n])) n++;
+    if (!key[n]) {
+        j->after_key = 1;
+        if (!room(j, n + 3)) return;
+        char *o = j->buf + j->len;
+        o[0] = '"';
+        memcpy(o + 1, key, n);
+        o[n + 1] = '"';
+        o[n + 2] = ':';
+        o[n + 3] = '\0';
+        j->len += n + 3;
+        return;
     }
+    escaped(j, key, strlen(key));
+    putc_(j, ':');
     j->after_key = 1;
 }
 

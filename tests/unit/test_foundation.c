@@ -230,6 +230,21 @@ static void test_json(void)
                  "{\"a\":\"q\\\"b\\\\\\u000a\\u0001\",\"l\":[-5,18446744073709551615,true,null],"
                  "\"u\":\"caf\xc3\xa9 \\u00ff\"}",
                  "JSON writer: commas, escapes, UTF-8 kept, stray bytes escaped");
+    /* a key that needs escaping, and plain strings written in one copy
+     * across the buffer's growth (the first allocation is 512 bytes) */
+    json_reset(&j);
+    char longs[700];
+    memset(longs, 'x', sizeof longs - 1);
+    longs[sizeof longs - 1] = '\0';
+    json_obj_begin(&j);
+    json_kv_str(&j, "k\"1", "");
+    json_kv_str(&j, "k2", longs);
+    json_kv_str(&j, "k3", "end");
+    json_obj_end(&j);
+    CHECK(j.len == strlen(j.buf) && j.len == 10 + 7 + 699 + 1 + 11 + 1 &&
+              strncmp(j.buf, "{\"k\\\"1\":\"\",\"k2\":\"xxx", 20) == 0 &&
+              strcmp(j.buf + j.len - 13, "\",\"k3\":\"end\"}") == 0,
+          "JSON writer: escaped key, long plain string across growth (%zu bytes: %.24s...)", j.len, j.buf);
     struct timeval tv = { 1763805600, 123456 };
     char b[48];
     format_time_rfc3339(&tv, b, sizeof b);
