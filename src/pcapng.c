@@ -77,15 +77,28 @@ struct pcapng {
     } cl;
 };
 
-static uint16_t rd16(const struct pcapng *r, const uint8_t *p)
+/* Section-endian reads: one load and at most a byte swap (inlined: the
+ * record header of every packet goes through them). */
+static inline uint16_t rd16(const struct pcapng *r, const uint8_t *p)
 {
-    return r->big ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+    uint16_t v;
+    memcpy(&v, p, 2);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return r->big ? __builtin_bswap16(v) : v;
+#else
+    return r->big ? v : __builtin_bswap16(v);
+#endif
 }
 
-static uint32_t rd32(const struct pcapng *r, const uint8_t *p)
+static inline uint32_t rd32(const struct pcapng *r, const uint8_t *p)
 {
-    if (r->big) return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return r->big ? __builtin_bswap32(v) : v;
+#else
+    return r->big ? v : __builtin_bswap32(v);
+#endif
 }
 
 static uint64_t rd64(const struct pcapng *r, const uint8_t *p)
@@ -113,9 +126,15 @@ static int fail(struct pcapng *r, uint64_t at, const char *fmt, ...)
 
 /* Makes n bytes (n <= PCAPNG_MAX_BLOCK) contiguous at buf+pos. 1: done;
  * 0: the file ends first (end - pos bytes are there); -1: read error. */
-static int fill(struct pcapng *r, size_t n)
+static int fill_more(struct pcapng *r, size_t n);
+static inline int fill(struct pcapng *r, size_t n)
 {
     if (r->end - r->pos >= n) return 1;
+    return fill_more(r, n);
+}
+
+static int fill_more(struct pcapng *r, size_t n)
+{
     if (r->pos + n > r->cap || (!r->lazy && r->pos > 0 && r->cap - r->end < STDIO_BLOCK)) {
         memmove(r->buf, r->buf + r->pos, r->end - r->pos);
         r->base += r->pos;
