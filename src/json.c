@@ -110,6 +110,20 @@ static const unsigned char plain_tab[256] = {
 };
 static inline int plain(unsigned char c) { return plain_tab[c]; }
 
+/* "s" (n bytes that need no escaping) in one copy, then `after` if not 0. */
+static void quoted(struct json *j, const char *s, size_t n, char after)
+{
+    size_t w = n + 2 + (after != 0);
+    if (!room(j, w)) return;
+    char *o = j->buf + j->len;
+    o[0] = '"';
+    memcpy(o + 1, s, n);
+    o[n + 1] = '"';
+    if (after) o[n + 2] = after;
+    o[w] = '\0';
+    j->len += w;
+}
+
 static void escaped(struct json *j, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -118,13 +132,7 @@ static void escaped(struct json *j, const char *s, size_t n)
     size_t i = 0;
     while (i < n && plain(p[i])) i++;
     if (i == n) {
-        if (!room(j, n + 2)) return;
-        char *o = j->buf + j->len;
-        o[0] = '"';
-        memcpy(o + 1, s, n);
-        o[n + 1] = '"';
-        o[n + 2] = '\0';
-        j->len += n + 2;
+        quoted(j, s, n, 0);
         return;
     }
     putc_(j, '"');
@@ -172,14 +180,7 @@ void json_key(struct json *j, const char *key)
     while (plain((unsigned char)key[n])) n++;
     if (!key[n]) {
         j->after_key = 1;
-        if (!room(j, n + 3)) return;
-        char *o = j->buf + j->len;
-        o[0] = '"';
-        memcpy(o + 1, key, n);
-        o[n + 1] = '"';
-        o[n + 2] = ':';
-        o[n + 3] = '\0';
-        j->len += n + 3;
+        quoted(j, key, n, ':');
         return;
     }
     escaped(j, key, strlen(key));
