@@ -45,14 +45,16 @@ DEFS := -D_DEFAULT_SOURCE -D_GNU_SOURCE -DTLSWATCH_RULES_DIR='"$(PREFIX)/share/t
         -DTLSWATCH_SOURCE_RULES_DIR='"$(CURDIR)/rules"'
 GLIB_CFLAGS := $(shell pkg-config --cflags glib-2.0 2>/dev/null)
 GLIB_LIBS   := $(shell pkg-config --libs gthread-2.0 2>/dev/null)
-# librdkafka (--kafka-brokers); pkg-config may run before deps.sh installed it
+# librdkafka (--kafka-brokers) is loaded at run time (src/output_kafka.c:
+# dlopen), so tlswatch does not link it; the Kafka mock of the tests does.
+# pkg-config may run before deps.sh installed it.
 RDKAFKA_LIBS := $(or $(shell pkg-config --libs rdkafka 2>/dev/null),-lrdkafka)
 
 CFLAGS_COMMON := $(WARN) $(HARDEN) $(OPTFLAGS) $(DEFS) -Idissectors -Isrc
 DISSECT_CFLAGS := $(CFLAGS_COMMON) -Wconversion
 SRC_CFLAGS := $(CFLAGS_COMMON)
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDSAN)
-LIBS := -lnids -lnet -lpcap $(GLIB_LIBS) $(RDKAFKA_LIBS) -lssl -lcrypto -lz -lm
+LIBS := -lnids -lnet -lpcap $(GLIB_LIBS) -lssl -lcrypto -lz -lm -ldl
 
 DISSECT_SRCS := $(wildcard dissectors/*.c)
 DISSECT_OBJS := $(patsubst dissectors/%.c,$(BUILD)/dissectors/%.o,$(DISSECT_SRCS))
@@ -131,7 +133,7 @@ $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(wildcard
 # Test helpers (e.g. a dissector dump driver for differential tests).
 $(BUILD)/tools/%: tests/tools/%.c $(LIBTW) $(LIBDISSECT)
 	@mkdir -p $(@D)
-	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_ALL) -o $@ $< $(LIBTW) $(LIBDISSECT) $(LIBS)
+	$(CC) $(SRC_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_ALL) -o $@ $< $(LIBTW) $(LIBDISSECT) $(LIBS) $(RDKAFKA_LIBS)
 
 tests: $(BIN) $(UNIT_BINS) $(REPLAY_BINS) $(TOOL_BINS)
 

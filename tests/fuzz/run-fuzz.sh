@@ -26,8 +26,7 @@ DEFS="-D_DEFAULT_SOURCE -D_GNU_SOURCE -DTLSWATCH_RULES_DIR='\"/nonexistent\"' -D
 GLIB_CFLAGS=$(pkg-config --cflags glib-2.0 2>/dev/null || true)
 GLIB_LIBS=$(pkg-config --libs gthread-2.0 2>/dev/null || true)
 CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -std=c11 $DEFS -Idissectors -Isrc"
-RDKAFKA_LIBS=$(pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
-LIBS="-lnids -lnet -lpcap $GLIB_LIBS $RDKAFKA_LIBS -lssl -lcrypto -lz -lm"
+LIBS="-lnids -lnet -lpcap $GLIB_LIBS -lssl -lcrypto -lz -lm -ldl"
 for c in dissectors/*.c; do
     eval clang $CFLAGS -c "$c" -o "$OUT/obj/$(basename "$c" .c).o"
 done
