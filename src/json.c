@@ -256,17 +256,64 @@ void json_null(struct json *j)
     put(j, "null", 4);
 }
 
+static void two(char *o, int v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+/* Every event has its timestamp formatted (two per handshake with a
+ * finding): gmtime_r, strftime and snprintf took about 1 us each time.
+ * The seconds part is kept for the last second seen (events come in
+ * capture order) and built with gmtime_r and digits otherwise; years
+ * outside 0-9999 take the old path. */
 void format_time_rfc3339(const struct timeval *tv, char *buf, size_t len)
 {
-    struct tm tm;
+    static _Thread_local time_t last = (time_t)-1;
+    static _Thread_local char base[20]; /* YYYY-MM-DDTHH:MM:SS */
+    static _Thread_local int have;
     time_t t = tv->tv_sec;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(buf, len, "invalid-time");
+    long us = (long)tv->tv_usec;
+    if (!have || t != last) {
+        struct tm tm;
+        if (!gmtime_r(&t, &tm)) {
+            snprintf(buf, len, "invalid-time");
+            return;
+        }
+        int y = tm.tm_year + 1900;
+        if (y < 0 || y > 9999) {
+            char b[32];
+            strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+            snprintf(buf, len, "%s.%06ldZ", b, us);
+            return;
+        }
+        two(base, y / 100);
+        two(base + 2, y % 100);
+        base[4] = '-';
+        two(base + 5, tm.tm_mon + 1);
+        base[7] = '-';
+        two(base + 8, tm.tm_mday);
+        base[10] = 'T';
+        two(base + 11, tm.tm_hour);
+        base[13] = ':';
+        two(base + 14, tm.tm_min);
+        base[16] = ':';
+        two(base + 17, tm.tm_sec);
+        last = t;
+        have = 1;
+    }
+    if (us < 0 || us > 999999 || len < 28) { /* as snprintf would write it */
+        snprintf(buf, len, "%.19s.%06ldZ", base, us);
         return;
     }
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%06ldZ", base, (long)tv->tv_usec);
+    memcpy(buf, base, 19);
+    buf[19] = '.';
+    for (int i = 25; i >= 20; i--) {
+        buf[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    buf[26] = 'Z';
+    buf[27] = '\0';
 }
 
 struct timeval json_timeval_of(double t)

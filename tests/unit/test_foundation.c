@@ -249,6 +249,22 @@ static void test_json(void)
     char b[48];
     format_time_rfc3339(&tv, b, sizeof b);
     CHECK_EQ_STR(b, "2025-11-22T10:00:00.123456Z", "RFC 3339 timestamps in UTC with microseconds");
+    /* the kept second: same second, next second, back to an earlier one */
+    struct timeval tv2 = { 1763805600, 7 }, tv3 = { 1763805601, 999999 }, tv4 = { 0, 0 }, tv5 = { 951782400, 500000 };
+    format_time_rfc3339(&tv2, b, sizeof b);
+    CHECK_EQ_STR(b, "2025-11-22T10:00:00.000007Z", "same second, other microseconds");
+    format_time_rfc3339(&tv3, b, sizeof b);
+    CHECK_EQ_STR(b, "2025-11-22T10:00:01.999999Z", "next second");
+    format_time_rfc3339(&tv4, b, sizeof b);
+    CHECK_EQ_STR(b, "1970-01-01T00:00:00.000000Z", "the epoch after a later second");
+    format_time_rfc3339(&tv5, b, sizeof b);
+    CHECK_EQ_STR(b, "2000-02-29T00:00:00.500000Z", "a leap day");
+    struct timeval tv6 = { (time_t)253402300800LL, 1 }; /* year 10000: strftime's path */
+    format_time_rfc3339(&tv6, b, sizeof b);
+    CHECK_EQ_STR(b, "10000-01-01T00:00:00.000001Z", "a year of five digits");
+    char small[10];
+    format_time_rfc3339(&tv2, small, sizeof small);
+    CHECK_EQ_STR(small, "2025-11-2", "cut to the buffer as snprintf does");
     json_free(&j);
 }
 
