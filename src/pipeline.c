@@ -161,8 +161,9 @@ static double secs(const struct timeval *tv) { return (double)tv->tv_sec + (doub
 /* Incidents move with capture time, checked once a second of it. */
 static void incidents_clock(struct pipeline *a, const struct timeval *ts)
 {
+    if (!a->inc) return;
     double t = secs(ts);
-    if (!a->inc || t < a->inc_next_tick) return;
+    if (t < a->inc_next_tick) return;
     a->inc_next_tick = t + 1;
     incidents_tick(a->inc, t);
 }

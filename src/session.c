@@ -1110,9 +1110,11 @@ static void conn_end(struct sessions *s, struct flow *f)
 
 void sessions_tick(struct sessions *s, const struct timeval *now)
 {
-    double t = tvd(now);
     /* the head's start is kept beside the list: no handshake is read
-     * (a cache miss) for the packets before its deadline */
+     * (a cache miss) for the packets before its deadline, and until two
+     * seconds before it the whole seconds say so (no division) */
+    if (!s->to_head || (double)now->tv_sec + 2.0 < s->to_head_start + s->o.handshake_timeout) return;
+    double t = tvd(now);
     while (s->to_head && t - s->to_head_start >= s->o.handshake_timeout) {
         struct hs *h = s->to_head;
         struct tconn *c = h->c;
