@@ -526,6 +526,14 @@ static int cl_next(struct pcapng *r, struct pcapng_pkt *p)
         r->pend_block = at;
         r->pend_skip = caplen - take;
     }
+    /* The next record's header and the packet headers after it are asked
+     * for now, while this packet is processed: the kernel's copy into the
+     * window does not leave them in the cache (each record's first touch
+     * was a cache miss, about a sixth of the reader's time). */
+    if (r->end - r->pos >= 128) {
+        __builtin_prefetch(r->buf + r->pos);
+        __builtin_prefetch(r->buf + r->pos + 64);
+    }
     return PCAPNG_PACKET;
 }
 
@@ -575,7 +583,15 @@ int pcapng_next(struct pcapng *r, struct pcapng_pkt *p)
             r->pend_skip = (uint64_t)len - need - 4;
             r->pend_trailer = len;
         }
-        if (res > 0) return res;
+        if (res > 0) {
+            /* the next block and its packet's headers, asked for while
+             * this one is processed (as for classic pcap records) */
+            if (need == len && r->end - r->pos >= 128) {
+                __builtin_prefetch(r->buf + r->pos);
+                __builtin_prefetch(r->buf + r->pos + 64);
+            }
+            return res;
+        }
     }
 }
 
