@@ -775,7 +775,7 @@ static const char *regex_refuse(const char *re, size_t *at)
             last = 0;
             i++;
         } else if (c == ')' && depth > 0) {
-            last = cur;
+            last = re_sat(cur + 1); /* the group's node with what it holds: ((){99}){99} is not empty */
             cur = re_sat(saved[--depth] + cur);
             i++;
         } else if (c == '*' || c == '?') {

@@ -637,6 +637,8 @@ static void test_regex_limits(void)
         { "\\\\1", NULL },          /* an escaped backslash, then '1' */
         { "a\\.1", NULL },
         { "((a{99}){99}){99}", "too large" },
+        { "((){99}){99}){99}", "too large" }, /* empty groups are nodes too (found by fuzz_rules: 11 s in regcomp) */
+        { "(){5}(x){3}", NULL },
         { "((((((((a+)+)+)+)+)+)+)+)+((((((((a+)+)+)+)+)+)+)+)+((((((((a+)+)+)+)+)+)+)+)+", "too large" },
         { "a{1,5000}", "too large" },
         { "a{1,1000}", NULL },
