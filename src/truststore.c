@@ -131,6 +131,9 @@ static int key_value(uint64_t *h, unsigned tag, const unsigned char *p, size_t n
                 if ((p[i + m] & 0xc0) != 0x80) return 0;
                 cp = cp << 6 | (p[i + m] & 0x3f);
             }
+            /* overlong forms and values past U+10FFFF: OpenSSL refuses
+             * the name (its d2i then decides, at attach) */
+            if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
             key_cp(h, cp);
             i += k;
         }
@@ -147,8 +150,11 @@ static int key_value(uint64_t *h, unsigned tag, const unsigned char *p, size_t n
     case 0x1c: /* UniversalString */
         if (n % 4) return 0;
         key_byte(h, 'U');
-        for (; i < n; i += 4)
-            key_cp(h, (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3]);
+        for (; i < n; i += 4) {
+            uint32_t cp = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
+            if (cp > 0x10ffff) return 0; /* not UTF-8: OpenSSL refuses it */
+            key_cp(h, cp);
+        }
         return 1;
     default: /* kept as it is by the canonical form, type included */
         key_byte(h, 'T');
