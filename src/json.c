@@ -136,7 +136,7 @@ static void escaped(struct json *j, const char *s, size_t n)
         return;
     }
     putc_(j, '"');
-    i = 0;
+    put(j, s, i); /* the plain bytes before the first one that is not */
     while (i < n) {
         unsigned char c = p[i];
         if (c == '"' || c == '\\') {
