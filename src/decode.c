@@ -5,6 +5,8 @@
  * the only recursion), so a crafted frame can't loop. */
 #include "decode.h"
 
+#include "bytes.h"
+
 #include <pcap/pcap.h>
 #include <string.h>
 
@@ -35,15 +37,6 @@
 #endif
 #define LINKTYPE_RAW_ALT 101 /* LINKTYPE_RAW, if a reader didn't map it */
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static uint32_t le32(const uint8_t *p)
-{
-    return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
-}
 
 int decode_link_supported(int dlt)
 {

@@ -3,6 +3,8 @@
  * takes the tail too. */
 #include "flow.h"
 
+#include "bytes.h"
+
 #include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -92,23 +94,16 @@ void flow_table_destroy(struct flow_table *t)
 
 /* memcmp's order of the addresses (as big-endian numbers), then the ports;
  * inlined loads rather than a library call for every packet. */
-static inline uint32_t be32_at(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t be64_at(const uint8_t *p) { return (uint64_t)be32_at(p) << 32 | be32_at(p + 4); }
-
 static int endpoint_cmp(size_t alen, const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)
 {
     if (alen == 4) {
-        uint32_t x = be32_at(a1), y = be32_at(a2);
+        uint32_t x = be32(a1), y = be32(a2);
         if (x != y) return x < y ? -1 : 1;
     } else {
-        uint64_t x = be64_at(a1), y = be64_at(a2);
+        uint64_t x = be64(a1), y = be64(a2);
         if (x == y) {
-            x = be64_at(a1 + 8);
-            y = be64_at(a2 + 8);
+            x = be64(a1 + 8);
+            y = be64(a2 + 8);
         }
         if (x != y) return x < y ? -1 : 1;
     }

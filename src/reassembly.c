@@ -23,6 +23,7 @@
  * libnids' checksum checks are off (NIDS_DONT_CHKSUM everywhere): the
  * policy here replaces them. */
 #include "reassembly.h"
+#include "bytes.h"
 #include "inet_cksum.h"
 
 #include <arpa/inet.h>
@@ -96,11 +97,6 @@ struct tcp_seg {
     size_t wire_payload;  /* claimed by the IP header (>= present when truncated) */
 };
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void wr32(uint8_t *p, uint32_t v)
 {
@@ -481,10 +477,10 @@ static int parse_tcp(const uint8_t *tcp, size_t len, size_t wire_len, struct tcp
     if (len < 20) return -1;
     size_t hl = (size_t)(tcp[12] >> 4) * 4;
     if (hl < 20 || hl > len) return -1;
-    s->sport = rd16(tcp);
-    s->dport = rd16(tcp + 2);
-    s->seq = rd32(tcp + 4);
-    s->ack = rd32(tcp + 8);
+    s->sport = be16(tcp);
+    s->dport = be16(tcp + 2);
+    s->seq = be32(tcp + 4);
+    s->ack = be32(tcp + 8);
     s->flags = tcp[13];
     s->tcp = tcp;
     s->tcp_len = len;
@@ -1018,7 +1014,7 @@ static void tcp_handle(struct reasm *r, int family, const uint8_t *saddr, const 
         nids_ip4_hdr(p, f, dir, tcp_len + 20);
         feed_nids(r, f, p, tcp_len + 20);
     } else {
-        size_t tot = rd16(ip4 + 2);
+        size_t tot = be16(ip4 + 2);
         if (!ip4w) {
             memcpy(r->buf, ip4, tot);
             ip4w = r->buf;
@@ -1055,7 +1051,7 @@ static void ip_cb(struct ip *iph, int skblen)
     if (!r) return;
     if (p[9] == IPPROTO_TCP) {
         size_t hl = (size_t)(p[0] & 0x0f) * 4;
-        size_t tot = rd16(p + 2);
+        size_t tot = be16(p + 2);
         if (tot >= hl)
             tcp_handle(r, 4, p + 12, p + 16, p + hl, tot - hl, tot - hl, p, p, 1);
     } else {
@@ -1212,13 +1208,13 @@ static void packet(struct reasm *r, const struct timeval *ts, const struct decod
     if (ip->truncated) {
         /* Cut by the snaplen: count it in its flow, mark the bytes missing. */
         r->st.snaplen_truncated++;
-        uint16_t frag = rd16(p + 6);
+        uint16_t frag = be16(p + 6);
         if (p[9] == IPPROTO_TCP && (frag & 0x1fff) == 0 && ip->len > hl)
             tcp_handle(r, 4, p + 12, p + 16, p + hl, ip->len - hl, ip->wire_ip_len - hl, NULL, NULL, 0);
         return;
     }
     if (ip->len > MAX_IP_LEN) return;
-    if (p[9] == IPPROTO_TCP && (rd16(p + 6) & 0x3fff) == 0 && hl == 20 && ip->len >= 20) {
+    if (p[9] == IPPROTO_TCP && (be16(p + 6) & 0x3fff) == 0 && hl == 20 && ip->len >= 20) {
         /* An unfragmented TCP packet without IP options: libnids' IP layer
          * (defragmentation, source-route checks) has nothing to do, and its
          * header checks are these (the IP checksum is not one: libnids is
@@ -1229,7 +1225,7 @@ static void packet(struct reasm *r, const struct timeval *ts, const struct decod
          * into its own buffers; checksums are off), and keeps nothing of
          * it past the call. */
         r->st.ip_fast++;
-        if ((p[0] >> 4) != 4 || rd16(p + 2) != ip->len) {
+        if ((p[0] >> 4) != 4 || be16(p + 2) != ip->len) {
             nids_complaint(NIDS_WARN_IP, NIDS_WARN_IP_HDR, NULL, NULL);
             return;
         }
