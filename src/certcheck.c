@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "truststore.h"
 #include "uthash_keyed.h"
 
@@ -97,7 +98,7 @@ struct certcheck {
     struct centry *cache, *mru, *lru;
     size_t max_cache; /* 0: no cache */
     struct certcheck_stats st;
-    EVP_MD *md;
+    const EVP_MD *md; /* SHA-256 (digest.c: fetched once for the process) */
     EVP_MD_CTX *outer, *inner;
 };
 
@@ -141,7 +142,7 @@ struct certcheck *certcheck_new(const struct certcheck_opts *o, char *err, size_
         return NULL;
     }
     cc->store = X509_STORE_new();
-    cc->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    cc->md = digest_sha256();
     cc->outer = EVP_MD_CTX_new();
     cc->inner = EVP_MD_CTX_new();
     if (!cc->store || !cc->md || !cc->outer || !cc->inner) {
@@ -227,7 +228,6 @@ void certcheck_free(struct certcheck *cc)
         centry_free(e);
     }
     X509_STORE_free(cc->store);
-    EVP_MD_free(cc->md);
     EVP_MD_CTX_free(cc->outer);
     EVP_MD_CTX_free(cc->inner);
     free(cc);
