@@ -22,6 +22,7 @@
 
 #include "decode.h"
 #include "pcapng.h"
+#include "xalloc.h"
 
 static volatile sig_atomic_t stop_requested;
 static pcap_t *volatile live_handle;
@@ -180,7 +181,7 @@ static int is_gzip(const char *name)
  * fopen reads st_blksize (4 KiB) at a time, a system call per 4 KiB (a
  * third of a bulk capture's reading time on a VM). Files are read one at
  * a time, so one buffer serves them all. */
-static char rd_buf[PCAPNG_STDIO_BUF];
+static char *rd_buf;
 
 static FILE *open_plain(const char *name, char *err)
 {
@@ -189,7 +190,8 @@ static FILE *open_plain(const char *name, char *err)
         snprintf(err, PCAP_ERRBUF_SIZE, "%s: %s", name, strerror(errno));
         return NULL;
     }
-    setvbuf(f, rd_buf, _IOFBF, sizeof rd_buf);
+    if (!rd_buf) rd_buf = xmalloc(PCAPNG_STDIO_BUF);     /* on the heap's huge pages (heap_setup) */
+    setvbuf(f, rd_buf, _IOFBF, PCAPNG_STDIO_BUF);
     return f;
 }
 
