@@ -8,6 +8,7 @@
 #include "output.h"
 #include "output_kafka.h"
 #include "output_syslog.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -25,7 +26,13 @@ static volatile sig_atomic_t reopen_requested;
 static volatile sig_atomic_t flush_requested;
 static int write_failed;
 static time_t last_flush;
-static char out_buf[OUTPUT_BUFFER];
+static char *out_buf;   /* on the heap's huge pages (heap_setup), made once */
+
+static void buffered(FILE *f)
+{
+    if (!out_buf) out_buf = xmalloc(OUTPUT_BUFFER);
+    setvbuf(f, out_buf, _IOFBF, OUTPUT_BUFFER);
+}
 
 static time_t mono_now(void)
 {
@@ -50,7 +57,7 @@ int output_open(const char *path)
     if (!path || strcmp(path, "-") == 0) {
         out = stdout;
         out_path = NULL;
-        if (!isatty(STDOUT_FILENO)) setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
+        if (!isatty(STDOUT_FILENO)) buffered(stdout);
         return 0;
     }
     out = fopen(path, "a");
@@ -58,7 +65,7 @@ int output_open(const char *path)
         fprintf(stderr, "tlswatch: %s: cannot open for writing: %s\n", path, strerror(errno));
         return -1;
     }
-    setvbuf(out, out_buf, _IOFBF, sizeof out_buf);
+    buffered(out);
     out_path = path;
     last_flush = mono_now();
     return 0;
@@ -89,7 +96,7 @@ static void reopen(void)
     }
     fclose(out);
     out = n;
-    setvbuf(out, out_buf, _IOFBF, sizeof out_buf);
+    buffered(out);
 }
 
 void output_write(const char *line, size_t len)
