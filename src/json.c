@@ -212,7 +212,15 @@ void json_str(struct json *j, const char *s)
         json_null(j);
         return;
     }
-    json_strn(j, s, strlen(s));
+    sep(j);
+    /* one pass for the common case: plain bytes up to the NUL (which is
+     * not plain), then the string in one copy with its quotes */
+    size_t n = 0;
+    while (plain((unsigned char)s[n])) n++;
+    if (!s[n])
+        quoted(j, s, n, 0);
+    else
+        escaped(j, s, n + strlen(s + n));
 }
 
 void json_int(struct json *j, int64_t v)
