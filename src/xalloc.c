@@ -9,6 +9,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* AddressSanitizer brings its own allocator: heap_setup leaves it alone */
+#if defined(__SANITIZE_ADDRESS__)
+#define TLSWATCH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TLSWATCH_ASAN 1
+#endif
+#endif
+
 static void *check(void *p)
 {
     if (!p) {
@@ -23,14 +32,6 @@ size_t heap_setup(size_t huge_bytes)
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_TOP_PAD, 1 << 20);
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TLSWATCH_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define TLSWATCH_ASAN 1
-#endif
 #if defined(__GLIBC__) && defined(MADV_HUGEPAGE) && !defined(TLSWATCH_ASAN)
     /* x86-64's and arm64's (4 KiB pages) PMD size; elsewhere the advice
      * covers fewer whole huge pages or none, which is harmless */

@@ -13,8 +13,10 @@ char *xstrdup(const char *s);
 /* The heap policy of a long-lived process, set first thing in main while
  * the process is single-threaded. glibc keeps freed memory instead of
  * giving the top of the heap back to the kernel after each burst of frees
- * (connection and handshake state is allocated and freed at a steady rate;
- * the memory budget, --max-memory, bounds what is held), and allocations
+ * (connection and handshake state is allocated and freed at a steady rate:
+ * trimming and faulting the top in again, zeroed, took 60% of the CPU time
+ * on 20,000 short connections; the memory budget, --max-memory, bounds
+ * what is held), and allocations
  * below 4 MiB (libnids' stream pool, the capture file's read window) come
  * from the heap rather than from mappings of their own. With huge_bytes,
  * the heap is grown by that much at once and the kernel asked to back it
