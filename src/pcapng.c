@@ -23,6 +23,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "bytes.h"
+
 #define BT_SHB PCAPNG_MAGIC
 #define BT_IDB 1u
 #define BT_PB 2u  /* obsolete Packet Block */
@@ -83,29 +85,10 @@ struct pcapng {
     } cl;
 };
 
-/* Section-endian reads: one load and at most a byte swap (inlined: the
- * record header of every packet goes through them). */
-static inline uint16_t rd16(const struct pcapng *r, const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return r->big ? __builtin_bswap16(v) : v;
-#else
-    return r->big ? v : __builtin_bswap16(v);
-#endif
-}
-
-static inline uint32_t rd32(const struct pcapng *r, const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return r->big ? __builtin_bswap32(v) : v;
-#else
-    return r->big ? v : __builtin_bswap32(v);
-#endif
-}
+/* Section-endian reads (inlined: the record header of every packet goes
+ * through them; each is a load and at most a byte swap). */
+static inline uint16_t rd16(const struct pcapng *r, const uint8_t *p) { return r->big ? be16(p) : le16(p); }
+static inline uint32_t rd32(const struct pcapng *r, const uint8_t *p) { return r->big ? be32(p) : le32(p); }
 
 static uint64_t rd64(const struct pcapng *r, const uint8_t *p)
 {
