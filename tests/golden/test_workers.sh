@@ -26,9 +26,18 @@ sleep 1.5
 hs() { p=$1; shift; timeout 5 openssl s_client -connect "10.99.0.2:$p" -servername workers.test "$@" < /dev/null > /dev/null 2>&1; }
 n=0
 while [ $n -lt 10 ]; do hs 4443 -tls1_3; hs 4444 -tls1_2; hs 4443 -tls1_2; n=$((n + 1)); done
-# kill one worker: it must come back (after a stats interval, so its
-# counts are in the sums, and with nothing in flight)
-sleep 2.5
+# kill one worker: it must come back. Wait (bounded) until a summed stats
+# event counts the 30 handshakes so far: the killed worker's counts are
+# then in the sums (stats go out every --stats-interval, on a one-second
+# tick, so a fixed sleep after the handshakes could fall before them)
+sleep 1
+i=0
+while [ $i -lt 40 ]; do
+    c=$(jq -r 'select(.event_type=="stats") | .stats.tls.handshakes' two.json 2>/dev/null | tail -1)
+    [ "${c:-0}" -ge 30 ] 2>/dev/null && break
+    sleep 0.25; i=$((i + 1))
+done
+echo "handshakes in the sums before the kill: ${c:-none}" > before_kill.txt
 TWP=$(pgrep -P $TWO | head -1)   # tlswatch itself (under timeout); its children are the workers
 W=$(pgrep -P "$TWP" | head -1)
 echo "$W" > killed.txt
