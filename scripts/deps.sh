@@ -8,7 +8,8 @@ BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libgl
 # tests: tshark (differential tests), tcpdump + iproute2 + gnutls + openvpn (capture
 # generators), python3-scapy (link-type variants), jq (JSON checks), clang and
 # its runtime (sanitizers, libFuzzer), valgrind (memory checks of the
-# non-sanitizer build, tests/robust/test_valgrind.sh); packaging tests:
+# non-sanitizer build, tests/robust/test_valgrind.sh), strace (the reader
+# thread of a large capture file, tests/golden/test_read_ahead.sh); packaging tests:
 # groff-base + man-db (the man page renders without warnings), systemd
 # (systemd-analyze verify/security on the unit; systemd need not be PID 1),
 # logrotate (the snippet, and rotation with SIGHUP), rsyslog (a real syslog
@@ -17,7 +18,7 @@ BUILD_PKGS="build-essential pkg-config libpcap-dev libnids-dev libnet1-dev libgl
 # the package also enables the rsyslog service); kcat (a second consumer of
 # the mock Kafka cluster in tests/output/test_kafka.sh, besides
 # tests/tools/kafka_mock; no Kafka broker is packaged in Debian 12).
-TEST_PKGS="tshark tcpdump iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind groff-base man-db systemd logrotate rsyslog kcat chromium fonts-dejavu-core"
+TEST_PKGS="tshark tcpdump strace iproute2 gnutls-bin openvpn python3-scapy jq clang libclang-rt-14-dev util-linux time valgrind groff-base man-db systemd logrotate rsyslog kcat chromium fonts-dejavu-core"
 
 # make bench: the peers it times (ssldump, ndpiReader) and ethtool (the
 # mixed capture's loopback without segmentation offload, so that packets

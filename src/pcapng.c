@@ -11,7 +11,11 @@
  * The part of a block that is not needed (options after a packet's data,
  * the body of a skipped block longer than the window) and its trailer are
  * consumed at the start of the next call, after the caller is done with
- * the packet: the window may move when it is refilled. */
+ * the packet: the window may move when it is refilled.
+ *
+ * A large regular file is read ahead on a second thread (readahead.h):
+ * the window then moves from segment to segment as the thread fills them,
+ * and only the start of a block cut by a segment's end is copied. */
 #include "pcapng.h"
 
 #include <errno.h>
@@ -24,6 +28,7 @@
 #endif
 
 #include "bytes.h"
+#include "readahead.h"
 
 #define BT_SHB PCAPNG_MAGIC
 #define BT_IDB 1u
@@ -42,6 +47,18 @@
  * gave the same). The window lies on the heap's huge pages (heap_setup). */
 #define READ_CHUNK (2u << 20)
 #define STDIO_BLOCK PCAPNG_STDIO_BUF
+/* A regular file of at least RA_MIN_BYTES is read ahead on a second thread
+ * (readahead.h) into two segments of RA_SEG_BYTES, each preceded by a
+ * guard of PCAPNG_MAX_BLOCK: the start of a block cut by a segment's end
+ * (at most a block, the most fill() asks for) is copied into the next
+ * segment's guard, just before it, so every block is contiguous with no
+ * copy of the segments themselves. Two of each stay below 4 MiB, malloc's
+ * mmap threshold (heap_setup): the window lies on the heap's huge pages. */
+#define RA_MIN_BYTES (8u << 20)
+#define RA_SEG_BYTES (1536u << 10)
+#define RA_GUARD PCAPNG_MAX_BLOCK
+static uint64_t ra_min_bytes = RA_MIN_BYTES;
+static size_t ra_seg_bytes = RA_SEG_BYTES;
 
 #define OPT_ENDOFOPT 0
 #define OPT_IF_TSRESOL 9
@@ -68,6 +85,12 @@ struct pcapng {
     uint64_t pend_skip;     /* bytes before the trailer */
     uint32_t pend_trailer;  /* the block length the trailer must repeat (0: none) */
     uint64_t pend_block;    /* that block's offset */
+    /* read ahead on a second thread: planned at open, started by the first
+     * fill past the headers (after the caller has dropped privileges) */
+    int ra_on;
+    struct readahead *ra;
+    size_t ra_seg;
+    int ra_taken;           /* a segment was taken (the window is in it) */
     struct timeval last_ts; /* for Simple Packet Blocks */
     uint64_t clamped;
     int failed;
@@ -122,8 +145,10 @@ static inline int fill(struct pcapng *r, size_t n)
     return fill_more(r, n);
 }
 
+static int ra_fill(struct pcapng *r, size_t n);
 static int fill_more(struct pcapng *r, size_t n)
 {
+    if (r->ra_on) return ra_fill(r, n);
     if (r->pos + n > r->cap || (!r->lazy && r->pos > 0 && r->cap - r->end < STDIO_BLOCK)) {
         memmove(r->buf, r->buf + r->pos, r->end - r->pos);
         r->base += r->pos;
@@ -167,6 +192,19 @@ static int skip(struct pcapng *r, uint64_t n)
         r->pos += (size_t)n;
         return 1;
     }
+    if (r->ra_on) { /* through the segments: the reader reads them anyway */
+        for (;;) {
+            n -= have;
+            r->pos = r->end;
+            int rc = ra_fill(r, 1);
+            if (rc != 1) return rc;
+            have = r->end - r->pos;
+            if (n <= have) {
+                r->pos += (size_t)n;
+                return 1;
+            }
+        }
+    }
     n -= have;
     r->base += r->end;
     r->pos = r->end = 0;
@@ -176,6 +214,54 @@ static int skip(struct pcapng *r, uint64_t n)
         r->base += got;
         n -= got;
         if (got == 0) return ferror(r->f) ? -1 : 0;
+    }
+    return 1;
+}
+
+/* The reader thread, started at the first fill past the headers: what is
+ * left of the window (less than a block) moves to the front of the first
+ * guard, before the thread may write the first segment. Returns 0, or -1
+ * when no thread could be started (the file is then read here). */
+static int ra_begin(struct pcapng *r)
+{
+    size_t rem = r->end - r->pos;
+    off_t off = ftello(r->f);
+    if (rem > RA_GUARD || off < 0) goto alone;
+    memmove(r->buf, r->buf + r->pos, rem);
+    r->base += r->pos;
+    r->pos = 0;
+    r->end = rem;
+    uint8_t *s0 = r->buf + RA_GUARD, *s1 = s0 + r->ra_seg + RA_GUARD;
+    r->ra = readahead_start(fileno(r->f), off, s0, s1, r->ra_seg);
+    if (r->ra) return 0;
+alone:
+    r->ra_on = 0;
+    r->lazy = 0;
+    return -1;
+}
+
+/* fill_more() for a file read ahead: the window moves to the next segment
+ * with the start of a cut block copied into the guard just before it, and
+ * the segment it was in goes back to the reader. */
+static int ra_fill(struct pcapng *r, size_t n)
+{
+    if (!r->ra && ra_begin(r) != 0) return fill_more(r, n);
+    if (n > RA_GUARD) {
+        errno = EINVAL;
+        return -1;
+    }
+    while (r->end - r->pos < n) {
+        uint8_t *d;
+        ssize_t len = readahead_take(r->ra, &d);
+        if (len <= 0) return (int)len;
+        size_t rem = r->end - r->pos;
+        uint64_t off = r->base + r->end; /* the segment's offset in the file */
+        memmove(d - rem, r->buf + r->pos, rem);
+        if (r->ra_taken) readahead_release(r->ra);
+        r->ra_taken = 1;
+        r->pos = (size_t)(d - rem - r->buf);
+        r->end = (size_t)(d + len - r->buf);
+        r->base = off - (uint64_t)(d - r->buf);
     }
     return 1;
 }
@@ -611,20 +697,34 @@ int pcapng_reads_first_byte(int c)
     return c == 0x0a || c == 0xa1 || c == 0xd4 || c == 0x4d || c == 0x34;
 }
 
+void pcapng_readahead(uint64_t min_bytes, size_t seg_bytes)
+{
+    ra_min_bytes = min_bytes;
+    ra_seg_bytes = seg_bytes ? seg_bytes : RA_SEG_BYTES;
+}
+
 struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)
 {
     struct pcapng *r = calloc(1, sizeof *r);
-    if (r) r->buf = malloc(READ_CHUNK);
+    struct stat st;
+    int fd = fileno(f);
+    int regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    off_t at = regular ? ftello(f) : -1;
+    int ahead = at >= 0 && st.st_size > at && readahead_worth((uint64_t)(st.st_size - at), ra_min_bytes);
+    if (r) {
+        r->ra_seg = ra_seg_bytes;
+        r->cap = ahead ? 2 * (RA_GUARD + r->ra_seg) : READ_CHUNK;
+        r->buf = malloc(r->cap);
+    }
     if (!r || !r->buf) {
         if (r) free(r);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     r->f = f;
-    r->cap = READ_CHUNK;
-    struct stat st;
-    int fd = fileno(f);
-    r->lazy = fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+    /* a pipe, or a file about to be read ahead: the headers are read a
+     * block at a time, so the reader thread starts just past them */
+    r->lazy = (fd >= 0 && !regular) || ahead;
     /* the first block must be a section header; read it now, so that a
      * file that is no pcapng is reported as unreadable, not as damaged */
     int rc = fill(r, 4);
@@ -633,6 +733,7 @@ struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)
         if (rc != 1) {
             snprintf(err, errlen, "%s", rc < 0 ? strerror(errno ? errno : EIO) : "file ends inside the pcap file header");
         } else if (cl_header(r) == 0) {
+            r->ra_on = ahead;
             return r;
         } else {
             snprintf(err, errlen, "%s", r->err);
@@ -654,7 +755,10 @@ struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)
         r->pend_block = 0;
         r->pend_skip = (uint64_t)len - 16 - 4;
         r->pend_trailer = len;
-        if (finish_pending(r) == 0) return r;
+        if (finish_pending(r) == 0) {
+            r->ra_on = ahead;
+            return r;
+        }
     }
     snprintf(err, errlen, "%s", r->err);
     pcapng_close(r);
@@ -664,10 +768,12 @@ struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)
 const char *pcapng_error(const struct pcapng *r) { return r->err; }
 uint32_t pcapng_ifaces(const struct pcapng *r) { return r->ifs_total; }
 uint64_t pcapng_ts_clamped(const struct pcapng *r) { return r->clamped; }
+int pcapng_reading_ahead(const struct pcapng *r) { return r->ra != NULL; }
 
 void pcapng_close(struct pcapng *r)
 {
     if (!r) return;
+    readahead_stop(r->ra);
     free(r->ifs);
     free(r->buf);
     free(r);

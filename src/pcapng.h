@@ -75,6 +75,13 @@ struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen);
 /* The next packet or interface definition (enum pcapng_result). After
  * PCAPNG_ERROR every later call returns PCAPNG_ERROR again. */
 int pcapng_next(struct pcapng *r, struct pcapng_pkt *p);
+/* Files of at least min_bytes (default 8 MiB) are read ahead on a second
+ * thread in segments of seg_bytes (0: the default, 1.5 MiB), where two
+ * CPUs are free; for the tests, which read small files through small
+ * segments. Applies to files opened after the call. */
+void pcapng_readahead(uint64_t min_bytes, size_t seg_bytes);
+/* Non-zero while a reader thread reads this file ahead. */
+int pcapng_reading_ahead(const struct pcapng *r);
 /* One line, no newline: "block at offset N: what was wrong". */
 const char *pcapng_error(const struct pcapng *r);
 uint32_t pcapng_ifaces(const struct pcapng *r);   /* interfaces defined so far, file-wide */

@@ -156,16 +156,37 @@ struct run {
     int dlt[8];
     char err[256];
     int opened;
+    int ahead;       /* a reader thread read it ahead */
 };
+
+/* 1: files are written to a temporary file and read ahead on a second
+ * thread in tiny segments (every block boundary, cut and skip then falls
+ * across segments); 0: read from memory by the reader itself. */
+static int via_file;
+static unsigned ahead_runs;
 
 static struct run run(const struct buf *w)
 {
     struct run r;
     memset(&r, 0, sizeof r);
-    FILE *f = fmemopen((void *)(uintptr_t)w->b, w->n ? w->n : 1, "rb");
-    if (!w->n) {
-        fclose(f);
-        f = fopen("/dev/null", "rb");
+    FILE *f;
+    if (via_file) {
+        f = tmpfile();
+        if (f && (fwrite(w->b, 1, w->n, f) != w->n || fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0)) {
+            fclose(f);
+            f = NULL;
+        }
+        if (!f) {
+            snprintf(r.err, sizeof r.err, "tmpfile failed");
+            r.res = PCAPNG_ERROR;
+            return r;
+        }
+    } else {
+        f = fmemopen((void *)(uintptr_t)w->b, w->n ? w->n : 1, "rb");
+        if (!w->n) {
+            fclose(f);
+            f = fopen("/dev/null", "rb");
+        }
     }
     char err[200];
     struct pcapng *g = pcapng_open(f, err, sizeof err);
@@ -179,6 +200,7 @@ static struct run run(const struct buf *w)
     struct pcapng_pkt p;
     int res;
     while ((res = pcapng_next(g, &p)) > 0) {
+        r.ahead |= pcapng_reading_ahead(g);
         if (res == PCAPNG_IFACE) {
             r.nif++;
             continue;
@@ -197,6 +219,8 @@ static struct run run(const struct buf *w)
         r.npkt++;
     }
     r.res = res;
+    r.ahead |= pcapng_reading_ahead(g);
+    ahead_runs += (unsigned)r.ahead;
     if (res == PCAPNG_ERROR) {
         snprintf(r.err, sizeof r.err, "%s", pcapng_error(g));
         CHECK(pcapng_next(g, &p) == PCAPNG_ERROR, "an error is sticky (%s)", r.err);
@@ -634,6 +658,25 @@ static void test_classic(void)
           V.n);
 }
 
+/* The same files from a temporary file, read ahead on a second thread in
+ * segments of 61 bytes (smaller than most blocks: each is assembled
+ * across several, and a cut file ends inside one) and 4093 bytes: the
+ * same packets, errors and offsets as read from memory. */
+static void test_read_ahead(size_t seg)
+{
+    pcapng_readahead(0, seg);
+    via_file = 1;
+    ahead_runs = 0;
+    printf("-- the same, read ahead in segments of %zu bytes\n", seg);
+    test_valid();
+    test_hostile();
+    test_every_cut();
+    test_classic();
+    CHECK(ahead_runs > 50, "segments of %zu bytes: %u files were read ahead on a second thread", seg, ahead_runs);
+    via_file = 0;
+    pcapng_readahead(8u << 20, 0);
+}
+
 int main(void)
 {
     test_timestamps();
@@ -641,5 +684,7 @@ int main(void)
     test_hostile();
     test_every_cut();
     test_classic();
+    test_read_ahead(61);
+    test_read_ahead(4093);
     return T_DONE();
 }
