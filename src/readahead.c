@@ -34,7 +34,8 @@ struct readahead {
     int fd;
     off_t off;            /* the reader's next file offset */
     size_t seg_bytes;
-    struct seg seg[2];
+    struct seg seg[READAHEAD_SEGS];
+    int nseg;
     int stop;
     int reader_waits, taker_waits; /* asleep in await() */
     /* the taker's side */
@@ -116,7 +117,7 @@ static void post(struct readahead *ra, enum seg_state *state, enum seg_state v, 
 static void *reader(void *arg)
 {
     struct readahead *ra = arg;
-    for (int i = 0;; i ^= 1) {
+    for (int i = 0;; i = (i + 1) % ra->nseg) {
         struct seg *s = &ra->seg[i];
         await(ra, &s->state, SEG_EMPTY, &ra->reader_waits, &ra->to_reader, READER_SPIN_NS);
         if (__atomic_load_n(&ra->stop, __ATOMIC_SEQ_CST)) break;
@@ -129,15 +130,16 @@ static void *reader(void *arg)
     return NULL;
 }
 
-struct readahead *readahead_start(int fd, off_t off, uint8_t *seg0, uint8_t *seg1, size_t seg_bytes)
+struct readahead *readahead_start(int fd, off_t off, uint8_t *const seg[], int nseg, size_t seg_bytes)
 {
+    if (nseg < 2 || nseg > READAHEAD_SEGS) return NULL;
     struct readahead *ra = calloc(1, sizeof *ra);
     if (!ra) return NULL;
     ra->fd = fd;
     ra->off = off;
     ra->seg_bytes = seg_bytes;
-    ra->seg[0].p = seg0;
-    ra->seg[1].p = seg1;
+    ra->nseg = nseg;
+    for (int i = 0; i < nseg; i++) ra->seg[i].p = seg[i];
     pthread_mutex_init(&ra->mu, NULL);
     pthread_cond_init(&ra->to_reader, NULL);
     pthread_cond_init(&ra->to_taker, NULL);
@@ -164,8 +166,8 @@ struct readahead *readahead_start(int fd, off_t off, uint8_t *seg0, uint8_t *seg
 
 ssize_t readahead_take(struct readahead *ra, uint8_t **data)
 {
-    if (ra->ended || ra->held == 2) {
-        if (ra->end_err || ra->held == 2) {
+    if (ra->ended || ra->held == ra->nseg) {
+        if (ra->end_err || ra->held == ra->nseg) {
             errno = ra->end_err ? ra->end_err : EINVAL;
             return -1;
         }
@@ -174,7 +176,7 @@ ssize_t readahead_take(struct readahead *ra, uint8_t **data)
     struct seg *s = &ra->seg[ra->take_i];
     await(ra, &s->state, SEG_FULL, &ra->taker_waits, &ra->to_taker, TAKER_SPIN_NS);
     __atomic_store_n(&s->state, SEG_HELD, __ATOMIC_SEQ_CST);
-    ra->take_i ^= 1;
+    ra->take_i = (ra->take_i + 1) % ra->nseg;
     ra->held++;
     if (s->len < ra->seg_bytes) {
         ra->ended = 1;
@@ -192,7 +194,7 @@ void readahead_release(struct readahead *ra)
 {
     if (!ra->held) return;
     post(ra, &ra->seg[ra->rel_i].state, SEG_EMPTY, &ra->reader_waits, &ra->to_reader);
-    ra->rel_i ^= 1;
+    ra->rel_i = (ra->rel_i + 1) % ra->nseg;
     ra->held--;
 }
 

@@ -4,7 +4,7 @@
  * buffer: 40% of tlswatch's time on a 446 MB capture of real connections,
  * time in which the analysis waits. With a reader thread the copy of the
  * next stretch of the file overlaps the analysis of this one, on a second
- * core. The thread does nothing but pread() into two fixed segments taken
+ * core. The thread does nothing but pread() into a few fixed segments taken
  * in turn (no allocation, no signal: all are blocked in it), so the
  * analysis stays single-threaded and owns everything else.
  *
@@ -24,15 +24,17 @@ struct readahead;
  * at least min_bytes, and at least two CPUs this process may run on. */
 int readahead_worth(uint64_t bytes, uint64_t min_bytes);
 
-/* Starts reading fd (borrowed) from offset off into seg[0], seg[1] (each
- * seg_bytes, the caller's memory) in turn. NULL when no thread could be
- * started (the caller reads the file itself). */
-struct readahead *readahead_start(int fd, off_t off, uint8_t *seg0, uint8_t *seg1, size_t seg_bytes);
+/* Starts reading fd (borrowed) from offset off into seg[0..nseg) (2 to
+ * READAHEAD_SEGS of them, each seg_bytes, the caller's memory) in turn.
+ * NULL when no thread could be started (the caller reads the file
+ * itself). */
+#define READAHEAD_SEGS 4
+struct readahead *readahead_start(int fd, off_t off, uint8_t *const seg[], int nseg, size_t seg_bytes);
 
 /* The next segment in file order, waiting for it: its length (seg_bytes,
  * less at the end of the file), *data set to it; 0 past the end; -1 on a
- * read error (errno set). At most two segments are held: give the older
- * one back (readahead_release) before taking a third. */
+ * read error (errno set). At most nseg segments are held: give the oldest
+ * back (readahead_release) before taking another. */
 ssize_t readahead_take(struct readahead *ra, uint8_t **data);
 
 /* Gives back the oldest segment taken and not given back yet (none: no-op). */
