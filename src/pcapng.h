@@ -76,7 +76,7 @@ struct pcapng *pcapng_open(FILE *f, char *err, size_t errlen);
  * PCAPNG_ERROR every later call returns PCAPNG_ERROR again. */
 int pcapng_next(struct pcapng *r, struct pcapng_pkt *p);
 /* Files of at least min_bytes (default 8 MiB) are read ahead on a second
- * thread in segments of seg_bytes (0: the default, 1 MiB), where two
+ * thread in segments of seg_bytes (0: the default, 640 KiB), where two
  * CPUs are free; for the tests, which read small files through small
  * segments. Applies to files opened after the call. */
 void pcapng_readahead(uint64_t min_bytes, size_t seg_bytes);

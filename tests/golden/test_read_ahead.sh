@@ -59,6 +59,13 @@ if command -v strace > /dev/null 2>&1; then
     strace -f -qq -e trace=pread64 -o "$T/trace2" sh -c "cat '$T/big.pcap' | '$TLSWATCH' -q -r - > /dev/null 2>&1"
     check "a pipe is not read ahead (no large pread64)" "$([ "$(big_preads "$T/trace2" | wc -l)" = 0 ] && echo true)" \
         "$(big_preads "$T/trace2" | wc -l) calls"
+    if command -v taskset > /dev/null 2>&1; then
+        # (pthread_create is clone3; LeakSanitizer's exit-time helper is a clone)
+        strace -f -qq -e trace=pread64,clone3 -o "$T/trace3" taskset -c 0 "$TLSWATCH" -q -r "$T/big.pcap" > /dev/null 2>&1
+        check "on one CPU (taskset -c 0) the file is read by the analysis thread (no thread, no large pread64)" \
+            "$([ "$(big_preads "$T/trace3" | wc -l)" = 0 ] && ! grep -q 'clone3(' "$T/trace3" && echo true)" \
+            "$(big_preads "$T/trace3" | wc -l) calls; $(grep -c 'clone3(' "$T/trace3") threads"
+    fi
 else
     echo "SKIP the reader thread seen by strace: strace not installed"
 fi
