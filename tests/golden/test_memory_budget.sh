@@ -6,18 +6,10 @@
 # makes the capture; `make flood` runs the full-size version (1,000,000
 # half-open + 65,536 TLS flows) and reports peak RSS.
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-TLSWATCH=${TLSWATCH:-$TOP/build/san/tlswatch}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-if ! cc -O2 -o "$T/gen_flood" "$TOP/tests/bench/gen_flood.c"; then
-    echo "FAIL cannot build tests/bench/gen_flood.c"
-    exit 1
-fi
+. "$TOP/tests/lib/benchgen.sh"
+benchgen_start gen_flood
 "$T/gen_flood" -s 20000 -t 3000 -b 12000 > "$T/flood.pcap" || { echo "FAIL gen_flood"; exit 1; }
 stats() { grep '"event_type":"stats"' "$1" | tail -1 | jq -r "$2"; }
-check() { # name, condition, detail
-    if [ "$2" = true ]; then echo "PASS $1"; else echo "FAIL $1 ($3)"; fi
-}
 timeout 300 "$TLSWATCH" -q -r "$T/flood.pcap" --max-memory 8M --max-flows 4096 > "$T/small.json" 2> "$T/err"
 rc=$?
 check "flood under an 8 MiB budget: exit 0, nothing on stderr" "$([ $rc -eq 0 ] && [ ! -s "$T/err" ] && echo true)" "exit $rc: $(head -3 "$T/err")"

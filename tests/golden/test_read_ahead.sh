@@ -6,18 +6,10 @@
 # several files in a row each get their reader. The capture is built by
 # tests/bench/gen_bulk.c from a real handshake in pcaps/.
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-TLSWATCH=${TLSWATCH:-$TOP/build/san/tlswatch}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-if ! cc -O2 -o "$T/gen_bulk" "$TOP/tests/bench/gen_bulk.c"; then
-    echo "FAIL cannot build tests/bench/gen_bulk.c"
-    exit 1
-fi
+. "$TOP/tests/lib/benchgen.sh"
+benchgen_start gen_bulk
 "$T/gen_bulk" -t "$TOP/pcaps/tls13-ok.pcap" -n 600 -m 16k -c 40 -o "$T/big.pcap" 2> /dev/null ||
     { echo "FAIL gen_bulk"; exit 1; }
-check() { # name, condition, detail
-    if [ "$2" = true ]; then echo "PASS $1"; else echo "FAIL $1 ($3)"; fi
-}
 # flow ids are keyed per process, the memory figures vary: not compared
 norm() { sed -E 's/"flow_id":[0-9]+/"flow_id":X/g; s/"(max_)?rss_kib":[0-9]+/"\1rss_kib":X/g'; }
 # file: read ahead; pipe: read by the analysis thread
