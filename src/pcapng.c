@@ -193,22 +193,16 @@ static inline void prefetch_next(const struct pcapng *r)
 static int skip(struct pcapng *r, uint64_t n)
 {
     size_t have = r->end - r->pos;
+    while (r->ra_on && n > have) { /* through the segments: the reader reads them anyway */
+        n -= have;
+        r->pos = r->end;
+        int rc = ra_fill(r, 1);
+        if (rc != 1) return rc;
+        have = r->end - r->pos;
+    }
     if (n <= have) {
         r->pos += (size_t)n;
         return 1;
-    }
-    if (r->ra_on) { /* through the segments: the reader reads them anyway */
-        for (;;) {
-            n -= have;
-            r->pos = r->end;
-            int rc = ra_fill(r, 1);
-            if (rc != 1) return rc;
-            have = r->end - r->pos;
-            if (n <= have) {
-                r->pos += (size_t)n;
-                return 1;
-            }
-        }
     }
     n -= have;
     r->base += r->end;

@@ -166,12 +166,14 @@ struct readahead *readahead_start(int fd, off_t off, uint8_t *const seg[], int n
 
 ssize_t readahead_take(struct readahead *ra, uint8_t **data)
 {
-    if (ra->ended || ra->held == ra->nseg) {
-        if (ra->end_err || ra->held == ra->nseg) {
-            errno = ra->end_err ? ra->end_err : EINVAL;
-            return -1;
-        }
-        return 0;
+    if (ra->held == ra->nseg) { /* the caller gave none back */
+        errno = EINVAL;
+        return -1;
+    }
+    if (ra->ended) { /* past the end, or the error after the last bytes */
+        if (!ra->end_err) return 0;
+        errno = ra->end_err;
+        return -1;
     }
     struct seg *s = &ra->seg[ra->take_i];
     await(ra, &s->state, SEG_FULL, &ra->taker_waits, &ra->to_taker, TAKER_SPIN_NS);
